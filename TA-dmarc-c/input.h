@@ -1,0 +1,69 @@
+/*
+ * input: what the four TA-dmarc-c modular inputs share: the report options
+ * common to all of them (output format, DNS, XSD, limits), reading them
+ * from Splunk's stanza or from command-line flags, and the event sink that
+ * turns ingested reports into Splunk events.
+ */
+#ifndef TA_INPUT_H
+#define TA_INPUT_H
+
+#include <stdint.h>
+
+#include "dmarc/ingest.h"
+#include "splunk/splunk.h"
+
+struct input_opts {
+  struct dmarc_ingest_opts ingest;
+  int resolve_ip;
+  char *dns_server;        /* NULL: the system resolver */
+  char *checkpoint_dir;    /* NULL: remember nothing */
+  const char *index;       /* from the stanza, or NULL */
+  const char *host;
+};
+
+/* Defaults: JSON, resolve_ip on, validate_xml on, default limits. */
+void input_opts_default(struct input_opts *o);
+void input_opts_free(struct input_opts *o);
+
+/* Apply the report args of a stanza (resolve_ip, validate_xml,
+ * output_format).  Returns 0, or -1 with a message for the user in err. */
+int input_opts_from_stanza(struct input_opts *o, const struct splunk_config *c,
+                           char *err, size_t errlen);
+
+/* Apply one shared command-line flag (see INPUT_OPTIONS_HELP); returns 1
+ * when the flag was one of ours, 0 when not, -1 for a bad value. */
+int input_opts_flag(struct input_opts *o, const char *flag, const char *value);
+
+/* getopt_long entries for the shared flags; ids from 1000 up. */
+extern const struct option input_long_options[];
+#define INPUT_LONG_OPTIONS_COUNT 11
+
+#define INPUT_OPTIONS_HELP \
+  "  --output json|kv          event format (default json; kv is the legacy RUA format)\n" \
+  "  --no-resolve-ip           do not add forward-confirmed reverse DNS names\n" \
+  "  --dns-server IP[:PORT]    resolver for --resolve-ip (default: /etc/resolv.conf)\n" \
+  "  --dns-deadline-ms N       DNS time budget per report (default 10000)\n" \
+  "  --no-validate-xml         do not annotate events with XSD validation results\n" \
+  "  --checkpoint-dir DIR      remember what was ingested (default: remember nothing)\n" \
+  "  --max-bytes N             decompressed bytes per source (default 100000000)\n" \
+  "  --max-members N           members per zip file (default 100)\n" \
+  "  --max-nesting N           archive layers inside each other (default 3)\n" \
+  "  --max-records N           records per report (default 1000000)\n" \
+  "  --log-level LEVEL         debug, info, warn or error (default info)\n"
+
+/* Sink for dmarc_ingest: every event to the writer, counted. */
+struct input_sink {
+  struct splunk_writer *w;
+  uint64_t events;
+};
+
+int input_sink_event(void *ud, const char *text, size_t len, int64_t time,
+                     const char *source);
+
+/* Create the ingest context (and the DNS resolver when resolve_ip).
+ * A resolver that cannot be created is logged and DNS is left off. */
+struct dmarc_ingest *input_ingest_new(struct input_opts *o, char *err,
+                                      size_t errlen);
+void input_ingest_free(struct dmarc_ingest *in, struct input_opts *o);
+
+#endif

@@ -1,0 +1,321 @@
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns/dns.h"
+#include "dmarc/spool.h"
+#include "util/log.h"
+#include "util/util.h"
+#include "xsd/xsd.h"
+
+/* A report that parsed, waiting for the end of its source. */
+struct pending {
+  struct dmarc_report *report;
+  int validated;
+  struct xsd_result xsd[XSD_SCHEMA_COUNT];
+  int64_t dns_deadline;
+  struct pending *next;
+};
+
+struct dmarc_ingest {
+  struct dmarc_ingest_opts o;
+  struct dmarc_spool *spool;
+
+  /* Per source. */
+  const char *source;
+  struct pending *head, **tail;
+  unsigned skipped, leaves;
+  enum dmarc_verdict last_verdict;
+  char last_reason[600];
+
+  /* Per leaf. */
+  struct dmarc_parser *parser;
+  struct xsd_validation *xsd;
+  char leaf[256];
+  int64_t leaf_start;
+};
+
+void dmarc_ingest_opts_default(struct dmarc_ingest_opts *o)
+{
+  memset(o, 0, sizeof(*o));
+  o->fmt = DMARC_FORMAT_JSON;
+  o->validate_xml = 1;
+  o->dns_deadline_ms = 10000;
+  archive_limits_default(&o->alim);
+  dmarc_limits_default(&o->dlim);
+}
+
+const char *dmarc_ingest_status_name(enum dmarc_ingest_status s)
+{
+  switch(s) {
+  case INGEST_OK: return "ok";
+  case INGEST_NOT_REPORT: return "not a report";
+  case INGEST_REJECTED: return "rejected";
+  case INGEST_TRANSIENT: return "transient failure";
+  }
+  return "?";
+}
+
+struct dmarc_ingest *dmarc_ingest_new(const struct dmarc_ingest_opts *opts,
+                                      char *err, size_t errlen)
+{
+  struct dmarc_ingest *in = calloc(1, sizeof(*in));
+
+  if(!in || !(in->spool = dmarc_spool_new())) {
+    snprintf(err, errlen, "out of memory");
+    free(in);
+    return NULL;
+  }
+  in->o = *opts;
+  if(in->o.validate_xml && xsd_init(err, errlen)) {
+    dmarc_ingest_free(in);
+    return NULL;
+  }
+  return in;
+}
+
+void dmarc_ingest_free(struct dmarc_ingest *in)
+{
+  if(!in)
+    return;
+  dmarc_spool_free(in->spool);
+  free(in);
+}
+
+static void submit_ip(void *ud, const char *ip)
+{
+  dns_submit(ud, ip);
+}
+
+/* What a leaf was, for the messages: "file.zip" or "file.zip/member.xml". */
+static void leaf_label(struct dmarc_ingest *in, char *out, size_t len)
+{
+  if(!strcmp(in->leaf, in->source))
+    snprintf(out, len, "%s", in->source);
+  else
+    snprintf(out, len, "%s: member '%s'", in->source, in->leaf);
+}
+
+static void leaf_rejected(struct dmarc_ingest *in)
+{
+  char label[512];
+
+  in->last_verdict = in->parser ? DMARC_MALFORMED : DMARC_NOMEM;
+  leaf_label(in, label, sizeof(label));
+  if(in->parser) {
+    /* feed/finish already decided; re-read the verdict via finish */
+    in->last_verdict = dmarc_parser_finish(in->parser);
+    snprintf(in->last_reason, sizeof(in->last_reason), "%s",
+             dmarc_parser_reason(in->parser));
+  }
+  else
+    snprintf(in->last_reason, sizeof(in->last_reason), "out of memory");
+  if(in->last_verdict == DMARC_NOT_REPORT)
+    log_info("%s: skipped, %s", label, in->last_reason);
+  else
+    log_warn("%s: rejected, %s", label, in->last_reason);
+  in->skipped++;
+  dmarc_parser_done(in->parser);
+  in->parser = NULL;
+  xsd_validation_abort(in->xsd);
+  in->xsd = NULL;
+}
+
+static int on_leaf_begin(void *ud, const char *name, unsigned depth)
+{
+  struct dmarc_ingest *in = ud;
+
+  (void)depth;
+  in->leaves++;
+  snprintf(in->leaf, sizeof(in->leaf), "%s", *name ? name : in->source);
+  in->leaf_start = util_now_ms();
+  in->parser = dmarc_parser_new(&in->o.dlim, in->o.fmt, in->spool, in->leaf);
+  if(in->parser && in->o.validate_xml)
+    in->xsd = xsd_validation_begin();
+  if(!in->parser || (in->o.validate_xml && !in->xsd)) {
+    leaf_rejected(in);
+    return -1;
+  }
+  return 0;
+}
+
+static int on_leaf_data(void *ud, const void *buf, size_t len)
+{
+  struct dmarc_ingest *in = ud;
+
+  if(dmarc_parser_feed(in->parser, buf, len) != DMARC_OK) {
+    leaf_rejected(in);
+    return 1;
+  }
+  /* The validator only ever sees bytes the report parser accepted, so no
+   * DTD or entity reaches libxml2. */
+  if(in->xsd)
+    xsd_validation_feed(in->xsd, buf, len);
+  if(in->o.dns) {
+    dmarc_parser_drain_ips(in->parser, submit_ip, in->o.dns);
+    dns_poll(in->o.dns);
+  }
+  return 0;
+}
+
+static void on_leaf_end(void *ud, int status)
+{
+  struct dmarc_ingest *in = ud;
+  struct pending *pd;
+
+  if(!in->parser)
+    return;   /* already rejected and logged */
+  if(status != 0) {
+    /* The archive layer failed: the walk reports why. */
+    dmarc_parser_done(in->parser);
+    in->parser = NULL;
+    xsd_validation_abort(in->xsd);
+    in->xsd = NULL;
+    return;
+  }
+  if(dmarc_parser_finish(in->parser) != DMARC_OK) {
+    leaf_rejected(in);
+    return;
+  }
+  if(in->o.dns) {
+    dmarc_parser_drain_ips(in->parser, submit_ip, in->o.dns);
+    dns_poll(in->o.dns);
+  }
+  pd = calloc(1, sizeof(*pd));
+  if(!pd || !(pd->report = dmarc_parser_done(in->parser))) {
+    in->parser = NULL;
+    free(pd);
+    in->skipped++;
+    in->last_verdict = DMARC_NOMEM;
+    snprintf(in->last_reason, sizeof(in->last_reason), "out of memory");
+    xsd_validation_abort(in->xsd);
+    in->xsd = NULL;
+    return;
+  }
+  in->parser = NULL;
+  if(in->xsd) {
+    xsd_validation_end(in->xsd, pd->xsd);
+    pd->validated = 1;
+    in->xsd = NULL;
+  }
+  pd->dns_deadline = in->leaf_start + in->o.dns_deadline_ms;
+  *in->tail = pd;
+  in->tail = &pd->next;
+}
+
+static const char *resolve(void *ud, const char *ip)
+{
+  return dns_lookup(ud, ip);
+}
+
+static void drop_pending(struct dmarc_ingest *in)
+{
+  while(in->head) {
+    struct pending *n = in->head->next;
+    dmarc_report_free(in->head->report);
+    free(in->head);
+    in->head = n;
+  }
+  in->tail = &in->head;
+}
+
+static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
+                                       const void *data, size_t len,
+                                       const char *name, dmarc_event_cb cb,
+                                       void *ud,
+                                       struct dmarc_ingest_result *res)
+{
+  static const struct archive_handler h = { on_leaf_begin, on_leaf_data,
+                                            on_leaf_end };
+  struct archive_error err = { 0, "" };
+  int rc;
+
+  memset(res, 0, sizeof(*res));
+  in->source = name;
+  in->head = NULL;
+  in->tail = &in->head;
+  in->skipped = in->leaves = 0;
+  in->last_verdict = DMARC_OK;
+  in->last_reason[0] = '\0';
+  dmarc_spool_clear(in->spool);
+
+  rc = fd >= 0 ? archive_walk_fd(fd, name, &in->o.alim, &h, in, &err)
+               : archive_walk_mem(data, len, name, &in->o.alim, &h, in, &err);
+  if(in->parser) {   /* a walk that stopped inside a leaf */
+    dmarc_parser_done(in->parser);
+    in->parser = NULL;
+    xsd_validation_abort(in->xsd);
+    in->xsd = NULL;
+  }
+  if(rc != 0) {
+    drop_pending(in);
+    dmarc_spool_clear(in->spool);
+    res->status = rc == -1 && !err.permanent ? INGEST_TRANSIENT
+                                             : INGEST_REJECTED;
+    snprintf(res->reason, sizeof(res->reason), "%s",
+             rc == -1 ? err.msg : in->last_reason);
+    return res->status;
+  }
+  if(!in->head) {
+    res->status = in->last_verdict == DMARC_NOT_REPORT || in->leaves == 0
+                    ? INGEST_NOT_REPORT : INGEST_REJECTED;
+    if(in->leaves > 1)
+      snprintf(res->reason, sizeof(res->reason), "none of its %u parts is a "
+               "usable report (last: %s)", in->leaves, in->last_reason);
+    else
+      snprintf(res->reason, sizeof(res->reason), "%s",
+               in->leaves ? in->last_reason : "empty archive");
+    return res->status;
+  }
+  for(struct pending *pd = in->head; pd; pd = pd->next) {
+    const char *names[XSD_SCHEMA_COUNT], *infos[XSD_SCHEMA_COUNT];
+    int pass[XSD_SCHEMA_COUNT];
+    struct dmarc_xsd_annotation ann = { XSD_SCHEMA_COUNT, names, pass, infos };
+    int64_t n;
+
+    for(unsigned i = 0; i < XSD_SCHEMA_COUNT; i++) {
+      names[i] = xsd_schema_name(i);
+      pass[i] = pd->xsd[i].pass;
+      infos[i] = pd->xsd[i].info;
+    }
+    if(in->o.dns)
+      dns_wait(in->o.dns, pd->dns_deadline);
+    n = dmarc_report_emit(pd->report, in->spool, pd->validated ? &ann : NULL,
+                          in->o.dns ? resolve : NULL, in->o.dns, cb, ud);
+    if(n < 0) {
+      drop_pending(in);
+      res->status = INGEST_TRANSIENT;
+      snprintf(res->reason, sizeof(res->reason), "writing the events failed");
+      return res->status;
+    }
+    res->events += (uint64_t)n;
+    res->reports++;
+  }
+  drop_pending(in);
+  dmarc_spool_clear(in->spool);
+  res->skipped_leaves = in->skipped;
+  if(in->skipped)
+    snprintf(res->reason, sizeof(res->reason), "%u part(s) left out (last: "
+             "%s)", in->skipped, in->last_reason);
+  res->status = INGEST_OK;
+  return res->status;
+}
+
+enum dmarc_ingest_status dmarc_ingest_fd(struct dmarc_ingest *in, int fd,
+                                         const char *name, dmarc_event_cb cb,
+                                         void *ud,
+                                         struct dmarc_ingest_result *res)
+{
+  return ingest(in, fd, NULL, 0, name, cb, ud, res);
+}
+
+enum dmarc_ingest_status dmarc_ingest_mem(struct dmarc_ingest *in,
+                                          const void *data, size_t len,
+                                          const char *name, dmarc_event_cb cb,
+                                          void *ud,
+                                          struct dmarc_ingest_result *res)
+{
+  return ingest(in, -1, data, len, name, cb, ud, res);
+}

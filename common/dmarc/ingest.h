@@ -1,0 +1,74 @@
+/*
+ * ingest: one source (a file, or a mail part in memory) in, its events out.
+ *
+ * The source is walked by archive (gzip/zip layers, limits), every leaf is
+ * parsed by report (and, with validation on, checked against the XSDs in
+ * the same pass), source addresses are sent to DNS as they are met, and
+ * only when the whole source has been read are its events handed to the
+ * caller: a source rejected part-way (a bomb, a corrupt archive) emits
+ * nothing.  A source with several reports (a zip) emits every report that
+ * parsed, and logs each member it had to leave out.
+ */
+#ifndef DMARC_INGEST_H
+#define DMARC_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "archive/archive.h"
+#include "dmarc/report.h"
+
+struct dns_resolver;
+
+struct dmarc_ingest_opts {
+  enum dmarc_format fmt;
+  int validate_xml;            /* annotate with XSD results */
+  struct dns_resolver *dns;    /* NULL: no ip_resolution */
+  int dns_deadline_ms;         /* per report; default 10000 */
+  struct archive_limits alim;
+  struct dmarc_limits dlim;
+};
+
+/* Defaults: JSON, validation on, no DNS, 10 s deadline, default limits. */
+void dmarc_ingest_opts_default(struct dmarc_ingest_opts *o);
+
+enum dmarc_ingest_status {
+  INGEST_OK = 0,       /* at least one report; its events were emitted */
+  INGEST_NOT_REPORT,   /* read whole, but nothing in it is a report */
+  INGEST_REJECTED,     /* bad bytes: bomb, corrupt, malformed, attack */
+  INGEST_TRANSIENT,    /* I/O or output error: worth trying again */
+};
+
+struct dmarc_ingest_result {
+  enum dmarc_ingest_status status;
+  unsigned reports;          /* reports emitted */
+  unsigned skipped_leaves;   /* leaves left out of an INGEST_OK source */
+  uint64_t events;
+  char reason[768];          /* for anything but INGEST_OK with no skips */
+};
+
+struct dmarc_ingest;
+
+/* opts is copied.  Returns NULL when out of memory or when validation is
+ * on and the schemas cannot be loaded (message in err). */
+struct dmarc_ingest *dmarc_ingest_new(const struct dmarc_ingest_opts *opts,
+                                      char *err, size_t errlen);
+void dmarc_ingest_free(struct dmarc_ingest *in);
+
+/* Ingest the source read from fd (named name in events and messages).
+ * Every event goes to cb.  Fills res; returns res->status. */
+enum dmarc_ingest_status dmarc_ingest_fd(struct dmarc_ingest *in, int fd,
+                                         const char *name, dmarc_event_cb cb,
+                                         void *ud,
+                                         struct dmarc_ingest_result *res);
+
+/* The same for a memory block. */
+enum dmarc_ingest_status dmarc_ingest_mem(struct dmarc_ingest *in,
+                                          const void *data, size_t len,
+                                          const char *name, dmarc_event_cb cb,
+                                          void *ud,
+                                          struct dmarc_ingest_result *res);
+
+const char *dmarc_ingest_status_name(enum dmarc_ingest_status s);
+
+#endif

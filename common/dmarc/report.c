@@ -1,0 +1,1088 @@
+/*
+ * DMARC aggregate report parser: expat callbacks build a small tree for one
+ * top-level element of <feedback> at a time (a record, the metadata, ...);
+ * when it ends it is rendered and the tree memory reused, so memory depends
+ * on the largest record, not on the report.
+ *
+ * Output follows the xmljson "Yahoo" convention the old add-on used: every
+ * value a string, an element without text or children is {}, repeated
+ * siblings become an array at the place of the first, attributes become
+ * keys and text beside children goes under "content".  policy_published and
+ * record are lower-cased, keys and values (ASCII), report_metadata is not.
+ */
+#include "report.h"
+
+#include <ctype.h>
+#include <expat.h>
+#include <iconv.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/util.h"
+
+#define NS_SEP '\x01'
+#define MAX_CHILDREN 1000   /* per element: keeps sibling grouping cheap */
+#define MAX_ATTRS 16        /* per element */
+#define SNIFF_LEN 4
+
+void dmarc_limits_default(struct dmarc_limits *lim)
+{
+  lim->max_depth = 32;
+  lim->max_records = 1000000;
+  lim->max_text = 65536;
+  lim->max_element_bytes = 1u << 20;
+}
+
+/* ---- tree of one top-level element ------------------------------------ */
+
+struct node {
+  const char *name;
+  const char *text;     /* direct character data, NUL-terminated */
+  size_t text_len;
+  const char **attrs;   /* name, value pairs */
+  unsigned nattrs;
+  unsigned nchildren;
+  struct node *first, *last, *next;
+};
+
+/* Bump allocator reset for every top-level element. */
+struct arena {
+  char *mem;
+  size_t used, cap, max;
+};
+
+static void *arena_alloc(struct arena *a, size_t n)
+{
+  n = (n + 7) & ~(size_t)7;
+  if(a->used + n > a->cap) {
+    /* Blocks are never moved (nodes point into them), so grow by chaining
+     * would be needed; instead the arena is one block of max bytes,
+     * allocated once: a record never needs more than max_element_bytes. */
+    return NULL;
+  }
+  void *p = a->mem + a->used;
+  a->used += n;
+  return p;
+}
+
+static char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+  char *p = arena_alloc(a, n + 1);
+  if(p) {
+    memcpy(p, s, n);
+    p[n] = '\0';
+  }
+  return p;
+}
+
+/* ---- header of a finished report --------------------------------------- */
+
+struct dmarc_report {
+  char *source;
+  char *org, *report_id;
+  int64_t time;          /* date_range end, -1 if none */
+  enum dmarc_format fmt;
+  struct buf prefix;     /* event text before the record fragment */
+  struct buf suffix_mid; /* after the fragment, before the xsd annotation */
+  uint64_t start, end;   /* spool marks */
+  uint64_t records;
+};
+
+/* ---- parser -------------------------------------------------------------- */
+
+enum part { PART_NONE, PART_METADATA, PART_POLICY, PART_VERSION, PART_RECORD,
+            PART_OTHER };
+
+struct dmarc_parser {
+  XML_Parser xp;
+  struct dmarc_limits lim;
+  enum dmarc_format fmt;
+  struct dmarc_spool *spool;
+  uint64_t spool_start;
+  char *source;
+
+  enum dmarc_verdict verdict;
+  char reason[512];
+
+  unsigned depth;          /* current element depth, root = 1 */
+  int root_seen;
+  char sniff[SNIFF_LEN];
+  size_t sniffed;
+  int sniff_done;
+
+  /* The top-level element being built. */
+  struct arena arena;
+  enum part part;
+  struct node *stack[64];  /* open nodes, index = depth - 2 */
+  struct buf text[64];     /* their character data so far */
+
+  /* Header parts, rendered. */
+  struct buf meta, policy, version, extras;   /* JSON: {"k": v} items */
+  struct buf meta_kv, policy_kv;              /* KV lines */
+  int have_meta, have_policy, have_version;
+  char *org, *report_id;
+  int64_t time;
+
+  uint64_t records;
+  struct buf frag;         /* scratch for rendering */
+  struct buf lower;        /* scratch for lower-casing */
+  struct buf ips;          /* addresses not yet drained, NUL-separated */
+};
+
+static void stop(struct dmarc_parser *p, enum dmarc_verdict v,
+                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void stop(struct dmarc_parser *p, enum dmarc_verdict v,
+                 const char *fmt, ...)
+{
+  va_list ap;
+
+  if(p->verdict != DMARC_OK)
+    return;
+  p->verdict = v;
+  va_start(ap, fmt);
+  vsnprintf(p->reason, sizeof(p->reason), fmt, ap);
+  va_end(ap);
+  XML_StopParser(p->xp, XML_FALSE);
+}
+
+static const char *local_name(const XML_Char *name)
+{
+  const char *sep = strrchr(name, NS_SEP);
+  return sep ? sep + 1 : name;
+}
+
+static enum part part_of(const char *name)
+{
+  if(!strcmp(name, "record")) return PART_RECORD;
+  if(!strcmp(name, "report_metadata")) return PART_METADATA;
+  if(!strcmp(name, "policy_published")) return PART_POLICY;
+  if(!strcmp(name, "version")) return PART_VERSION;
+  return PART_OTHER;
+}
+
+static void XMLCALL on_start(void *ud, const XML_Char *name,
+                             const XML_Char **atts)
+{
+  struct dmarc_parser *p = ud;
+  const char *local = local_name(name);
+  struct node *n, *parent;
+  unsigned level;
+
+  p->depth++;
+  if(p->depth > p->lim.max_depth) {
+    stop(p, DMARC_LIMIT, "element nesting deeper than %u (max_depth) at "
+         "line %lu", p->lim.max_depth,
+         (unsigned long)XML_GetCurrentLineNumber(p->xp));
+    return;
+  }
+  if(p->depth == 1) {
+    p->root_seen = 1;
+    if(strcmp(local, "feedback"))
+      stop(p, DMARC_NOT_REPORT, "not a DMARC aggregate report: the root "
+           "element is <%.64s>, not <feedback>", local);
+    return;
+  }
+  level = p->depth - 2;
+  if(level >= sizeof(p->stack) / sizeof(p->stack[0])) {
+    stop(p, DMARC_LIMIT, "element nesting too deep");
+    return;
+  }
+  if(p->depth == 2) {
+    p->part = part_of(local);
+    p->arena.used = 0;
+    if(p->part == PART_RECORD && ++p->records > p->lim.max_records) {
+      stop(p, DMARC_LIMIT, "more than %llu records (max_records)",
+           (unsigned long long)p->lim.max_records);
+      return;
+    }
+  }
+  n = arena_alloc(&p->arena, sizeof(*n));
+  if(!n)
+    goto too_big;
+  memset(n, 0, sizeof(*n));
+  n->name = arena_strndup(&p->arena, local, strlen(local));
+  if(!n->name)
+    goto too_big;
+  for(const XML_Char **a = atts; a[0] && a[1]; a += 2)
+    n->nattrs++;
+  if(n->nattrs > MAX_ATTRS) {
+    stop(p, DMARC_LIMIT, "element <%.64s> has more than %d attributes",
+         local, MAX_ATTRS);
+    return;
+  }
+  if(n->nattrs) {
+    n->attrs = arena_alloc(&p->arena, 2 * n->nattrs * sizeof(char *));
+    if(!n->attrs)
+      goto too_big;
+    for(unsigned i = 0; i < n->nattrs; i++) {
+      const char *an = local_name(atts[2 * i]);
+      n->attrs[2 * i] = arena_strndup(&p->arena, an, strlen(an));
+      n->attrs[2 * i + 1] = arena_strndup(&p->arena, atts[2 * i + 1],
+                                          strlen(atts[2 * i + 1]));
+      if(!n->attrs[2 * i] || !n->attrs[2 * i + 1])
+        goto too_big;
+    }
+  }
+  if(level > 0) {
+    parent = p->stack[level - 1];
+    if(++parent->nchildren > MAX_CHILDREN) {
+      stop(p, DMARC_LIMIT, "element <%.64s> has more than %d children",
+           parent->name, MAX_CHILDREN);
+      return;
+    }
+    if(parent->last)
+      parent->last->next = n;
+    else
+      parent->first = n;
+    parent->last = n;
+  }
+  p->stack[level] = n;
+  buf_reset(&p->text[level]);
+  return;
+too_big:
+  stop(p, DMARC_LIMIT, "element <%.64s> at line %lu holds more than %zu "
+       "bytes (max_element_bytes)", p->depth == 2 ? local : "record",
+       (unsigned long)XML_GetCurrentLineNumber(p->xp),
+       p->lim.max_element_bytes);
+}
+
+static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
+{
+  struct dmarc_parser *p = ud;
+  unsigned level;
+
+  if(p->depth < 2 || p->verdict != DMARC_OK)
+    return;
+  level = p->depth - 2;
+  if(buf_append(&p->text[level], s, (size_t)len))
+    stop(p, DMARC_LIMIT, "text of <%.64s> at line %lu longer than %zu bytes "
+         "(max_text)", p->stack[level]->name,
+         (unsigned long)XML_GetCurrentLineNumber(p->xp), p->lim.max_text);
+}
+
+/* ---- rendering ------------------------------------------------------------ */
+
+static int is_space(char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Trim ASCII white space, like Python's str.strip() on these reports. */
+static void trim(const char **s, size_t *len)
+{
+  while(*len && is_space(**s)) { (*s)++; (*len)--; }
+  while(*len && is_space((*s)[*len - 1])) (*len)--;
+}
+
+static int put_str(struct dmarc_parser *p, struct buf *out, const char *s,
+                   size_t len, int lower)
+{
+  if(lower) {
+    size_t i;
+    for(i = 0; i < len; i++)
+      if(s[i] >= 'A' && s[i] <= 'Z')
+        break;
+    if(i < len) {
+      buf_reset(&p->lower);
+      if(buf_append(&p->lower, s, len))
+        return -1;
+      for(; i < len; i++)
+        p->lower.data[i] = (char)tolower((unsigned char)p->lower.data[i]);
+      s = p->lower.data;
+    }
+  }
+  return buf_putc(out, '"') || util_json_escape(out, s, len) ||
+         buf_putc(out, '"');
+}
+
+static int render_value(struct dmarc_parser *p, struct buf *out,
+                        const struct node *n, int lower,
+                        const struct node *mark, size_t *mark_at);
+
+/* An object member "name": value, or "name": [v, v] for repeated siblings
+ * (grouped at the place of the first, as an ordered dict would). */
+static int render_members(struct dmarc_parser *p, struct buf *out,
+                          const struct node *n, int lower,
+                          const struct node *mark, size_t *mark_at,
+                          int *first)
+{
+  for(const struct node *c = n->first; c; c = c->next) {
+    const struct node *d;
+    int count = 0, dup = 0;
+
+    for(d = n->first; d != c; d = d->next)
+      if(!strcmp(d->name, c->name)) {
+        dup = 1;
+        break;
+      }
+    if(dup)
+      continue;
+    for(d = c; d; d = d->next)
+      if(!strcmp(d->name, c->name))
+        count++;
+    if(!*first && buf_puts(out, ", "))
+      return -1;
+    *first = 0;
+    if(put_str(p, out, c->name, strlen(c->name), lower) ||
+       buf_puts(out, ": "))
+      return -1;
+    if(count == 1) {
+      if(render_value(p, out, c, lower, mark, mark_at))
+        return -1;
+      continue;
+    }
+    if(buf_putc(out, '['))
+      return -1;
+    for(d = c; d; d = d->next) {
+      if(strcmp(d->name, c->name))
+        continue;
+      if(d != c && buf_puts(out, ", "))
+        return -1;
+      if(render_value(p, out, d, lower, mark, mark_at))
+        return -1;
+    }
+    if(buf_putc(out, ']'))
+      return -1;
+  }
+  return 0;
+}
+
+static int render_value(struct dmarc_parser *p, struct buf *out,
+                        const struct node *n, int lower,
+                        const struct node *mark, size_t *mark_at)
+{
+  const char *t = n->text;
+  size_t tlen = n->text_len;
+  int first = 1;
+
+  trim(&t, &tlen);
+  if(!n->first && !n->nattrs)
+    return tlen ? put_str(p, out, t, tlen, lower) : buf_puts(out, "{}");
+  if(buf_putc(out, '{'))
+    return -1;
+  for(unsigned i = 0; i < n->nattrs; i++) {
+    if(!first && buf_puts(out, ", "))
+      return -1;
+    first = 0;
+    if(put_str(p, out, n->attrs[2 * i], strlen(n->attrs[2 * i]), lower) ||
+       buf_puts(out, ": ") ||
+       put_str(p, out, n->attrs[2 * i + 1], strlen(n->attrs[2 * i + 1]),
+               lower))
+      return -1;
+  }
+  if(render_members(p, out, n, lower, mark, mark_at, &first))
+    return -1;
+  if(tlen) {
+    if(!first && buf_puts(out, ", "))
+      return -1;
+    if(buf_puts(out, "\"content\": ") || put_str(p, out, t, tlen, lower))
+      return -1;
+  }
+  if(n == mark)
+    *mark_at = out->len;
+  return buf_putc(out, '}');
+}
+
+static const struct node *child(const struct node *n, const char *name)
+{
+  for(const struct node *c = n ? n->first : NULL; c; c = c->next)
+    if(!strcmp(c->name, name))
+      return c;
+  return NULL;
+}
+
+/* First match of a slash-separated path below n, like ElementTree find(). */
+static const struct node *find(const struct node *n, const char *path)
+{
+  char seg[64];
+
+  while(n && *path) {
+    size_t len = strcspn(path, "/");
+    if(len >= sizeof(seg))
+      return NULL;
+    memcpy(seg, path, len);
+    seg[len] = '\0';
+    n = child(n, seg);
+    path += len + (path[len] == '/');
+  }
+  return n;
+}
+
+/* KV line name="value",\n with quotes and backslashes escaped (the old
+ * add-on wrote them raw, so a quote in a value broke the event). */
+static int kv_line(struct dmarc_parser *p, struct buf *out, const char *key,
+                   const struct node *n, int lower)
+{
+  const char *t;
+  size_t tlen;
+
+  if(!n)
+    return 0;
+  /* An element with children stands for its first child's text (reason
+   * holds type and comment; type is the useful part). */
+  while(n->first && !n->nattrs)
+    n = n->first;
+  t = n->text;
+  tlen = n->text_len;
+  trim(&t, &tlen);
+  if(buf_puts(out, key) || buf_puts(out, "=\""))
+    return -1;
+  for(size_t i = 0; i < tlen; i++) {
+    char c = lower ? (char)tolower((unsigned char)t[i]) : t[i];
+    if(c == '\n' || c == '\r')
+      c = ' ';
+    if((c == '"' || c == '\\') && buf_putc(out, '\\'))
+      return -1;
+    if(buf_putc(out, c))
+      return -1;
+  }
+  return buf_puts(out, "\",\n");
+}
+
+static int kv_paths(struct dmarc_parser *p, struct buf *out,
+                    const struct node *n, const char *prefix,
+                    const char *const *paths, int lower)
+{
+  char key[128];
+
+  for(; *paths; paths++) {
+    const char *k;
+    snprintf(key, sizeof(key), "%s_%s", prefix, *paths);
+    for(char *c = key; *c; c++)
+      if(*c == '/')
+        *c = '_';
+    k = key;
+    if(kv_line(p, out, k, find(n, *paths), lower))
+      return -1;
+  }
+  return 0;
+}
+
+static int64_t parse_time(const struct node *n)
+{
+  const char *t;
+  size_t tlen;
+  char num[32];
+  uint64_t v;
+
+  if(!n || n->first)
+    return -1;
+  t = n->text;
+  tlen = n->text_len;
+  trim(&t, &tlen);
+  /* Accept "1538463818" and "1538463818.0"; the value itself is kept as
+   * written in the event, this is only the event's time stamp. */
+  size_t digits = strspn(t, "0123456789");
+  if(!digits || digits >= sizeof(num) ||
+     (digits < tlen && t[digits] != '.'))
+    return -1;
+  memcpy(num, t, digits);
+  num[digits] = '\0';
+  if(util_parse_u64(num, 0, 253402300799ULL, &v))   /* up to year 9999 */
+    return -1;
+  return (int64_t)v;
+}
+
+static char *node_text_dup(const struct node *n)
+{
+  const char *t;
+  size_t tlen;
+  char *s;
+
+  if(!n || n->first)
+    return strdup("");
+  t = n->text;
+  tlen = n->text_len;
+  trim(&t, &tlen);
+  s = malloc(tlen + 1);
+  if(s) {
+    memcpy(s, t, tlen);
+    s[tlen] = '\0';
+  }
+  return s;
+}
+
+static const char *const meta_kv_paths[] = {
+  "org_name", "email", "extra_contact_info", "report_id", "date_range/begin",
+  "date_range/end", NULL };
+static const char *const policy_kv_paths[] = {
+  "domain", "adkim", "aspf", "p", "sp", "pct", "fo", "np", "rf", "ri", "rua",
+  "ruf", "ro", NULL };
+
+/* "{"name": value}" for a header part, appended to out. */
+static int render_item(struct dmarc_parser *p, struct buf *out,
+                       const struct node *n, int lower)
+{
+  return buf_putc(out, '{') ||
+         put_str(p, out, n->name, strlen(n->name), lower) ||
+         buf_puts(out, ": ") ||
+         render_value(p, out, n, lower, NULL, NULL) ||
+         buf_putc(out, '}');
+}
+
+static int finish_record(struct dmarc_parser *p, const struct node *rec)
+{
+  const struct node *row = child(rec, "row");
+  const struct node *ipn = find(rec, "row/source_ip");
+  size_t insert_at;
+  char ip[64] = "";
+
+  /* Only a record with one row can carry ip_resolution. */
+  if(ipn && !ipn->first && !(row->next && child(rec, "row") != row)) {
+    const char *t = ipn->text;
+    size_t tlen = ipn->text_len;
+    trim(&t, &tlen);
+    if(tlen && tlen < sizeof(ip)) {
+      for(size_t i = 0; i < tlen; i++)
+        ip[i] = (char)tolower((unsigned char)t[i]);
+      ip[tlen] = '\0';
+    }
+  }
+  buf_reset(&p->frag);
+  if(p->fmt == DMARC_FORMAT_JSON) {
+    insert_at = (size_t)-1;
+    if(render_value(p, &p->frag, rec, 1, *ip ? row : NULL, &insert_at))
+      return -1;
+    if(insert_at == (size_t)-1)
+      insert_at = p->frag.len;
+  }
+  else {
+    static const char *const row_paths[] = {
+      "count", "policy_evaluated/disposition", "policy_evaluated/dkim",
+      "policy_evaluated/spf", "policy_evaluated/reason", NULL };
+    static const char *const id_paths[] = {
+      "header_from", "envelope_from", "envelope_to", NULL };
+    const struct node *ar = child(rec, "auth_results");
+
+    if(kv_line(p, &p->frag, "row_source_ip", ipn, 1))
+      return -1;
+    insert_at = p->frag.len;
+    if(kv_paths(p, &p->frag, row, "row", row_paths, 1) ||
+       kv_paths(p, &p->frag, child(rec, "identifiers"), "identifiers",
+                id_paths, 1))
+      return -1;
+    /* Every DKIM and SPF result, not only the first: each repeats the
+     * same keys, which Splunk's KV extraction turns into multi-values. */
+    for(const struct node *c = ar ? ar->first : NULL; c; c = c->next) {
+      static const char *const dkim_paths[] = {
+        "domain", "selector", "result", "human_result", NULL };
+      static const char *const spf_paths[] = {
+        "domain", "scope", "result", "human_result", NULL };
+      if(!strcmp(c->name, "dkim") &&
+         kv_paths(p, &p->frag, c, "auth_result_dkim", dkim_paths, 1))
+        return -1;
+      if(!strcmp(c->name, "spf") &&
+         kv_paths(p, &p->frag, c, "auth_result_spf", spf_paths, 1))
+        return -1;
+    }
+  }
+  if(dmarc_spool_add(p->spool, p->frag.data ? p->frag.data : "", p->frag.len,
+                     insert_at, ip))
+    return -1;
+  if(*ip && buf_append(&p->ips, ip, strlen(ip) + 1))
+    buf_reset(&p->ips);   /* only an optimisation: resolve at emit time */
+  return 0;
+}
+
+static void finish_part(struct dmarc_parser *p, const struct node *n)
+{
+  int rc = 0;
+
+  switch(p->part) {
+  case PART_RECORD:
+    rc = finish_record(p, n);
+    break;
+  case PART_METADATA:
+    if(p->have_meta)
+      break;   /* a second one would be ambiguous: the first wins */
+    p->have_meta = 1;
+    p->time = parse_time(find(n, "date_range/end"));
+    p->org = node_text_dup(child(n, "org_name"));
+    p->report_id = node_text_dup(child(n, "report_id"));
+    rc = !p->org || !p->report_id;
+    if(!rc)
+      rc = p->fmt == DMARC_FORMAT_JSON
+             ? render_item(p, &p->meta, n, 0)
+             : kv_paths(p, &p->meta_kv, n, "rpt_metadata", meta_kv_paths, 0);
+    break;
+  case PART_POLICY:
+    if(p->have_policy)
+      break;
+    p->have_policy = 1;
+    rc = p->fmt == DMARC_FORMAT_JSON
+           ? render_item(p, &p->policy, n, 1)
+           : kv_paths(p, &p->policy_kv, n, "policy_published",
+                      policy_kv_paths, 1);
+    break;
+  case PART_VERSION:
+    if(p->have_version || p->fmt != DMARC_FORMAT_JSON)
+      break;
+    p->have_version = 1;
+    rc = render_item(p, &p->version, n, 0);
+    break;
+  case PART_OTHER:
+    /* Unknown top-level elements (RFC 9990 <extension>, vendor additions)
+     * are kept, after version and before the record. */
+    if(p->fmt == DMARC_FORMAT_JSON)
+      rc = buf_puts(&p->extras, ", ") || render_item(p, &p->extras, n, 0);
+    break;
+  case PART_NONE:
+    break;
+  }
+  if(rc)
+    stop(p, DMARC_NOMEM, "out of memory or spool write failed while "
+         "rendering <%s>", n->name);
+}
+
+static void XMLCALL on_end(void *ud, const XML_Char *name)
+{
+  struct dmarc_parser *p = ud;
+  unsigned level;
+  struct node *n;
+
+  (void)name;
+  if(p->depth < 2 || p->verdict != DMARC_OK) {
+    p->depth--;
+    return;
+  }
+  level = p->depth - 2;
+  n = p->stack[level];
+  if(p->text[level].len) {
+    n->text = arena_strndup(&p->arena, p->text[level].data,
+                            p->text[level].len);
+    if(!n->text) {
+      stop(p, DMARC_LIMIT, "element <%.64s> at line %lu holds more than %zu "
+           "bytes (max_element_bytes)", n->name,
+           (unsigned long)XML_GetCurrentLineNumber(p->xp),
+           p->lim.max_element_bytes);
+      return;
+    }
+    n->text_len = p->text[level].len;
+  }
+  else
+    n->text = "";
+  p->depth--;
+  if(level == 0)
+    finish_part(p, n);
+}
+
+/* Any DTD is refused before expat looks inside it: entity expansion
+ * attacks (billion laughs, quadratic blowup) and external entities all need
+ * one, and no real report has one. */
+static void XMLCALL on_doctype(void *ud, const XML_Char *name,
+                               const XML_Char *sysid, const XML_Char *pubid,
+                               int has_internal_subset)
+{
+  struct dmarc_parser *p = ud;
+  (void)pubid;
+  (void)has_internal_subset;
+  stop(p, DMARC_FORBIDDEN, "DOCTYPE declaration <!DOCTYPE %.64s%s%.128s> "
+       "refused (entity expansion and external entity defence)",
+       name ? name : "", sysid ? " SYSTEM " : "", sysid ? sysid : "");
+}
+
+static void XMLCALL on_entity_decl(void *ud, const XML_Char *name, int is_pe,
+                                   const XML_Char *value, int value_len,
+                                   const XML_Char *base,
+                                   const XML_Char *sysid,
+                                   const XML_Char *pubid,
+                                   const XML_Char *notation)
+{
+  struct dmarc_parser *p = ud;
+  (void)is_pe; (void)value; (void)value_len; (void)base; (void)sysid;
+  (void)pubid; (void)notation;
+  stop(p, DMARC_FORBIDDEN, "entity declaration '%.64s' refused", name);
+}
+
+/* Single-byte encodings expat does not know itself (windows-1252 above
+ * all, which AOL declares) are mapped through iconv. */
+static int XMLCALL on_unknown_encoding(void *ud, const XML_Char *name,
+                                       XML_Encoding *info)
+{
+  iconv_t cd = iconv_open("UTF-32LE", name);
+  (void)ud;
+
+  if(cd == (iconv_t)-1)
+    return XML_STATUS_ERROR;
+  for(int i = 0; i < 256; i++) {
+    char in = (char)i;
+    unsigned char out[8];
+    char *ip = &in, *op = (char *)out;
+    size_t il = 1, ol = sizeof(out);
+
+    iconv(cd, NULL, NULL, NULL, NULL);
+    if(iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || ol != 4)
+      info->map[i] = -1;   /* not a character, or multi-byte: refused */
+    else
+      info->map[i] = out[0] | out[1] << 8 | out[2] << 16 | out[3] << 24;
+  }
+  iconv_close(cd);
+  info->data = NULL;
+  info->convert = NULL;
+  info->release = NULL;
+  return XML_STATUS_OK;
+}
+
+static int XMLCALL on_external_entity(XML_Parser xp, const XML_Char *context,
+                                      const XML_Char *base,
+                                      const XML_Char *sysid,
+                                      const XML_Char *pubid)
+{
+  (void)xp; (void)context; (void)base; (void)sysid; (void)pubid;
+  return XML_STATUS_ERROR;   /* never fetch anything */
+}
+
+struct dmarc_parser *dmarc_parser_new(const struct dmarc_limits *lim,
+                                      enum dmarc_format fmt,
+                                      struct dmarc_spool *spool,
+                                      const char *source)
+{
+  struct dmarc_parser *p = calloc(1, sizeof(*p));
+
+  if(!p)
+    return NULL;
+  p->lim = *lim;
+  if(p->lim.max_depth > 60)
+    p->lim.max_depth = 60;   /* the node stack has 64 levels */
+  p->fmt = fmt;
+  p->spool = spool;
+  p->spool_start = dmarc_spool_mark(spool);
+  p->source = strdup(source ? source : "");
+  p->time = -1;
+  p->arena.max = p->arena.cap = lim->max_element_bytes;
+  p->arena.mem = malloc(p->arena.cap);
+  p->xp = XML_ParserCreateNS(NULL, NS_SEP);
+  if(!p->source || !p->arena.mem || !p->xp) {
+    dmarc_parser_done(p);
+    return NULL;
+  }
+  for(unsigned i = 0; i < sizeof(p->text) / sizeof(p->text[0]); i++)
+    buf_init(&p->text[i], lim->max_text);
+  buf_init(&p->meta, lim->max_element_bytes * 2);
+  buf_init(&p->policy, lim->max_element_bytes * 2);
+  buf_init(&p->version, lim->max_element_bytes * 2);
+  buf_init(&p->extras, lim->max_element_bytes * 4);
+  buf_init(&p->meta_kv, lim->max_element_bytes * 2);
+  buf_init(&p->policy_kv, lim->max_element_bytes * 2);
+  buf_init(&p->frag, lim->max_element_bytes * 8);
+  buf_init(&p->lower, lim->max_text + 1);
+  buf_init(&p->ips, 1u << 20);
+  XML_SetUserData(p->xp, p);
+  XML_SetElementHandler(p->xp, on_start, on_end);
+  XML_SetCharacterDataHandler(p->xp, on_text);
+  XML_SetStartDoctypeDeclHandler(p->xp, on_doctype);
+  XML_SetEntityDeclHandler(p->xp, on_entity_decl);
+  XML_SetExternalEntityRefHandler(p->xp, on_external_entity);
+  XML_SetUnknownEncodingHandler(p->xp, on_unknown_encoding, NULL);
+  XML_SetParamEntityParsing(p->xp, XML_PARAM_ENTITY_PARSING_NEVER);
+  return p;
+}
+
+/* Decide from the first bytes whether this can be XML at all, so a PDF or
+ * a text file gets "not XML" instead of an expat error at line 1. */
+static int looks_like_xml(const unsigned char *s, size_t n)
+{
+  size_t i = 0;
+
+  if(n >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
+    i = 3;
+  else if(n >= 2 && ((s[0] == 0xff && s[1] == 0xfe) ||
+                     (s[0] == 0xfe && s[1] == 0xff)))
+    return 1;   /* UTF-16 BOM */
+  else if(n >= 2 && ((s[0] == '<' && s[1] == 0) || (s[0] == 0 && s[1] == '<')))
+    return 1;   /* UTF-16 without BOM */
+  while(i < n && is_space((char)s[i]))
+    i++;
+  return i == n || s[i] == '<';
+}
+
+static enum dmarc_verdict feed(struct dmarc_parser *p, const void *buf,
+                               size_t len, int final)
+{
+  if(p->verdict != DMARC_OK)
+    return p->verdict;
+  while(len > INT_MAX / 2) {   /* expat takes int lengths */
+    if(feed(p, buf, INT_MAX / 2, 0) != DMARC_OK)
+      return p->verdict;
+    buf = (const char *)buf + INT_MAX / 2;
+    len -= INT_MAX / 2;
+  }
+  if(XML_Parse(p->xp, buf, (int)len, final) == XML_STATUS_ERROR &&
+     p->verdict == DMARC_OK) {
+    enum XML_Error e = XML_GetErrorCode(p->xp);
+    p->verdict = e == XML_ERROR_NO_MEMORY ? DMARC_NOMEM : DMARC_MALFORMED;
+    snprintf(p->reason, sizeof(p->reason), "not well-formed XML at line "
+             "%lu column %lu: %s", (unsigned long)XML_GetCurrentLineNumber(p->xp),
+             (unsigned long)XML_GetCurrentColumnNumber(p->xp),
+             XML_ErrorString(e));
+    if(!p->root_seen && e == XML_ERROR_UNKNOWN_ENCODING)
+      snprintf(p->reason, sizeof(p->reason), "unsupported XML encoding "
+               "declared");
+  }
+  return p->verdict;
+}
+
+enum dmarc_verdict dmarc_parser_feed(struct dmarc_parser *p, const void *buf,
+                                     size_t len)
+{
+  if(!p->sniff_done) {
+    size_t take = SNIFF_LEN - p->sniffed < len ? SNIFF_LEN - p->sniffed : len;
+    memcpy(p->sniff + p->sniffed, buf, take);
+    p->sniffed += take;
+    if(p->sniffed < SNIFF_LEN)
+      return DMARC_OK;   /* decide once we have enough, or at finish */
+    p->sniff_done = 1;
+    if(!looks_like_xml((const unsigned char *)p->sniff, p->sniffed)) {
+      p->verdict = DMARC_NOT_REPORT;
+      snprintf(p->reason, sizeof(p->reason), "not XML (begins with bytes "
+               "%02x %02x %02x %02x)", (unsigned char)p->sniff[0],
+               (unsigned char)p->sniff[1], (unsigned char)p->sniff[2],
+               (unsigned char)p->sniff[3]);
+      return p->verdict;
+    }
+    if(feed(p, p->sniff, p->sniffed, 0) != DMARC_OK)
+      return p->verdict;
+    buf = (const char *)buf + take;
+    len -= take;
+  }
+  return len ? feed(p, buf, len, 0) : p->verdict;
+}
+
+enum dmarc_verdict dmarc_parser_finish(struct dmarc_parser *p)
+{
+  if(p->verdict != DMARC_OK)
+    return p->verdict;
+  if(!p->sniff_done) {
+    p->sniff_done = 1;
+    if(p->sniffed == 0) {
+      p->verdict = DMARC_NOT_REPORT;
+      snprintf(p->reason, sizeof(p->reason), "empty");
+      return p->verdict;
+    }
+    if(!looks_like_xml((const unsigned char *)p->sniff, p->sniffed)) {
+      p->verdict = DMARC_NOT_REPORT;
+      snprintf(p->reason, sizeof(p->reason), "not XML");
+      return p->verdict;
+    }
+    if(feed(p, p->sniff, p->sniffed, 0) != DMARC_OK)
+      return p->verdict;
+  }
+  if(feed(p, "", 0, 1) != DMARC_OK)
+    return p->verdict;
+  if(!p->root_seen) {
+    p->verdict = DMARC_NOT_REPORT;
+    snprintf(p->reason, sizeof(p->reason), "no XML element");
+  }
+  return p->verdict;
+}
+
+const char *dmarc_parser_reason(const struct dmarc_parser *p)
+{
+  return p->reason;
+}
+
+void dmarc_parser_drain_ips(struct dmarc_parser *p,
+                            void (*cb)(void *ud, const char *ip), void *ud)
+{
+  for(size_t off = 0; off < p->ips.len; off += strlen(p->ips.data + off) + 1)
+    cb(ud, p->ips.data + off);
+  buf_reset(&p->ips);
+}
+
+static void parser_free(struct dmarc_parser *p)
+{
+  if(p->xp)
+    XML_ParserFree(p->xp);
+  for(unsigned i = 0; i < sizeof(p->text) / sizeof(p->text[0]); i++)
+    buf_free(&p->text[i]);
+  buf_free(&p->meta);
+  buf_free(&p->policy);
+  buf_free(&p->version);
+  buf_free(&p->extras);
+  buf_free(&p->meta_kv);
+  buf_free(&p->policy_kv);
+  buf_free(&p->frag);
+  buf_free(&p->lower);
+  buf_free(&p->ips);
+  free(p->arena.mem);
+  free(p->source);
+  free(p->org);
+  free(p->report_id);
+  free(p);
+}
+
+struct dmarc_report *dmarc_parser_done(struct dmarc_parser *p)
+{
+  struct dmarc_report *r;
+  int rc;
+
+  if(!p)
+    return NULL;
+  if(p->verdict != DMARC_OK || !p->xp ||
+     !(r = calloc(1, sizeof(*r)))) {
+    if(p->spool)
+      dmarc_spool_rewind(p->spool, p->spool_start);
+    parser_free(p);
+    return NULL;
+  }
+  r->source = p->source;
+  p->source = NULL;
+  r->org = p->org ? p->org : strdup("");
+  r->report_id = p->report_id ? p->report_id : strdup("");
+  p->org = p->report_id = NULL;
+  r->time = p->time;
+  r->fmt = p->fmt;
+  r->start = p->spool_start;
+  r->end = dmarc_spool_mark(p->spool);
+  r->records = p->records;
+  buf_init(&r->prefix, (size_t)-1);
+  buf_init(&r->suffix_mid, (size_t)-1);
+  if(p->fmt == DMARC_FORMAT_JSON) {
+    /* The old add-on's order, whatever the document's: metadata, policy,
+     * version, then (ours) unknown parts, then the record. */
+    rc = buf_puts(&r->prefix, "{\"feedback\": [");
+    if(p->have_meta)
+      rc = rc || buf_append(&r->prefix, p->meta.data, p->meta.len) ||
+           buf_puts(&r->prefix, ", ");
+    if(p->have_policy)
+      rc = rc || buf_append(&r->prefix, p->policy.data, p->policy.len) ||
+           buf_puts(&r->prefix, ", ");
+    if(p->have_version)
+      rc = rc || buf_append(&r->prefix, p->version.data, p->version.len) ||
+           buf_puts(&r->prefix, ", ");
+    if(p->extras.len)   /* each item starts with ", " */
+      rc = rc || buf_append(&r->prefix, p->extras.data + 2,
+                            p->extras.len - 2) ||
+           buf_puts(&r->prefix, ", ");
+    rc = rc || buf_puts(&r->prefix, "{\"record\": ") ||
+         buf_puts(&r->suffix_mid, "}], \"vendor_rua_xsd_validations\": ");
+  }
+  else {
+    rc = buf_puts(&r->prefix, "RUA BEGIN\n") ||
+         (p->meta_kv.len &&
+          buf_append(&r->prefix, p->meta_kv.data, p->meta_kv.len)) ||
+         (p->policy_kv.len &&
+          buf_append(&r->prefix, p->policy_kv.data, p->policy_kv.len)) ||
+         buf_puts(&r->suffix_mid, "vendor_rua_xsd_validation=");
+  }
+  parser_free(p);
+  if(rc || !r->org || !r->report_id) {
+    dmarc_report_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+uint64_t dmarc_report_records(const struct dmarc_report *r) { return r->records; }
+const char *dmarc_report_source(const struct dmarc_report *r) { return r->source; }
+const char *dmarc_report_org(const struct dmarc_report *r) { return r->org; }
+const char *dmarc_report_id(const struct dmarc_report *r) { return r->report_id; }
+
+void dmarc_report_free(struct dmarc_report *r)
+{
+  if(!r)
+    return;
+  buf_free(&r->prefix);
+  buf_free(&r->suffix_mid);
+  free(r->source);
+  free(r->org);
+  free(r->report_id);
+  free(r);
+}
+
+/* ---- events ---------------------------------------------------------------- */
+
+struct emit_ctx {
+  const struct dmarc_report *r;
+  struct buf ev;
+  struct buf suffix;
+  const char *(*resolve)(void *ud, const char *ip);
+  void *resolve_ud;
+  dmarc_event_cb cb;
+  void *ud;
+  int64_t count;
+};
+
+static int emit_one(void *ud, const struct dmarc_spool_entry *e)
+{
+  struct emit_ctx *c = ud;
+  const char *name = NULL;
+  int rc;
+
+  if(c->resolve && *e->ip && e->insert_at < e->len)
+    name = c->resolve(c->resolve_ud, e->ip);
+  if(c->r->fmt == DMARC_FORMAT_KV && c->resolve && *e->ip)
+    name = c->resolve(c->resolve_ud, e->ip);
+  buf_reset(&c->ev);
+  rc = buf_append(&c->ev, c->r->prefix.data, c->r->prefix.len) ||
+       buf_append(&c->ev, e->frag, e->insert_at);
+  if(name) {
+    size_t at = c->ev.len;
+    if(c->r->fmt == DMARC_FORMAT_JSON)
+      rc = rc || buf_puts(&c->ev, ", \"ip_resolution\": \"") ||
+           util_json_escape(&c->ev, name, strlen(name)) ||
+           buf_putc(&c->ev, '"');
+    else
+      rc = rc || buf_puts(&c->ev, "src=\"") || buf_puts(&c->ev, name) ||
+           buf_puts(&c->ev, "\",\n");
+    for(size_t i = at; i < c->ev.len; i++)   /* DNS names: any case */
+      c->ev.data[i] = (char)tolower((unsigned char)c->ev.data[i]);
+  }
+  rc = rc || buf_append(&c->ev, e->frag + e->insert_at, e->len - e->insert_at) ||
+       buf_append(&c->ev, c->suffix.data, c->suffix.len);
+  if(rc || c->cb(c->ud, c->ev.data, c->ev.len, c->r->time, c->r->source))
+    return -1;
+  c->count++;
+  return 0;
+}
+
+int64_t dmarc_report_emit(const struct dmarc_report *r,
+                          struct dmarc_spool *spool,
+                          const struct dmarc_xsd_annotation *xsd,
+                          const char *(*resolve)(void *ud, const char *ip),
+                          void *resolve_ud, dmarc_event_cb cb, void *ud)
+{
+  struct emit_ctx c = { .r = r, .resolve = resolve, .resolve_ud = resolve_ud,
+                        .cb = cb, .ud = ud };
+  int rc;
+
+  buf_init(&c.ev, (size_t)-1);
+  buf_init(&c.suffix, (size_t)-1);
+  rc = buf_append(&c.suffix, r->suffix_mid.data, r->suffix_mid.len);
+  if(r->fmt == DMARC_FORMAT_JSON) {
+    if(!xsd)
+      rc = rc || buf_puts(&c.suffix, "\"None\"");
+    else {
+      rc = rc || buf_putc(&c.suffix, '{');
+      for(unsigned i = 0; i < xsd->count; i++) {
+        rc = rc || (i && buf_puts(&c.suffix, ", ")) ||
+             buf_putc(&c.suffix, '"') ||
+             util_json_escape(&c.suffix, xsd->names[i], strlen(xsd->names[i])) ||
+             buf_puts(&c.suffix, "\": {\"result\": \"") ||
+             buf_puts(&c.suffix, xsd->pass[i] ? "pass\"" : "fail\"");
+        if(!xsd->pass[i])
+          rc = rc || buf_puts(&c.suffix, ", \"info\": \"") ||
+               util_json_escape(&c.suffix, xsd->info[i], strlen(xsd->info[i])) ||
+               buf_putc(&c.suffix, '"');
+        rc = rc || buf_putc(&c.suffix, '}');
+      }
+      rc = rc || buf_putc(&c.suffix, '}');
+    }
+    rc = rc || buf_putc(&c.suffix, '}');
+  }
+  else {
+    /* Legacy KV: one word from the relaxed schema (the first). */
+    const char *word = !xsd ? "unknown" : xsd->pass[0] ? "success" : "failure";
+    rc = rc || buf_printf(&c.suffix, "\"%s\"\n", word);
+  }
+  if(!rc)
+    rc = dmarc_spool_each(spool, r->start, r->end, emit_one, &c);
+  buf_free(&c.ev);
+  buf_free(&c.suffix);
+  return rc ? -1 : c.count;
+}
