@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install what the tests need, build, and run the whole suite twice: a
+# normal build and an ASan+UBSan build.  Ends with "N passed, N failed".
+#   FUZZ_SECONDS=N  run each fuzz harness N seconds (default 60 in CI)
+#   SOAK=1          long crash/restart loops
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh --test || exit 1
+
+run_suite() {   # $1 build dir, rest: meson setup options
+  local dir=$1; shift
+  rm -f "$dir/meson-logs/testlog.json"
+  if [ ! -d "$dir" ]; then
+    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+  fi
+  meson compile -C "$dir" || return 1
+  meson test -C "$dir" --print-errorlogs --num-processes 2 "${MESON_TEST_ARGS[@]}"
+}
+
+MESON_TEST_ARGS=()
+status=0
+run_suite build || status=1
+run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false || status=1
+
+python3 - build build-asan <<'PY'
+import json, os, sys
+passed = failed = skipped = 0
+for d in sys.argv[1:]:
+    p = os.path.join(d, "meson-logs", "testlog.json")
+    if not os.path.exists(p):
+        failed += 1
+        print(f"{d}: no test log (build failed)")
+        continue
+    for line in open(p):
+        r = json.loads(line).get("result", "")
+        if r in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif r == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+exit $status
