@@ -161,7 +161,8 @@ static void ingest_file(const struct dir_job *job, const char *name,
     break;
   case INGEST_NOT_REPORT:
     t->not_report++;
-    log_warn("%s: not a DMARC aggregate report: %s", path, res.reason);
+    log_warn("%s: skipped, no DMARC aggregate report in it: %s", path,
+             res.reason);
     snprintf(value, sizeof(value), "not a report: %s", res.reason);
     break;
   case INGEST_REJECTED:

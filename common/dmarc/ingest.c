@@ -29,6 +29,7 @@ struct dmarc_ingest {
   unsigned skipped, leaves;
   enum dmarc_verdict last_verdict;
   char last_reason[600];
+  char notes[768];         /* every leaf left out, with its reason */
 
   /* Per leaf. */
   struct dmarc_parser *parser;
@@ -98,6 +99,21 @@ static void leaf_label(struct dmarc_ingest *in, char *out, size_t len)
     snprintf(out, len, "%s: member '%s'", in->source, in->leaf);
 }
 
+/* Collect "member 'x': reason" for every leaf left out, so the caller can
+ * log the source in one line that names them all. */
+static void note_leaf(struct dmarc_ingest *in, const char *label)
+{
+  size_t used = strlen(in->notes);
+  const char *what = strcmp(in->leaf, in->source) ? label + strlen(in->source) + 2
+                                                 : NULL;
+
+  if(used >= sizeof(in->notes) - 1)
+    return;
+  snprintf(in->notes + used, sizeof(in->notes) - used, "%s%s%s%s",
+           used ? "; " : "", what ? what : "", what ? ": " : "",
+           in->last_reason);
+}
+
 static void leaf_rejected(struct dmarc_ingest *in)
 {
   char label[512];
@@ -112,10 +128,8 @@ static void leaf_rejected(struct dmarc_ingest *in)
   }
   else
     snprintf(in->last_reason, sizeof(in->last_reason), "out of memory");
-  if(in->last_verdict == DMARC_NOT_REPORT)
-    log_info("%s: skipped, %s", label, in->last_reason);
-  else
-    log_warn("%s: rejected, %s", label, in->last_reason);
+  log_debug("%s: left out: %s", label, in->last_reason);
+  note_leaf(in, label);
   in->skipped++;
   dmarc_parser_done(in->parser);
   in->parser = NULL;
@@ -239,6 +253,7 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
   in->skipped = in->leaves = 0;
   in->last_verdict = DMARC_OK;
   in->last_reason[0] = '\0';
+  in->notes[0] = '\0';
   dmarc_spool_clear(in->spool);
 
   rc = fd >= 0 ? archive_walk_fd(fd, name, &in->o.alim, &h, in, &err)
@@ -261,12 +276,8 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
   if(!in->head) {
     res->status = in->last_verdict == DMARC_NOT_REPORT || in->leaves == 0
                     ? INGEST_NOT_REPORT : INGEST_REJECTED;
-    if(in->leaves > 1)
-      snprintf(res->reason, sizeof(res->reason), "none of its %u parts is a "
-               "usable report (last: %s)", in->leaves, in->last_reason);
-    else
-      snprintf(res->reason, sizeof(res->reason), "%s",
-               in->leaves ? in->last_reason : "empty archive");
+    snprintf(res->reason, sizeof(res->reason), "%s",
+             in->leaves ? in->notes : "empty archive");
     return res->status;
   }
   for(struct pending *pd = in->head; pd; pd = pd->next) {
@@ -297,8 +308,8 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
   dmarc_spool_clear(in->spool);
   res->skipped_leaves = in->skipped;
   if(in->skipped)
-    snprintf(res->reason, sizeof(res->reason), "%u part(s) left out (last: "
-             "%s)", in->skipped, in->last_reason);
+    snprintf(res->reason, sizeof(res->reason), "%u part(s) left out: %s",
+             in->skipped, in->notes);
   res->status = INGEST_OK;
   return res->status;
 }

@@ -92,7 +92,7 @@ class DirectoryTest(unittest.TestCase):
             self.assertEqual(sorted(d["vendor_rua_xsd_validations"]),
                              ["rua_draft-dmarc-base-00-02.xsd", "rua_rfc7489.xsd",
                               "rua_rfc9990.xsd", "rua_ta_dmarc_relaxed_v01.xsd"])
-        self.assertIn(b"notes.txt: not a DMARC aggregate report", r.err)
+        self.assertIn(b"notes.txt: skipped, no DMARC aggregate report in it: not XML", r.err)
         # Checkpoints are 0600 files in checkpoint_dir.
         for f in os.listdir(self.ckpt):
             self.assertEqual(os.stat(os.path.join(self.ckpt, f)).st_mode & 0o777, 0o600)
