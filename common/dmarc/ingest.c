@@ -29,7 +29,7 @@ struct dmarc_ingest {
   unsigned skipped, leaves;
   enum dmarc_verdict last_verdict;
   char last_reason[600];
-  char notes[768];         /* every leaf left out, with its reason */
+  char notes[640];         /* every leaf left out, with its reason */
 
   /* Per leaf. */
   struct dmarc_parser *parser;
