@@ -18,6 +18,7 @@
 #ifndef DNS_DNS_H
 #define DNS_DNS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define DNS_MAX_INFLIGHT 64
