@@ -11,10 +11,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "dns/dns.h"
@@ -454,6 +457,45 @@ static void test_dead_by_timeouts(void **state)
   dns_resolver_free(r);
 }
 
+/* Nothing listens on the port: the kernel refuses at once (ICMP port
+ * unreachable), which is no answer either. */
+static void test_dead_refused(void **state)
+{
+  struct sockaddr_in sin;
+  socklen_t len = sizeof(sin);
+  char server[64], err[256];
+  struct dns_resolver *r;
+  struct capture cap;
+  char *log;
+  int fd;
+  int64_t t0;
+
+  (void)state;
+  /* A port that was free a moment ago and is closed now. */
+  fd = socket(AF_INET, SOCK_DGRAM, 0);
+  assert_true(fd >= 0);
+  memset(&sin, 0, sizeof(sin));
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+  assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+  close(fd);
+  snprintf(server, sizeof(server), "127.0.0.1:%u", ntohs(sin.sin_port));
+  r = dns_resolver_new(server, 2000, err, sizeof(err));
+  assert_non_null(r);
+
+  capture_stderr(&cap);
+  dns_submit(r, "192.0.2.1");
+  t0 = util_now_ms();
+  dns_wait(r, t0 + 5000);
+  log = release_stderr(&cap);
+  assert_true(util_now_ms() - t0 < 1000);
+  assert_true(stats(r).dead);
+  assert_int_equal(count(log, "reverse lookups are off"), 1);
+  free(log);
+  dns_resolver_free(r);
+}
+
 /* A deadline that is over before the resolver had a fair chance gives up
  * on the addresses but does not condemn the resolver; once a server has
  * answered, later deadlines never do. */
@@ -542,6 +584,7 @@ int main(void)
     cmocka_unit_test(test_parallel_slow_server),
     cmocka_unit_test(test_dead_resolver),
     cmocka_unit_test(test_dead_by_timeouts),
+    cmocka_unit_test(test_dead_refused),
     cmocka_unit_test(test_short_deadline_not_dead),
     cmocka_unit_test(test_free_in_flight),
     cmocka_unit_test(test_ipv6_server),
