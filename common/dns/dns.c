@@ -16,6 +16,10 @@
  * until c-ares reports them, and their answers are then ignored, so the
  * number of queries on the wire stays bounded by DNS_MAX_INFLIGHT entries.
  *
+ * The resolver is declared dead (one WARN, then every lookup "not
+ * resolved" at once) when a dns_wait deadline passes, or c-ares runs out of
+ * tries on a query, before any server has sent any reply in this run.
+ *
  * No query is started from inside a c-ares callback except the forward
  * queries of the entry whose PTR reply is being handled; the queue is
  * drained only from dns_submit, dns_poll and dns_wait, which keeps callback
@@ -317,7 +321,7 @@ static void note_reply(struct dns_resolver *r, int status,
     r->gave_up = true;
 }
 
-/* c-ares reports a queries' end for ARES_EDESTRUCTION and ARES_ECANCELLED
+/* c-ares reports a query's end for ARES_EDESTRUCTION and ARES_ECANCELLED
  * too: those must only release the slot. */
 static bool may_continue(const struct dns_entry *e, int status)
 {
