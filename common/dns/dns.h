@@ -2,9 +2,11 @@
  * dns: forward-confirmed reverse DNS (FCrDNS) for report source addresses,
  * with c-ares.
  *
- * For an address: PTR lookup, then A and AAAA lookups of each PTR name; the
- * address is confirmed by a name when any of that name's addresses equals
- * it (compared as binary addresses, so IPv6 written any way works).
+ * For an address: PTR lookup, then the forward lookup of each PTR name (A
+ * for an IPv4 address, AAAA for IPv6: only those can match); the address is
+ * confirmed by a name when any of that name's addresses equals it (compared
+ * as binary addresses, so IPv6 written any way works; an IPv4-mapped IPv6
+ * address is treated as its IPv4 address).
  *
  * One resolver serves a whole run: every address is looked up once and the
  * answer cached (confirmed name, or none).  Queries run concurrently, at
@@ -18,6 +20,7 @@
 #ifndef DNS_DNS_H
 #define DNS_DNS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define DNS_MAX_INFLIGHT 64
