@@ -79,17 +79,15 @@ def measure(cmd, shell=False, repeat=3):
     """Best wall time and its peak RSS (MB) of the measured process tree."""
     best = None
     for _ in range(repeat):
+        if shell:
+            cmd = ["sh", "-c", cmd]
         start = time.monotonic()
-        p = subprocess.Popen(cmd, shell=shell, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
-        _, status, ru = os.wait4(p.pid, 0)
+        p = subprocess.run([exe_path("peakrss")] + cmd, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE)
         secs = time.monotonic() - start
-        err = p.stderr.read()
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit("failed: %s\n%s" % (cmd, err.decode(errors="replace")))
-        # For a shell pipeline wait4 covers the shell only; use the children's
-        # high-water mark instead (each measurement runs alone).
-        rss = ru.ru_maxrss / 1024.0
+        if p.returncode != 0:
+            raise SystemExit("failed: %s\n%s" % (cmd, p.stderr.decode(errors="replace")))
+        rss = int(p.stderr.decode().rsplit("peakrss_kb=", 1)[1].split()[0]) / 1024.0
         if best is None or secs < best[0]:
             best = (secs, rss)
     return best
@@ -119,8 +117,9 @@ def main():
         dd = exe_path("dmarc_directory")
         common = ["--quiet-time", "0", "--no-resolve-ip", "--max-bytes", str(4 << 30),
                   "--max-records", "100000000", "--log-level", "warn"]
-        events = int(subprocess.run([dd, "--dir", d_xml, "--no-validate-xml"] + common,
-                                    capture_output=True, check=True).stdout.count(b"\n"))
+        events = int(subprocess.run("'%s' --dir '%s' --no-validate-xml %s | wc -l"
+                                    % (dd, d_xml, " ".join(common)), shell=True,
+                                    capture_output=True, check=True).stdout)
         assert events == a.records, (events, a.records)
 
         ref_xml = measure([expat, xml], repeat=a.repeat)

@@ -2,7 +2,6 @@
 measure them (exit code, output, wall time, peak RSS of that process)."""
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -41,31 +40,40 @@ class Result:
 
 
 def run(exe, args=(), stdin=b"", timeout=120, env=None):
-    """Run bin/<exe> and return a Result with its own peak RSS (wait4)."""
+    """Run bin/<exe> and return a Result with its own peak RSS, measured by
+    the small peakrss launcher (a child forked from this Python process
+    would inherit our high-water mark)."""
     e = dict(os.environ)
     if env:
         e.update(env)
+    cmd = [exe_path(exe)] + list(args)
+    try:
+        cmd = [exe_path("peakrss")] + cmd
+    except FileNotFoundError:
+        pass
     start = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        p = subprocess.Popen([exe_path(exe)] + list(args), stdin=subprocess.PIPE,
-                             stdout=out, stderr=err, env=e)
-        p.stdin.write(stdin)
-        p.stdin.close()
-        deadline = start + timeout
-        while True:
-            pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                p.kill()
-                pid, status, ru = os.wait4(p.pid, 0)
-                break
-            time.sleep(0.01)
-        p.returncode = os.waitstatus_to_exitcode(status)
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=out, stderr=err, env=e)
+        try:
+            p.stdin.write(stdin)
+            p.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
         seconds = time.monotonic() - start
         out.seek(0)
         err.seek(0)
-        return Result(p.returncode, out.read(), err.read(), seconds, ru.ru_maxrss)
+        errb = err.read()
+        rss_kb = 0
+        if b"peakrss_kb=" in errb:
+            head, _, tail = errb.rpartition(b"peakrss_kb=")
+            rss_kb = int(tail.split()[0])
+            errb = head
+        return Result(p.returncode, out.read(), errb, seconds, rss_kb)
 
 
 def input_xml(stanza, params, checkpoint_dir, validation=False):
