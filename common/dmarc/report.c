@@ -37,6 +37,11 @@ void dmarc_limits_default(struct dmarc_limits *lim)
   lim->max_element_bytes = 1u << 20;
 }
 
+static int is_space(char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /* ---- tree of one top-level element ------------------------------------ */
 
 struct node {
@@ -259,6 +264,16 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
   if(p->depth < 2 || p->verdict != DMARC_OK)
     return;
   level = p->depth - 2;
+  /* Leading white space is trimmed from every value anyway, so the
+   * indentation between elements is never stored. */
+  if(!p->text[level].len) {
+    while(len && is_space(*s)) {
+      s++;
+      len--;
+    }
+    if(!len)
+      return;
+  }
   if(buf_append(&p->text[level], s, (size_t)len))
     stop(p, DMARC_LIMIT, "text of <%.64s> at line %lu longer than %zu bytes "
          "(max_text)", p->stack[level]->name,
@@ -266,11 +281,6 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 }
 
 /* ---- rendering ------------------------------------------------------------ */
-
-static int is_space(char c)
-{
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 
 /* Trim ASCII white space, like Python's str.strip() on these reports. */
 static void trim(const char **s, size_t *len)

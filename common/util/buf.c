@@ -47,7 +47,7 @@ static int buf_reserve(struct buf *b, size_t n)
   return 0;
 }
 
-int buf_append(struct buf *b, const void *p, size_t n)
+int buf_append_slow(struct buf *b, const void *p, size_t n)
 {
   if(buf_reserve(b, n))
     return -1;

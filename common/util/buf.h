@@ -23,8 +23,22 @@ void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 
 /* Append n bytes.  Returns 0, or -1 (buffer unchanged) when len + n would
- * exceed max or memory runs out. */
-int buf_append(struct buf *b, const void *p, size_t n);
+ * exceed max or memory runs out.  Inline for the common case of room
+ * already being there: event rendering appends many small pieces. */
+int buf_append_slow(struct buf *b, const void *p, size_t n);
+
+static inline int buf_append(struct buf *b, const void *p, size_t n)
+{
+  if(b->data && n < b->cap - b->len && b->len + n <= b->max) {
+    if(n) {
+      __builtin_memcpy(b->data + b->len, p, n);
+      b->len += n;
+    }
+    b->data[b->len] = '\0';
+    return 0;
+  }
+  return buf_append_slow(b, p, n);
+}
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...)
