@@ -48,6 +48,7 @@ struct zip_entry {
   uint32_t crc;
   uint16_t flags;
   uint16_t method;
+  int zip64;           /* a size or offset came from a zip64 extra field */
 };
 
 struct zip_dir {

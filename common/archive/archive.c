@@ -717,8 +717,14 @@ walk_zip(struct walk *w, struct zio *z, const char *name, unsigned depth)
     if (fi.compressed_size != e->csize || fi.uncompressed_size != e->usize ||
         fi.crc != e->crc || fi.compression_method != e->method ||
         fi.flag != e->flags) {
-      walk_fail(w, 1, "%s: entry %zu differs between the directory check "
-                "and minizip", zdesc, i + 1);
+      /* Debian's minizip 1.1 never applies zip64 extra fields on LP64
+       * (it compares with (unsigned long)-1), so such entries land here */
+      if (e->zip64)
+        walk_fail(w, 1, "%s: entry %zu uses zip64 sizes, which the "
+                  "installed minizip cannot read", zdesc, i + 1);
+      else
+        walk_fail(w, 1, "%s: entry %zu differs between the directory check "
+                  "and minizip", zdesc, i + 1);
       rc = -1;
       break;
     }
@@ -871,6 +877,8 @@ archive_walk_fd(int fd, const char *name, const struct archive_limits *lim,
   off_t off;
   int rc;
 
+  if (name == NULL)
+    name = "";
   if (walk_init(&w, lim, h, ud, err) < 0)
     return -1;
   memset(&src, 0, sizeof(src));
@@ -904,6 +912,8 @@ archive_walk_mem(const void *data, size_t len, const char *name,
   struct rd_mem src;
   int rc;
 
+  if (name == NULL)
+    name = "";
   if (walk_init(&w, lim, h, ud, err) < 0)
     return -1;
   memset(&src, 0, sizeof(src));

@@ -434,6 +434,8 @@ zipdir_read(struct zio *z, unsigned max_members, struct zip_dir *dir,
            i + 1);
       goto bad;
     }
+    e->zip64 = e->csize == 0xffffffffu || e->usize == 0xffffffffu ||
+               lh_off == 0xffffffffu;
     if (extralen > 0) {
       if (zio_pread(z, extra, extralen, p + ZIP_CENTRAL_HDR + namelen) < 0 ||
           apply_zip64_extra(extra, extralen, &e->usize, &e->csize,
