@@ -46,7 +46,8 @@
 #define XSD_MAX_PUSH (1 << 20)
 
 /* Parser options: never touch the network, never substitute entities, never
- * load or validate a DTD (no XML_PARSE_NOENT, DTDLOAD, DTDATTR, DTDVALID). */
+ * load or validate a DTD (no XML_PARSE_NOENT, DTDLOAD, DTDATTR, DTDVALID).
+ * A DOCTYPE is refused outright anyway (on_doctype). */
 #define XSD_PARSE_OPTIONS XML_PARSE_NONET
 
 #define XSD_INFO_MAX sizeof(((struct xsd_result *)0)->info)
@@ -234,6 +235,20 @@ static void on_end(void *ctx, const xmlChar *localname,
   s->closing = 1;
 }
 
+/* A report has no use for a DTD, and a DTD is where entity bombs and
+ * external fetches live: refuse the document at its DOCTYPE, before the
+ * parser reads any declaration. */
+static void on_doctype(void *ctx, const xmlChar *name,
+                       const xmlChar *external_id, const xmlChar *system_id)
+{
+  struct xsd_slot *s = ctx;
+
+  (void)name; (void)external_id; (void)system_id;
+  slot_fail(s, "DOCTYPE is not allowed in a DMARC report, line %d",
+            parser_line(s));
+  xmlStopParser(s->parser);
+}
+
 static void on_text(void *ctx, const xmlChar *ch, int len)
 {
   struct xsd_slot *s = ctx;
@@ -342,6 +357,12 @@ static void slot_free(struct xsd_slot *s)
 
   handlers_push(&saved, slot_error, s);
   if(s->parser) {
+    /* The parser may have made itself a document to hold declarations;
+     * it is ours to free. */
+    if(s->parser->myDoc) {
+      xmlFreeDoc(s->parser->myDoc);
+      s->parser->myDoc = NULL;
+    }
     xmlFreeParserCtxt(s->parser);
     s->parser = NULL;
   }
@@ -451,13 +472,14 @@ struct xsd_validation *xsd_validation_begin(void)
     if(!s->vctxt)
       goto oom;
     xmlSchemaSetValidStructuredErrors(s->vctxt, slot_error, s);
-    /* Only element and text callbacks: the parser builds no tree, and
-     * without entity callbacks no entity is ever declared or expanded. */
+    /* Element, text and DOCTYPE callbacks only: the parser builds no tree,
+     * and a document with a DTD is refused before any declaration. */
     memset(&s->events, 0, sizeof(s->events));
     s->events.initialized = XML_SAX2_MAGIC;
     s->events.startElementNs = on_start;
     s->events.endElementNs = on_end;
     s->events.characters = on_text;
+    s->events.internalSubset = on_doctype;
     s->sax = &s->events;
     s->sax_user = s;
     s->plug = xmlSchemaSAXPlug(s->vctxt, &s->sax, &s->sax_user);
