@@ -15,10 +15,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <minizip/unzip.h>
+#include <zlib.h>
+
 #include "xsd/xsd.h"
 
 #ifndef REPORTS_DIR
 #error "REPORTS_DIR must point to tests/data/reports"
+#endif
+#ifndef SAMPLES_DIR
+#error "SAMPLES_DIR must point to TA-dmarc-c/samples"
 #endif
 
 enum { RELAXED, DRAFT, RFC7489, RFC9990 };
@@ -59,7 +65,10 @@ static char *read_fixture(const char *name, size_t *len_r)
   char *data;
   long n;
 
-  snprintf(path, sizeof(path), "%s/%s", REPORTS_DIR, name);
+  if(name[0] == '/')
+    snprintf(path, sizeof(path), "%s", name);
+  else
+    snprintf(path, sizeof(path), "%s/%s", REPORTS_DIR, name);
   f = fopen(path, "rb");
   if(!f)
     fail_msg("cannot open %s", path);
@@ -486,6 +495,72 @@ static void test_interleaved(void **state)
   free(db);
 }
 
+static void expect_sample(const char *name, const void *doc, size_t len,
+                          const int pass[XSD_SCHEMA_COUNT])
+{
+  struct xsd_result r[XSD_SCHEMA_COUNT];
+  unsigned s;
+
+  validate(doc, len, 0, r);
+  for(s = 0; s < XSD_SCHEMA_COUNT; s++)
+    if(r[s].pass != pass[s])
+      fail_msg("sample %s against %s: expected %s (%s)", name,
+               xsd_schema_name(s), pass[s] ? "pass" : "fail", r[s].info);
+}
+
+/* The demo samples are what TA-dmarc-c/samples/README.md says, the gzip'd
+ * and zipped ones included. */
+static void test_demo_samples(void **state)
+{
+  static const int r7489[] = { 1, 0, 1, 0 }, relaxed[] = { 1, 0, 0, 0 },
+                   draft[] = { 1, 1, 0, 0 }, r9990[] = { 0, 0, 0, 1 };
+  char path[1024];
+  static char buf[1 << 16];
+  size_t len;
+  int n;
+  gzFile gz;
+  unzFile zf;
+  char *doc;
+
+  (void)state;
+  snprintf(path, sizeof(path), "%s/%s", SAMPLES_DIR,
+           "mail.receiver.example!example.com!1772323200!1772409599.xml");
+  doc = read_fixture(path, &len);
+  expect_sample(path, doc, len, r7489);
+  free(doc);
+  snprintf(path, sizeof(path), "%s/%s", SAMPLES_DIR,
+           "gateway.example!example.org!1772582400!1772668799.xml");
+  doc = read_fixture(path, &len);
+  expect_sample(path, doc, len, r9990);
+  free(doc);
+
+  snprintf(path, sizeof(path), "%s/%s", SAMPLES_DIR,
+           "bigmail.example!example.com!1772409600!1772495999.xml.gz");
+  gz = gzopen(path, "rb");
+  assert_non_null(gz);
+  n = gzread(gz, buf, sizeof(buf));
+  gzclose(gz);
+  assert_true(n > 0 && n < (int)sizeof(buf));
+  expect_sample(path, buf, (size_t)n, relaxed);
+
+  snprintf(path, sizeof(path), "%s/%s", SAMPLES_DIR,
+           "provider-one.example!example.com!1772496000!1772582399.zip");
+  zf = unzOpen(path);
+  assert_non_null(zf);
+  assert_int_equal(unzGoToFirstFile(zf), UNZ_OK);
+  for(int member = 0; member < 2; member++) {
+    assert_int_equal(unzOpenCurrentFile(zf), UNZ_OK);
+    n = unzReadCurrentFile(zf, buf, sizeof(buf));
+    assert_true(n > 0 && n < (int)sizeof(buf));
+    assert_int_equal(unzCloseCurrentFile(zf), UNZ_OK);
+    expect_sample(path, buf, (size_t)n, member == 0 ? r7489 : draft);
+    if(member == 0)
+      assert_int_equal(unzGoToNextFile(zf), UNZ_OK);
+  }
+  assert_int_equal(unzGoToNextFile(zf), UNZ_END_OF_LIST_OF_FILE);
+  unzClose(zf);
+}
+
 /* libxml2 never prints: run failing documents with stderr redirected to a
  * file and check the file stays empty. */
 static void test_nothing_on_stderr(void **state)
@@ -534,6 +609,7 @@ int main(void)
     cmocka_unit_test(test_source_ip_forms),
     cmocka_unit_test(test_abort_and_null),
     cmocka_unit_test(test_interleaved),
+    cmocka_unit_test(test_demo_samples),
     cmocka_unit_test(test_nothing_on_stderr),
   };
 
