@@ -113,17 +113,23 @@ static void handlers_pop(const struct saved_handlers *saved)
   xmlSetGenericErrorFunc(saved->generic_ctx, saved->generic);
 }
 
-/* Cut s to at most max-1 bytes without splitting a UTF-8 sequence. */
-static void utf8_truncate(char *s, size_t max)
+/* snprintf may have cut the text inside a UTF-8 sequence: drop the
+ * incomplete tail so info is always valid UTF-8 (it goes into JSON). */
+static void utf8_trim_partial(char *s)
 {
-  size_t n = strlen(s);
+  size_t n = strlen(s), i = n, need;
+  unsigned char lead;
 
-  if(n < max)
+  while(i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+    i--;
+  if(i == 0)
     return;
-  n = max - 1;
-  while(n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-    n--;
-  s[n] = '\0';
+  lead = (unsigned char)s[i - 1];
+  if(lead < 0xC0)
+    return;
+  need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+  if(n - (i - 1) < need)
+    s[i - 1] = '\0';
 }
 
 /* lxml's wording: libxml2's message without its trailing newline, then
@@ -139,7 +145,7 @@ static void format_error(char *out, size_t outlen, const xmlError *e)
   if(n > INT_MAX)
     n = INT_MAX;
   snprintf(out, outlen, "%.*s, line %d", (int)n, msg, e ? e->line : 0);
-  utf8_truncate(out, outlen);
+  utf8_trim_partial(out);
 }
 
 static void slot_fail(struct xsd_slot *s, const char *fmt, ...)
@@ -155,7 +161,7 @@ static void slot_fail(struct xsd_slot *s, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(s->info, sizeof(s->info), fmt, ap);
   va_end(ap);
-  utf8_truncate(s->info, sizeof(s->info));
+  utf8_trim_partial(s->info);
 }
 
 /* Structured error callback of one schema: validity errors (from the
@@ -313,7 +319,7 @@ int xsd_init(char *err, size_t errlen)
   }
   err[0] = '\0';
   pthread_mutex_lock(&init_lock);
-  if(init_done)
+  if(__atomic_load_n(&init_done, __ATOMIC_ACQUIRE))
     goto out;
   xmlInitParser();
   if(xsd_builtin_count != XSD_SCHEMA_COUNT) {
@@ -335,7 +341,7 @@ int xsd_init(char *err, size_t errlen)
     schemas[i] = compiled[i];
     schema_names[i] = xsd_builtins[i].name;
   }
-  init_done = 1;
+  __atomic_store_n(&init_done, 1, __ATOMIC_RELEASE);
 out:
   pthread_mutex_unlock(&init_lock);
   return rc;
@@ -460,7 +466,7 @@ struct xsd_validation *xsd_validation_begin(void)
   struct xsd_validation *v;
   unsigned i;
 
-  if(!init_done)
+  if(!__atomic_load_n(&init_done, __ATOMIC_ACQUIRE))
     return NULL;
   v = calloc(1, sizeof(*v));
   if(!v)

@@ -18,6 +18,7 @@
 #include <minizip/unzip.h>
 #include <zlib.h>
 
+#include "util/util.h"
 #include "xsd/xsd.h"
 
 #ifndef REPORTS_DIR
@@ -249,6 +250,47 @@ static void test_info_line_of_closed_element(void **state)
                       "Element 'policy_published': Missing child element(s). "
                       "Expected is ( fo )., line 14");
   free(nofo);
+  free(doc);
+}
+
+/* A message longer than info is cut on a UTF-8 boundary. */
+static void test_long_info_is_valid_utf8(void **state)
+{
+  struct xsd_result r[XSD_SCHEMA_COUNT];
+  char name[1024], tag[2200];
+  size_t len, i, used;
+  char *doc = read_fixture("rua.xml", &len);
+  char *d;
+  unsigned s;
+
+  (void)state;
+  for(i = 0; i < 301; i++) {   /* "a" then 300 x U+00E9: odd offsets */
+    if(i == 0) {
+      name[0] = 'a';
+      continue;
+    }
+    name[1 + 2 * (i - 1)] = (char)0xC3;
+    name[2 + 2 * (i - 1)] = (char)0xA9;
+  }
+  name[601] = '\0';
+  snprintf(tag, sizeof(tag), "<pct>100</pct>\n    <%s/>", name);
+  d = replace(doc, "<pct>100</pct>", tag);
+  validate_str(d, r);
+  for(s = 0; s < XSD_SCHEMA_COUNT; s++) {
+    const unsigned char *p = (const unsigned char *)r[s].info;
+    size_t n = strlen(r[s].info);
+
+    assert_false(r[s].pass);
+    assert_true(n < sizeof(r[s].info));
+    for(i = 0; i < n; i += used)
+      if(util_utf8_decode(p + i, n - i, &used) < 0)
+        fail_msg("%s: invalid UTF-8 at %zu of '%s'", xsd_schema_name(s), i,
+                 r[s].info);
+  }
+  /* The relaxed schema names the element; its text hits the limit. */
+  assert_int_equal(strncmp(r[RELAXED].info, "Element 'a\xc3\xa9", 12), 0);
+  assert_true(strlen(r[RELAXED].info) >= sizeof(r[RELAXED].info) - 4);
+  free(d);
   free(doc);
 }
 
@@ -602,6 +644,7 @@ int main(void)
     cmocka_unit_test(test_fixtures),
     cmocka_unit_test(test_info_strings),
     cmocka_unit_test(test_info_line_of_closed_element),
+    cmocka_unit_test(test_long_info_is_valid_utf8),
     cmocka_unit_test(test_chunk_sizes),
     cmocka_unit_test(test_malformed),
     cmocka_unit_test(test_every_truncation_fails),
