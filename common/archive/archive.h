@@ -55,7 +55,9 @@ struct archive_error {
  *   still follows), -1 to stop the whole walk.
  * leaf_end: status 0 when the leaf was delivered whole; -1 when the archive
  *   layer around it failed part-way (the walk then returns -1 with the
- *   reason in err); 1 when the handler skipped it.
+ *   reason in err); 1 when the handler skipped it (or stopped the walk from
+ *   leaf_data).  It follows every leaf_begin that returned 0 or 1; after a
+ *   leaf_begin that returned -1 nothing more is called.
  *
  * When the handler stops the walk, archive_walk_* returns -2.
  */
