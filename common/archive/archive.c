@@ -32,7 +32,6 @@
  * except that a non-seekable zip source spooled to disk is capped at
  * max_bytes too.
  */
-#define _GNU_SOURCE   /* O_TMPFILE */
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,7 @@
 """Hostile files in the folder input: each is rejected with a clear message
 naming the file within 5 s, peak RSS stays under 64 MB, nothing is fetched,
 and a good report in the same folder is still ingested."""
+import gzip
 import os
 import shutil
 import socket
@@ -28,6 +29,17 @@ def quadratic_blowup():
     return ('<?xml version="1.0"?>\n<!DOCTYPE feedback [<!ENTITY a "%s">]>\n<feedback>'
             "<report_metadata><org_name>%s</org_name></report_metadata></feedback>"
             % (big, "&a;" * 10000)).encode()
+
+
+def whitespace_bomb():
+    """A gzip that starts like a report and then inflates to 10 GB of white
+    space: it passes every content check, only the byte limit stops it."""
+    import zlib
+    head = gzip.compress(b"<?xml version=\"1.0\"?><feedback>")
+    c = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = b" " * (1 << 20)
+    member = b"".join(c.compress(chunk) for _ in range(100)) + c.flush()   # 100 MB each
+    return head + member * 100
 
 
 class Listener:
@@ -86,6 +98,7 @@ class HostileTest(unittest.TestCase):
                                   '"http://127.0.0.1:%d/p"> %%p;]><feedback/>' % cls.listener.port).encode(),
             "not_a_report.xml": b"<?xml version=\"1.0\"?><rss><channel/></rss>",
             "malformed.xml": b"<feedback><report_metadata><org_name>x</org_name>",
+            "whitespace_bomb.xml.gz": whitespace_bomb(),
         }
         for name in sorted(os.listdir(cls.gen)):
             if name != "good.xml":
@@ -127,7 +140,8 @@ class HostileTest(unittest.TestCase):
             "xxe_parameter.xml": "DOCTYPE",
             "not_a_report.xml": "root element is <rss>",
             "malformed.xml": "not well-formed",
-            "gzip_bomb.xml.gz": "max_bytes",
+            "gzip_bomb.xml.gz": "not XML",          # zeros: refused at the 4th byte
+            "whitespace_bomb.xml.gz": "max_bytes",  # looks like XML: the byte limit
             "empty.xml": "empty",
         }
         for name, data in sorted(self.files.items()):
