@@ -31,6 +31,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
+#include <libxml/xmlversion.h>
 
 /* The parser tells the encoding from the first four bytes (a BOM, or "<?xm"
  * in UTF-8/16/32), so no parser is created before that many have arrived. */
@@ -51,6 +52,13 @@
 #define XSD_PARSE_OPTIONS XML_PARSE_NONET
 
 #define XSD_INFO_MAX sizeof(((struct xsd_result *)0)->info)
+
+/* libxml2 2.12 made the error argument of structured handlers const. */
+#if LIBXML_VERSION >= 21200
+typedef const xmlError *xsd_error_arg;
+#else
+typedef xmlErrorPtr xsd_error_arg;
+#endif
 
 struct xsd_slot {
   xmlSchemaValidCtxtPtr vctxt;
@@ -166,7 +174,7 @@ static void slot_fail(struct xsd_slot *s, const char *fmt, ...)
 
 /* Structured error callback of one schema: validity errors (from the
  * validation context) and, through the global handler, parser errors. */
-static void slot_error(void *ctx, xmlErrorPtr e)
+static void slot_error(void *ctx, xsd_error_arg e)
 {
   struct xsd_slot *s = ctx;
 
@@ -270,7 +278,7 @@ struct compile_err {
   int set;
 };
 
-static void compile_error(void *ctx, xmlErrorPtr e)
+static void compile_error(void *ctx, xsd_error_arg e)
 {
   struct compile_err *ce = ctx;
 
