@@ -550,7 +550,7 @@ static void expect_sample(const char *name, const void *doc, size_t len,
                xsd_schema_name(s), pass[s] ? "pass" : "fail", r[s].info);
 }
 
-/* The demo samples are what TA-dmarc-c/samples/README.md says, the gzip'd
+/* The demo samples are what TA-dmarc-c/samples.md says, the gzip'd
  * and zipped ones included. */
 static void test_demo_samples(void **state)
 {
