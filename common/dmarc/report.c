@@ -133,6 +133,7 @@ struct dmarc_parser {
   int64_t time;
 
   uint64_t records;
+  int finished;            /* dmarc_parser_finish returned DMARC_OK */
   struct buf frag;         /* scratch for rendering */
   struct buf lower;        /* scratch for lower-casing */
   struct buf ips;          /* addresses not yet drained, NUL-separated */
@@ -888,6 +889,7 @@ enum dmarc_verdict dmarc_parser_finish(struct dmarc_parser *p)
     p->verdict = DMARC_NOT_REPORT;
     snprintf(p->reason, sizeof(p->reason), "no XML element");
   }
+  p->finished = p->verdict == DMARC_OK;
   return p->verdict;
 }
 
@@ -933,7 +935,9 @@ struct dmarc_report *dmarc_parser_done(struct dmarc_parser *p)
 
   if(!p)
     return NULL;
-  if(p->verdict != DMARC_OK || !p->xp ||
+  /* A document abandoned before its end (the archive around it failed)
+   * is no report, whatever was parsed of it. */
+  if(p->verdict != DMARC_OK || !p->finished || !p->xp ||
      !(r = calloc(1, sizeof(*r)))) {
     if(p->spool)
       dmarc_spool_rewind(p->spool, p->spool_start);

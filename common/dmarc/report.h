@@ -82,9 +82,10 @@ void dmarc_parser_drain_ips(struct dmarc_parser *p,
 struct dmarc_report;
 
 /* After a DMARC_OK finish: take the report (header and the range of its
- * records in the spool) and free the parser.  After any other verdict: free
- * the parser and return NULL (the spool is rolled back to where this
- * document began).  p may be NULL. */
+ * records in the spool) and free the parser.  Otherwise (another verdict,
+ * or no finish at all: the document was abandoned): free the parser and
+ * return NULL, with the spool rolled back to where this document began.
+ * p may be NULL. */
 struct dmarc_report *dmarc_parser_done(struct dmarc_parser *p);
 
 uint64_t dmarc_report_records(const struct dmarc_report *r);

@@ -497,6 +497,25 @@ static void test_spool_spills_to_file(void **state)
   dmarc_spool_free(sp);
 }
 
+/* A document abandoned part-way (the archive around it failed) is not a
+ * report even though nothing in it was wrong so far, and its records are
+ * taken back out of the spool. */
+static void test_abandoned_document_is_no_report(void **state)
+{
+  struct dmarc_limits lim;
+  struct dmarc_spool *sp = dmarc_spool_new();
+  struct dmarc_parser *p;
+  const char *doc = "<feedback><record><row><count>1</count></row></record>";
+  (void)state;
+  dmarc_limits_default(&lim);
+  p = dmarc_parser_new(&lim, DMARC_FORMAT_JSON, sp, "x.xml");
+  assert_int_equal(dmarc_parser_feed(p, doc, strlen(doc)), DMARC_OK);
+  assert_true(dmarc_spool_mark(sp) > 0);
+  assert_null(dmarc_parser_done(p));
+  assert_int_equal(dmarc_spool_mark(sp), 0);
+  dmarc_spool_free(sp);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -512,6 +531,7 @@ int main(void)
     cmocka_unit_test(test_limits),
     cmocka_unit_test(test_xsd_annotation),
     cmocka_unit_test(test_spool_spills_to_file),
+    cmocka_unit_test(test_abandoned_document_is_no_report),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
