@@ -2,9 +2,9 @@
  * mime-charset: bytes in a declared MIME charset to UTF-8.
  *
  * Mail lies about charsets, so the rules follow what mail readers do (and
- * the WHATWG Encoding Standard): ISO-8859-1 and US-ASCII labels are read as
- * windows-1252 (their superset for the bytes mail really contains),
- * Shift_JIS as CP932.  Unknown labels fall back to "UTF-8 if the bytes are
+ * the WHATWG Encoding Standard): ISO-8859-1 labels are read as windows-1252
+ * (its superset for the bytes mail really contains), Shift_JIS as CP932,
+ * and US-ASCII (the default label, stuck on anything) like no label.  Unknown labels fall back to "UTF-8 if the bytes are
  * valid UTF-8, else windows-1252", which never fails.  windows-1252 is
  * built in because glibc's CP1252 rejects the five unassigned bytes.
  */
@@ -20,6 +20,9 @@
 /* Labels that mean "we do not know": decide by the fallback. */
 static const char *const unknown_labels[] = {
   "unknown-8bit", "x-unknown", "unknown", "default", "charset", "x-user-defined",
+  /* US-ASCII is the RFC 2045 default label, put on anything: decide by
+   * the bytes */
+  "us-ascii", "ascii", "ansi_x3.4-1968", "iso646-us",
   NULL
 };
 
@@ -27,7 +30,6 @@ static const char *const unknown_labels[] = {
  * built in, or "UTF-8". */
 static const struct { const char *label, *name; } aliases[] = {
   { "utf-8", "UTF-8" }, { "utf8", "UTF-8" }, { "x-utf8", "UTF-8" },
-  { "us-ascii", "" }, { "ascii", "" }, { "ansi_x3.4-1968", "" },
   { "iso-8859-1", "" }, { "iso8859-1", "" }, { "iso_8859-1", "" },
   { "latin1", "" }, { "latin-1", "" }, { "l1", "" }, { "cp819", "" },
   { "windows-1252", "" }, { "cp1252", "" }, { "x-cp1252", "" },

@@ -258,10 +258,11 @@ void mime_data_free(struct mime_data *out);
 
 /* Convert in[0..len) from charset (a MIME name, any case; NULL or "" when
  * unknown) to UTF-8 into *out (zeroed first), at most max bytes (0: no cap).
- * Known names go through iconv (Shift_JIS is read as CP932, ISO-8859-1 and
- * US-ASCII as windows-1252, as mail readers do); byte sequences invalid in
- * the charset become U+FFFD (MIME_DATA_DAMAGED).  A missing, unknown or
- * placeholder charset ("unknown-8bit") falls back to UTF-8 when the bytes
+ * Known names go through iconv (Shift_JIS is read as CP932, ISO-8859-1 as
+ * windows-1252, as mail readers do); byte sequences invalid in the charset
+ * become U+FFFD (MIME_DATA_DAMAGED).  A missing, unknown or placeholder
+ * charset ("unknown-8bit", and "us-ascii", which mailers stick on
+ * anything) falls back to UTF-8 when the bytes
  * are valid UTF-8, else windows-1252 (MIME_DATA_FALLBACK).
  * Returns 0 or -1 out of memory. */
 int mime_charset_to_utf8(const char *charset, const char *in, size_t len,
