@@ -122,6 +122,7 @@ struct mime_message {
   unsigned nparts;
   unsigned flags;
   struct decoded_copy *copies;
+  size_t copied;   /* bytes held in copies, bounded by max_decoded_bytes */
 };
 
 void mime_limits_default(struct mime_limits *lim)
@@ -287,7 +288,11 @@ static int field_add(struct mime_message *msg, struct mime_part *part,
   d = mime_header_decode(h->value, h->value_len, &dl);
   if (d == NULL)
     return -1;
-  h->decoded = mime_pool_strndup(&msg->pool, d, dl);
+  /* most values decode to themselves: share the copy */
+  if (dl == h->value_len && memcmp(d, h->value, dl) == 0)
+    h->decoded = h->value;
+  else
+    h->decoded = mime_pool_strndup(&msg->pool, d, dl);
   h->decoded_len = dl;
   free(d);
   if (h->decoded == NULL)
@@ -584,14 +589,21 @@ static int parse_message(struct mime_message *msg, struct mime_part *part)
 
   if (part->encoding == MIME_ENC_BASE64 || part->encoding == MIME_ENC_QP) {
     /* not allowed by RFC 2046 5.2.1, but sent: decode once, keep the copy */
-    struct decoded_copy *dc = mime_pool_alloc(&msg->pool, sizeof(*dc));
+    struct decoded_copy *dc;
     struct buf out;
     unsigned flags = 0;
     int r;
 
+    /* All copies together stay under max_decoded_bytes, so nesting encoded
+     * messages cannot multiply memory. */
+    if (msg->copied >= msg->lim.max_decoded_bytes)
+      return set_overflow(msg, part, 0, "encoded attached messages exceed "
+                          "%zu bytes in total (max_decoded_bytes); not entered",
+                          msg->lim.max_decoded_bytes);
+    dc = mime_pool_alloc(&msg->pool, sizeof(*dc));
     if (dc == NULL)
       return -1;
-    buf_init(&out, msg->lim.max_decoded_bytes);
+    buf_init(&out, msg->lim.max_decoded_bytes - msg->copied);
     if (part->encoding == MIME_ENC_BASE64)
       r = mime_base64_decode(b, (size_t)(e - b), &out, &flags);
     else
@@ -603,12 +615,13 @@ static int parse_message(struct mime_message *msg, struct mime_part *part)
       return -1;
     }
     if (flags & MIME_DATA_TRUNCATED &&
-        set_overflow(msg, part, 0, "encoded message/rfc822 larger than %zu "
-                     "bytes (max_decoded_bytes); parsed up to the cut",
+        set_overflow(msg, part, 0, "encoded attached messages exceed %zu "
+                     "bytes in total (max_decoded_bytes); parsed up to the cut",
                      msg->lim.max_decoded_bytes) < 0) {
       buf_free(&out);
       return -1;
     }
+    msg->copied += out.len;
     dc->data = out.data;
     dc->next = msg->copies;
     msg->copies = dc;

@@ -16,7 +16,8 @@
  * about: input + headers + the one decoded part the caller holds.
  * (Exception: a message/rfc822 part that is itself base64 or QP encoded,
  * which RFC 2046 forbids but mailers do, is decoded once at parse time so its
- * inner message can be parsed; that copy lives as long as the tree.)
+ * inner message can be parsed; that copy lives as long as the tree, and all
+ * such copies together are capped at max_decoded_bytes.)
  *
  * Nothing in the input is trusted: every length comes from cursor/end
  * scanning, never from a header.  Bad input never fails the parse.  Limits
@@ -59,7 +60,10 @@ struct mime_limits {
   unsigned max_headers;      /* header fields kept per header block; the rest
                                 are dropped as for max_header_bytes. */
   size_t max_decoded_bytes;  /* output of one mime_part_decode/_text call;
-                                longer output is cut (MIME_DATA_TRUNCATED). */
+                                longer output is cut (MIME_DATA_TRUNCATED).
+                                Also the total of the parse-time copies of
+                                encoded message/rfc822 bodies (a part past
+                                it gets MIME_PART_OVERFLOW). */
 };
 
 /* Fill lim with the MIME_DEFAULT_* values. */

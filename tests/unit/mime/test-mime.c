@@ -1074,6 +1074,76 @@ static void test_limit_header_block(void **state)
   buf_free(&b);
 }
 
+static void b64_append(struct buf *b, const char *in, size_t len)
+{
+  static const char al[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const unsigned char *p = (const unsigned char *)in;
+  size_t i;
+
+  for (i = 0; i < len; i += 3) {
+    unsigned v = (unsigned)p[i] << 16;
+    char q[4];
+    if (i + 1 < len)
+      v |= (unsigned)p[i + 1] << 8;
+    if (i + 2 < len)
+      v |= p[i + 2];
+    q[0] = al[v >> 18];
+    q[1] = al[(v >> 12) & 63];
+    q[2] = i + 1 < len ? al[(v >> 6) & 63] : '=';
+    q[3] = i + 2 < len ? al[v & 63] : '=';
+    assert_int_equal(buf_append(b, q, 4), 0);
+    if ((i / 3) % 19 == 18)
+      assert_int_equal(buf_putc(b, '\n'), 0);
+  }
+}
+
+/* base64 message/rfc822 inside base64 message/rfc822 ...: the parse-time
+ * copies share one max_decoded_bytes budget. */
+static void test_limit_encoded_messages(void **state)
+{
+  struct buf cur, next;
+  struct mime_limits lim = { 0 };
+  struct mime_message *msg;
+  const struct mime_part *p, *cut = NULL;
+  unsigned entered = 0;
+  int i;
+
+  (void)state;
+  buf_init(&cur, 1 << 22);
+  assert_int_equal(buf_puts(&cur, "Subject: core\n\nhello\n"), 0);
+  for (i = 0; i < 6; i++) {
+    buf_init(&next, 1 << 22);
+    assert_int_equal(buf_printf(&next, "Subject: wrap %d\nContent-Type: message/rfc822\n"
+                                "Content-Transfer-Encoding: base64\n\n", i), 0);
+    b64_append(&next, cur.data, cur.len);
+    buf_free(&cur);
+    cur = next;
+  }
+  /* unlimited: all six layers open and the core text is reached */
+  assert_int_equal(mime_parse(cur.data, cur.len, NULL, &msg, NULL), 0);
+  assert_int_equal(mime_message_part_count(msg), 7);
+  assert_text(msg, nth_part(msg, 6), "hello\n");
+  assert_int_equal(mime_message_flags(msg) & MIME_PART_OVERFLOW, 0);
+  mime_message_free(&msg);
+
+  lim.max_decoded_bytes = 1200;
+  assert_int_equal(mime_parse(cur.data, cur.len, &lim, &msg, NULL), 0);
+  check_tree(msg, cur.data, cur.len);
+  for (p = mime_message_root(msg); p != NULL; p = mime_part_next(p)) {
+    if (p->flags & MIME_PART_MESSAGE)
+      entered++;
+    if ((p->flags & MIME_PART_OVERFLOW) && cut == NULL)
+      cut = p;
+  }
+  assert_non_null(cut);
+  assert_true(entered < 6);
+  assert_true(mime_message_flags(msg) & MIME_PART_OVERFLOW);
+  touch_all(msg);
+  mime_message_free(&msg);
+  buf_free(&cur);
+}
+
 /* ---- robustness -------------------------------------------------------- */
 
 /* Parse every prefix of a fixture (LF and CRLF) from an exact-size heap
@@ -1175,6 +1245,7 @@ int main(void)
     cmocka_unit_test(test_limit_depth),
     cmocka_unit_test(test_limit_parts),
     cmocka_unit_test(test_limit_header_block),
+    cmocka_unit_test(test_limit_encoded_messages),
     cmocka_unit_test(test_truncation_everywhere),
     cmocka_unit_test(test_mutations),
   };
