@@ -157,6 +157,30 @@ out:
   return ret;
 }
 
+/* Decoded text can carry NUL (=00, %00).  Strings we hand out are C
+ * strings, and a NUL would silently cut a file name ("a.exe\0.txt"), so
+ * each NUL becomes U+FFFD.  Returns 0 or -1 when b is full. */
+static int scrub_nul(struct buf *b)
+{
+  struct buf tmp;
+  size_t i;
+
+  if (b->data == NULL || memchr(b->data, '\0', b->len) == NULL)
+    return 0;
+  buf_init(&tmp, b->max > SIZE_MAX / 3 ? SIZE_MAX : b->max * 3);
+  for (i = 0; i < b->len; i++) {
+    int r = b->data[i] == '\0' ? buf_append(&tmp, "\xEF\xBF\xBD", 3)
+                               : buf_putc(&tmp, b->data[i]);
+    if (r < 0) {
+      buf_free(&tmp);
+      return -1;
+    }
+  }
+  buf_free(b);
+  *b = tmp;
+  return 0;
+}
+
 char *mime_header_decode(const char *in, size_t len, size_t *len_r)
 {
   struct buf b;
@@ -165,7 +189,7 @@ char *mime_header_decode(const char *in, size_t len, size_t *len_r)
 
   /* worst case: every byte becomes a 3-byte character */
   buf_init(&b, len * 3 + 16);
-  if (mime_words_decode(in, len, &b) < 0 ||
+  if (mime_words_decode(in, len, &b) < 0 || scrub_nul(&b) < 0 ||
       (b.data == NULL && buf_append(&b, "", 0) < 0)) {
     buf_free(&b);
     return NULL;
@@ -304,7 +328,7 @@ static char *param_join(struct mime_pool *pool, struct rawparam *rp,
     if (r == 1)
       r = mime_charset_fallback(bytes.data, bytes.len, &utf);
   }
-  if (r == 0)
+  if (r == 0 && scrub_nul(&utf) == 0)
     res = mime_pool_strndup(pool, utf.data, utf.len);
 out:
   buf_free(&bytes);

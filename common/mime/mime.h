@@ -27,7 +27,9 @@
  * mime_parse() fails only when memory runs out.
  *
  * All strings handed out are NUL-terminated.  Values the API calls "UTF-8"
- * are valid UTF-8 (invalid input bytes are converted, see mime_charset_to_utf8).
+ * are valid UTF-8 (invalid input bytes are converted, see mime_charset_to_utf8)
+ * and contain no NUL (a decoded NUL becomes U+FFFD), so strlen() is their
+ * length.  Decoded bodies (struct mime_data) are bytes: use their len.
  */
 #ifndef MIME_MIME_H
 #define MIME_MIME_H

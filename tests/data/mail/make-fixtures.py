@@ -372,6 +372,11 @@ Content-Type: text/plain
 Content-Disposition: attachment; filename="we\\"ird; name.txt"; size=3
 
 x
+--n
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename*=utf-8''evil.exe%00.txt
+
+x
 --n--
 """)
 

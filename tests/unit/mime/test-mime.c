@@ -646,6 +646,8 @@ static void test_rfc2047(void **state)
   check_words("=?utf-8?q?unterminated", "=?utf-8?q?unterminated");
   check_words("a = b =? c ?= d", "a = b =? c ?= d");
   check_words("=?", "=?");
+  /* a decoded NUL must not cut the string */
+  check_words("=?utf-8?q?evil.exe=00.txt?=", "evil.exe\xEF\xBF\xBD.txt");
   check_words("", "");
   /* raw 8-bit text: UTF-8 kept, anything else read as windows-1252 */
   check_words("caf\xC3\xA9", "caf\xC3\xA9");
@@ -676,6 +678,8 @@ static void test_rfc2231_filenames(void **state)
     assert_int_equal(p->ndisp_params, 2);
     assert_string_equal(p->disp_params[1].name, "size");
     assert_string_equal(p->disp_params[1].value, "3");
+    p = p->next;
+    assert_string_equal(p->filename, "evil.exe\xEF\xBF\xBD.txt");
     fx_free(&fx);
   }
 }
