@@ -24,7 +24,6 @@
 #include "util/buf.h"
 #include "util/util.h"
 
-#define NS_SEP '\x01'
 #define MAX_CHILDREN 1000   /* per element: keeps sibling grouping cheap */
 #define MAX_ATTRS 16        /* per element */
 #define SNIFF_LEN 4
@@ -135,7 +134,6 @@ struct dmarc_parser {
   uint64_t records;
   int finished;            /* dmarc_parser_finish returned DMARC_OK */
   struct buf frag;         /* scratch for rendering */
-  struct buf lower;        /* scratch for lower-casing */
   struct buf ips;          /* addresses not yet drained, NUL-separated */
 };
 
@@ -156,10 +154,18 @@ static void stop(struct dmarc_parser *p, enum dmarc_verdict v,
   XML_StopParser(p->xp, XML_FALSE);
 }
 
+/* Elements are matched by local name: "dmarc:record" and "record" in any
+ * namespace are the same.  (Expat's namespace processing would do this too,
+ * at a third of the parse time on big reports, to no use here.) */
 static const char *local_name(const XML_Char *name)
 {
-  const char *sep = strrchr(name, NS_SEP);
+  const char *sep = strrchr(name, ':');
   return sep ? sep + 1 : name;
+}
+
+static int is_xmlns(const XML_Char *name)
+{
+  return !strncmp(name, "xmlns", 5) && (name[5] == '\0' || name[5] == ':');
 }
 
 static enum part part_of(const char *name)
@@ -215,7 +221,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
   if(!n->name)
     goto too_big;
   for(const XML_Char **a = atts; a[0] && a[1]; a += 2)
-    n->nattrs++;
+    if(!is_xmlns(a[0]))   /* declarations are not data */
+      n->nattrs++;
   if(n->nattrs > MAX_ATTRS) {
     stop(p, DMARC_LIMIT, "element <%.64s> has more than %d attributes",
          local, MAX_ATTRS);
@@ -225,13 +232,17 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
     n->attrs = arena_alloc(&p->arena, 2 * n->nattrs * sizeof(char *));
     if(!n->attrs)
       goto too_big;
-    for(unsigned i = 0; i < n->nattrs; i++) {
-      const char *an = local_name(atts[2 * i]);
+    unsigned i = 0;
+    for(const XML_Char **a = atts; a[0] && a[1]; a += 2) {
+      const char *an;
+      if(is_xmlns(a[0]))
+        continue;
+      an = local_name(a[0]);
       n->attrs[2 * i] = arena_strndup(&p->arena, an, strlen(an));
-      n->attrs[2 * i + 1] = arena_strndup(&p->arena, atts[2 * i + 1],
-                                          strlen(atts[2 * i + 1]));
+      n->attrs[2 * i + 1] = arena_strndup(&p->arena, a[1], strlen(a[1]));
       if(!n->attrs[2 * i] || !n->attrs[2 * i + 1])
         goto too_big;
+      i++;
     }
   }
   if(level > 0) {
@@ -293,21 +304,8 @@ static void trim(const char **s, size_t *len)
 static int put_str(struct dmarc_parser *p, struct buf *out, const char *s,
                    size_t len, int lower)
 {
-  if(lower) {
-    size_t i;
-    for(i = 0; i < len; i++)
-      if(s[i] >= 'A' && s[i] <= 'Z')
-        break;
-    if(i < len) {
-      buf_reset(&p->lower);
-      if(buf_append(&p->lower, s, len))
-        return -1;
-      for(; i < len; i++)
-        p->lower.data[i] = (char)tolower((unsigned char)p->lower.data[i]);
-      s = p->lower.data;
-    }
-  }
-  return buf_putc(out, '"') || util_json_escape(out, s, len) ||
+  (void)p;
+  return buf_putc(out, '"') || util_json_escape_case(out, s, len, lower) ||
          buf_putc(out, '"');
 }
 
@@ -767,7 +765,7 @@ struct dmarc_parser *dmarc_parser_new(const struct dmarc_limits *lim,
   p->time = -1;
   p->arena.max = p->arena.cap = lim->max_element_bytes;
   p->arena.mem = malloc(p->arena.cap);
-  p->xp = XML_ParserCreateNS(NULL, NS_SEP);
+  p->xp = XML_ParserCreate(NULL);
   if(!p->source || !p->arena.mem || !p->xp) {
     dmarc_parser_done(p);
     return NULL;
@@ -781,7 +779,6 @@ struct dmarc_parser *dmarc_parser_new(const struct dmarc_limits *lim,
   buf_init(&p->meta_kv, lim->max_element_bytes * 2);
   buf_init(&p->policy_kv, lim->max_element_bytes * 2);
   buf_init(&p->frag, lim->max_element_bytes * 8);
-  buf_init(&p->lower, lim->max_text + 1);
   buf_init(&p->ips, 1u << 20);
   XML_SetUserData(p->xp, p);
   XML_SetElementHandler(p->xp, on_start, on_end);
@@ -919,7 +916,6 @@ static void parser_free(struct dmarc_parser *p)
   buf_free(&p->meta_kv);
   buf_free(&p->policy_kv);
   buf_free(&p->frag);
-  buf_free(&p->lower);
   buf_free(&p->ips);
   free(p->arena.mem);
   free(p->source);

@@ -39,6 +39,10 @@ static inline int buf_append(struct buf *b, const void *p, size_t n)
   }
   return buf_append_slow(b, p, n);
 }
+/* Make room for n more bytes (plus the NUL) without changing len, so a
+ * caller can write into data + len directly.  Returns 0 or -1. */
+int buf_reserve(struct buf *b, size_t n);
+
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...)

@@ -61,51 +61,67 @@ int32_t util_utf8_decode(const unsigned char *s, size_t len, size_t *used_r)
   return (int32_t)c;
 }
 
-static int json_u(struct buf *b, unsigned v)
+/* Per ASCII byte: 0 copied as is, 1 an upper-case letter, 2 escaped. */
+static const unsigned char json_class[128] = {
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+static char *json_u(char *w, unsigned v)
 {
   static const char hex[] = "0123456789abcdef";
-  char e[6] = { '\\', 'u', hex[(v >> 12) & 15], hex[(v >> 8) & 15],
-                hex[(v >> 4) & 15], hex[v & 15] };
-  return buf_append(b, e, 6);
+  w[0] = '\\';
+  w[1] = 'u';
+  w[2] = hex[(v >> 12) & 15];
+  w[3] = hex[(v >> 8) & 15];
+  w[4] = hex[(v >> 4) & 15];
+  w[5] = hex[v & 15];
+  return w + 6;
 }
 
-int util_json_escape(struct buf *b, const char *str, size_t len)
+int util_json_escape_case(struct buf *b, const char *str, size_t len,
+                          int lower)
 {
   const unsigned char *s = (const unsigned char *)str;
-  size_t i = 0, run = 0;
+  size_t i = 0;
+  char *w, *start;
 
+  /* Worst case: every byte becomes a 6-byte \u escape.  Reserving once
+   * lets the loop write without a bounds check per byte. */
+  if(len > (b->max - b->len) / 6 || buf_reserve(b, 6 * len))
+    return -1;
+  start = w = b->data + b->len;
   while(i < len) {
     unsigned char c = s[i];
-    const char *esc = NULL;
-
-    if(c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+    if(c < 0x80) {
+      unsigned char k = json_class[c];
       i++;
-      run++;
+      if(!k) {
+        *w++ = (char)c;
+        continue;
+      }
+      if(k == 1) {
+        *w++ = (char)(lower ? c + 32 : c);
+        continue;
+      }
+      *w++ = '\\';
+      switch(c) {
+      case '"': *w++ = '"'; break;
+      case '\\': *w++ = '\\'; break;
+      case '\n': *w++ = 'n'; break;
+      case '\r': *w++ = 'r'; break;
+      case '\t': *w++ = 't'; break;
+      case '\b': *w++ = 'b'; break;
+      case '\f': *w++ = 'f'; break;
+      default: w = json_u(w - 1, c); break;
+      }
       continue;
-    }
-    /* Flush the run of plain bytes before the one that needs escaping. */
-    if(run && buf_append(b, s + i - run, run))
-      return -1;
-    run = 0;
-    switch(c) {
-    case '"': esc = "\\\""; break;
-    case '\\': esc = "\\\\"; break;
-    case '\n': esc = "\\n"; break;
-    case '\r': esc = "\\r"; break;
-    case '\t': esc = "\\t"; break;
-    case '\b': esc = "\\b"; break;
-    case '\f': esc = "\\f"; break;
-    default: break;
-    }
-    if(esc) {
-      if(buf_append(b, esc, 2))
-        return -1;
-      i++;
-    }
-    else if(c < 0x20) {
-      if(json_u(b, c))
-        return -1;
-      i++;
     }
     else {
       size_t used;
@@ -114,15 +130,22 @@ int util_json_escape(struct buf *b, const char *str, size_t len)
         cp = 0xfffd;
       if(cp >= 0x10000) {
         uint32_t v = (uint32_t)cp - 0x10000;
-        if(json_u(b, 0xd800 + (v >> 10)) || json_u(b, 0xdc00 + (v & 0x3ff)))
-          return -1;
+        w = json_u(w, 0xd800 + (v >> 10));
+        w = json_u(w, 0xdc00 + (v & 0x3ff));
       }
-      else if(json_u(b, (unsigned)cp))
-        return -1;
+      else
+        w = json_u(w, (unsigned)cp);
       i += used;
     }
   }
-  return run ? buf_append(b, s + i - run, run) : 0;
+  b->len += (size_t)(w - start);
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+int util_json_escape(struct buf *b, const char *s, size_t len)
+{
+  return util_json_escape_case(b, s, len, 0);
 }
 
 int util_xml_escape(struct buf *b, const char *str, size_t len)
