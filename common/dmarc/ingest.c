@@ -237,8 +237,9 @@ static void drop_pending(struct dmarc_ingest *in)
 
 static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
                                        const void *data, size_t len,
-                                       const char *name, dmarc_event_cb cb,
-                                       void *ud,
+                                       const char *name,
+                                       const struct dmarc_source_info *info,
+                                       dmarc_event_cb cb, void *ud,
                                        struct dmarc_ingest_result *res)
 {
   static const struct archive_handler h = { on_leaf_begin, on_leaf_data,
@@ -284,8 +285,16 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
     const char *names[XSD_SCHEMA_COUNT], *infos[XSD_SCHEMA_COUNT];
     int pass[XSD_SCHEMA_COUNT];
     struct dmarc_xsd_annotation ann = { XSD_SCHEMA_COUNT, names, pass, infos };
+    const char *key = dmarc_report_key(pd->report);
     int64_t n;
 
+    if(info && info->seen && info->seen(info->ud, key)) {
+      log_info("%s: report %s from %s was already ingested, not emitted "
+               "again", name, dmarc_report_id(pd->report),
+               dmarc_report_org(pd->report));
+      res->duplicates++;
+      continue;
+    }
     for(unsigned i = 0; i < XSD_SCHEMA_COUNT; i++) {
       names[i] = xsd_schema_name(i);
       pass[i] = pd->xsd[i].pass;
@@ -294,6 +303,8 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
     if(in->o.dns)
       dns_wait(in->o.dns, pd->dns_deadline);
     n = dmarc_report_emit(pd->report, in->spool, pd->validated ? &ann : NULL,
+                          !info ? NULL : in->o.fmt == DMARC_FORMAT_JSON
+                                         ? info->extra_json : info->extra_kv,
                           in->o.dns ? resolve : NULL, in->o.dns, cb, ud);
     if(n < 0) {
       drop_pending(in);
@@ -303,6 +314,8 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
     }
     res->events += (uint64_t)n;
     res->reports++;
+    if(info && info->emitted)
+      info->emitted(info->ud, key);
   }
   drop_pending(in);
   dmarc_spool_clear(in->spool);
@@ -319,14 +332,15 @@ enum dmarc_ingest_status dmarc_ingest_fd(struct dmarc_ingest *in, int fd,
                                          void *ud,
                                          struct dmarc_ingest_result *res)
 {
-  return ingest(in, fd, NULL, 0, name, cb, ud, res);
+  return ingest(in, fd, NULL, 0, name, NULL, cb, ud, res);
 }
 
 enum dmarc_ingest_status dmarc_ingest_mem(struct dmarc_ingest *in,
                                           const void *data, size_t len,
-                                          const char *name, dmarc_event_cb cb,
-                                          void *ud,
+                                          const char *name,
+                                          const struct dmarc_source_info *info,
+                                          dmarc_event_cb cb, void *ud,
                                           struct dmarc_ingest_result *res)
 {
-  return ingest(in, -1, data, len, name, cb, ud, res);
+  return ingest(in, -1, data, len, name, info, cb, ud, res);
 }

@@ -39,9 +39,25 @@ enum dmarc_ingest_status {
   INGEST_TRANSIENT,    /* I/O or output error: worth trying again */
 };
 
+/* What a mail input knows about a source beyond its bytes. */
+struct dmarc_source_info {
+  /* Added to every event (see dmarc_report_emit): JSON members, or KV
+   * lines, matching the format.  NULL: nothing. */
+  const char *extra_json;
+  const char *extra_kv;
+  /* Duplicate suppression: seen(key) returns 1 when the report with this
+   * dmarc_report_key was already ingested (it is then not emitted again);
+   * emitted(key) is called once its events are written.  Both may be
+   * NULL. */
+  int (*seen)(void *ud, const char *key);
+  void (*emitted)(void *ud, const char *key);
+  void *ud;
+};
+
 struct dmarc_ingest_result {
   enum dmarc_ingest_status status;
   unsigned reports;          /* reports emitted */
+  unsigned duplicates;       /* reports left out as already seen */
   unsigned skipped_leaves;   /* leaves left out of an INGEST_OK source */
   uint64_t events;
   char reason[768];          /* for anything but INGEST_OK with no skips */
@@ -62,11 +78,13 @@ enum dmarc_ingest_status dmarc_ingest_fd(struct dmarc_ingest *in, int fd,
                                          void *ud,
                                          struct dmarc_ingest_result *res);
 
-/* The same for a memory block. */
+/* The same for a memory block, with what the caller knows about it (info
+ * may be NULL). */
 enum dmarc_ingest_status dmarc_ingest_mem(struct dmarc_ingest *in,
                                           const void *data, size_t len,
-                                          const char *name, dmarc_event_cb cb,
-                                          void *ud,
+                                          const char *name,
+                                          const struct dmarc_source_info *info,
+                                          dmarc_event_cb cb, void *ud,
                                           struct dmarc_ingest_result *res);
 
 const char *dmarc_ingest_status_name(enum dmarc_ingest_status s);

@@ -88,6 +88,7 @@ static char *arena_strndup(struct arena *a, const char *s, size_t n)
 struct dmarc_report {
   char *source;
   char *org, *report_id;
+  char *key;             /* org, report_id, domain, begin, end */
   int64_t time;          /* date_range end, -1 if none */
   enum dmarc_format fmt;
   struct buf prefix;     /* event text before the record fragment */
@@ -129,6 +130,7 @@ struct dmarc_parser {
   struct buf meta_kv, policy_kv;              /* KV lines */
   int have_meta, have_policy, have_version;
   char *org, *report_id;
+  char *domain, *begin, *end;
   int64_t time;
 
   uint64_t records;
@@ -613,7 +615,9 @@ static void finish_part(struct dmarc_parser *p, const struct node *n)
     p->time = parse_time(find(n, "date_range/end"));
     p->org = node_text_dup(child(n, "org_name"));
     p->report_id = node_text_dup(child(n, "report_id"));
-    rc = !p->org || !p->report_id;
+    p->begin = node_text_dup(find(n, "date_range/begin"));
+    p->end = node_text_dup(find(n, "date_range/end"));
+    rc = !p->org || !p->report_id || !p->begin || !p->end;
     if(!rc)
       rc = p->fmt == DMARC_FORMAT_JSON
              ? render_item(p, &p->meta, n, 0)
@@ -623,6 +627,11 @@ static void finish_part(struct dmarc_parser *p, const struct node *n)
     if(p->have_policy)
       break;
     p->have_policy = 1;
+    p->domain = node_text_dup(child(n, "domain"));
+    if(!p->domain) {
+      rc = 1;
+      break;
+    }
     rc = p->fmt == DMARC_FORMAT_JSON
            ? render_item(p, &p->policy, n, 1)
            : kv_paths(p, &p->policy_kv, n, "policy_published",
@@ -921,6 +930,9 @@ static void parser_free(struct dmarc_parser *p)
   free(p->source);
   free(p->org);
   free(p->report_id);
+  free(p->domain);
+  free(p->begin);
+  free(p->end);
   free(p);
 }
 
@@ -945,6 +957,18 @@ struct dmarc_report *dmarc_parser_done(struct dmarc_parser *p)
   r->org = p->org ? p->org : strdup("");
   r->report_id = p->report_id ? p->report_id : strdup("");
   p->org = p->report_id = NULL;
+  {
+    /* The identity of a report for duplicate detection: reporters re-send,
+     * and the same report id is reused across days and across reporters. */
+    struct buf k;
+    buf_init(&k, 1u << 20);
+    if(buf_printf(&k, "%s\x1f%s\x1f%s\x1f%s\x1f%s", r->org ? r->org : "",
+                  r->report_id ? r->report_id : "",
+                  p->domain ? p->domain : "", p->begin ? p->begin : "",
+                  p->end ? p->end : "") == 0)
+      r->key = buf_steal(&k);
+    buf_free(&k);
+  }
   r->time = p->time;
   r->fmt = p->fmt;
   r->start = p->spool_start;
@@ -981,7 +1005,7 @@ struct dmarc_report *dmarc_parser_done(struct dmarc_parser *p)
          buf_puts(&r->suffix_mid, "vendor_rua_xsd_validation=");
   }
   parser_free(p);
-  if(rc || !r->org || !r->report_id) {
+  if(rc || !r->org || !r->report_id || !r->key) {
     dmarc_report_free(r);
     return NULL;
   }
@@ -992,6 +1016,7 @@ uint64_t dmarc_report_records(const struct dmarc_report *r) { return r->records;
 const char *dmarc_report_source(const struct dmarc_report *r) { return r->source; }
 const char *dmarc_report_org(const struct dmarc_report *r) { return r->org; }
 const char *dmarc_report_id(const struct dmarc_report *r) { return r->report_id; }
+const char *dmarc_report_key(const struct dmarc_report *r) { return r->key; }
 
 void dmarc_report_free(struct dmarc_report *r)
 {
@@ -1002,6 +1027,7 @@ void dmarc_report_free(struct dmarc_report *r)
   free(r->source);
   free(r->org);
   free(r->report_id);
+  free(r->key);
   free(r);
 }
 
@@ -1054,6 +1080,7 @@ static int emit_one(void *ud, const struct dmarc_spool_entry *e)
 int64_t dmarc_report_emit(const struct dmarc_report *r,
                           struct dmarc_spool *spool,
                           const struct dmarc_xsd_annotation *xsd,
+                          const char *extra,
                           const char *(*resolve)(void *ud, const char *ip),
                           void *resolve_ud, dmarc_event_cb cb, void *ud)
 {
@@ -1083,12 +1110,16 @@ int64_t dmarc_report_emit(const struct dmarc_report *r,
       }
       rc = rc || buf_putc(&c.suffix, '}');
     }
+    if(extra && *extra)
+      rc = rc || buf_puts(&c.suffix, ", ") || buf_puts(&c.suffix, extra);
     rc = rc || buf_putc(&c.suffix, '}');
   }
   else {
     /* Legacy KV: one word from the relaxed schema (the first). */
     const char *word = !xsd ? "unknown" : xsd->pass[0] ? "success" : "failure";
     rc = rc || buf_printf(&c.suffix, "\"%s\"\n", word);
+    if(extra && *extra)
+      rc = rc || buf_puts(&c.suffix, extra);
   }
   if(!rc)
     rc = dmarc_spool_each(spool, r->start, r->end, emit_one, &c);

@@ -92,6 +92,10 @@ uint64_t dmarc_report_records(const struct dmarc_report *r);
 const char *dmarc_report_source(const struct dmarc_report *r);
 const char *dmarc_report_org(const struct dmarc_report *r);
 const char *dmarc_report_id(const struct dmarc_report *r);
+/* The report's identity: org_name, report_id, policy domain, date range
+ * begin and end, joined with 0x1f.  Reporters re-send reports and reuse
+ * report ids, so all five together say "the same report". */
+const char *dmarc_report_key(const struct dmarc_report *r);
 void dmarc_report_free(struct dmarc_report *r);
 
 /* Per-schema validation results to attach; NULL means validation was off
@@ -109,13 +113,16 @@ struct dmarc_xsd_annotation {
 typedef int (*dmarc_event_cb)(void *ud, const char *text, size_t len,
                               int64_t time, const char *source);
 
-/* Build the report's events from the spool and pass each to cb.  resolve
- * gives the confirmed name for a source address, or NULL (may be NULL
- * itself).  Returns the number of events, or -1 when cb or the spool
- * failed. */
+/* Build the report's events from the spool and pass each to cb.  extra, if
+ * not NULL or "", is added to every event: for JSON, top-level members
+ * ("\"k\": v, ..." without braces) after vendor_rua_xsd_validations; for
+ * KV, whole lines.  resolve gives the confirmed name for a source address,
+ * or NULL (may be NULL itself).  Returns the number of events, or -1 when
+ * cb or the spool failed. */
 int64_t dmarc_report_emit(const struct dmarc_report *r,
                           struct dmarc_spool *spool,
                           const struct dmarc_xsd_annotation *xsd,
+                          const char *extra,
                           const char *(*resolve)(void *ud, const char *ip),
                           void *resolve_ud, dmarc_event_cb cb, void *ud);
 

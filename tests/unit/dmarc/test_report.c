@@ -40,6 +40,9 @@ static const char *fake_resolve(void *ud, const char *ip)
 
 /* Parse doc fed in chunks of `chunk` bytes (0: all at once); return the
  * verdict and, for DMARC_OK, the events in o. */
+static const char *extra;   /* passed to dmarc_report_emit */
+static char last_key[512];
+
 static enum dmarc_verdict run_fmt(const char *doc, size_t len, size_t chunk,
                                   enum dmarc_format fmt,
                                   const struct dmarc_limits *lim,
@@ -71,7 +74,8 @@ static enum dmarc_verdict run_fmt(const char *doc, size_t len, size_t chunk,
   r = dmarc_parser_done(p);
   if(v == DMARC_OK) {
     assert_non_null(r);
-    assert_true(dmarc_report_emit(r, sp, xsd, fake_resolve, NULL, collect,
+    snprintf(last_key, sizeof(last_key), "%s", dmarc_report_key(r));
+    assert_true(dmarc_report_emit(r, sp, xsd, extra, fake_resolve, NULL, collect,
                                   o) >= 0);
     dmarc_report_free(r);
   }
@@ -516,6 +520,27 @@ static void test_abandoned_document_is_no_report(void **state)
   dmarc_spool_free(sp);
 }
 
+/* Mail inputs add members to every event and tell reports apart by key. */
+static void test_extra_members_and_key(void **state)
+{
+  struct out o;
+  (void)state;
+  extra = "\"vendor_rua_mail\": {\"uid\": \"7\"}";
+  assert_int_equal(run(RUA, &o), DMARC_OK);
+  assert_non_null(strstr(o.all.data, "\"vendor_rua_xsd_validations\": \"None\", "
+                         "\"vendor_rua_mail\": {\"uid\": \"7\"}}\n"));
+  assert_string_equal(last_key, "Example Receiver\x1f" "RID-42\x1f"
+                      "Sender.EXAMPLE\x1f" "1767225600\x1f" "1767311999");
+  buf_free(&o.all);
+  extra = "mail_uid=\"7\",\n";
+  assert_int_equal(run_fmt(RUA, strlen(RUA), 0, DMARC_FORMAT_KV, NULL, NULL,
+                           &o, NULL, 0), DMARC_OK);
+  assert_non_null(strstr(o.all.data, "vendor_rua_xsd_validation=\"unknown\"\n"
+                         "mail_uid=\"7\",\n"));
+  buf_free(&o.all);
+  extra = NULL;
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -532,6 +557,7 @@ int main(void)
     cmocka_unit_test(test_xsd_annotation),
     cmocka_unit_test(test_spool_spills_to_file),
     cmocka_unit_test(test_abandoned_document_is_no_report),
+    cmocka_unit_test(test_extra_members_and_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
