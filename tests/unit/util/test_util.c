@@ -1,0 +1,124 @@
+/* Unit tests for common/util: bounded buffers, number parsing, escapes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/util.h"
+
+static void test_buf_ceiling(void **state)
+{
+  struct buf b;
+  (void)state;
+  buf_init(&b, 8);
+  assert_int_equal(buf_puts(&b, "12345678"), 0);
+  assert_int_equal(buf_putc(&b, '9'), -1);          /* over the ceiling */
+  assert_int_equal(b.len, 8);
+  assert_string_equal(b.data, "12345678");          /* unchanged */
+  buf_reset(&b);
+  assert_int_equal(buf_printf(&b, "%d-%s", 42, "x"), 0);
+  assert_string_equal(b.data, "42-x");
+  assert_int_equal(buf_printf(&b, "%s", "toolong"), -1);
+  char *s = buf_steal(&b);
+  assert_string_equal(s, "42-x");
+  assert_null(b.data);
+  free(s);
+  buf_free(&b);
+}
+
+static void test_parse_u64(void **state)
+{
+  uint64_t v;
+  (void)state;
+  assert_int_equal(util_parse_u64(" 42\n", 0, 100, &v), 0);
+  assert_int_equal(v, 42);
+  assert_int_equal(util_parse_u64("18446744073709551615", 0, UINT64_MAX, &v), 0);
+  assert_int_equal(util_parse_u64("18446744073709551616", 0, UINT64_MAX, &v), -1);
+  assert_int_equal(util_parse_u64("101", 0, 100, &v), -1);
+  assert_int_equal(util_parse_u64("-1", 0, 100, &v), -1);
+  assert_int_equal(util_parse_u64("1e3", 0, 10000, &v), -1);
+  assert_int_equal(util_parse_u64("", 0, 100, &v), -1);
+  assert_int_equal(util_parse_u64("   ", 0, 100, &v), -1);
+}
+
+static const char *json(const char *s, size_t len, int lower)
+{
+  static struct buf b;
+  buf_free(&b);
+  buf_init(&b, 1 << 20);
+  assert_int_equal(util_json_escape_case(&b, s, len, lower), 0);
+  return b.data ? b.data : "";
+}
+
+/* Python's json.dumps(ensure_ascii=True) spelling, byte for byte. */
+static void test_json_escape_like_python(void **state)
+{
+  (void)state;
+  assert_string_equal(json("a\"b\\c", 5, 0), "a\\\"b\\\\c");
+  assert_string_equal(json("\n\r\t\b\f\x01\x1f", 7, 0),
+                      "\\n\\r\\t\\b\\f\\u0001\\u001f");
+  assert_string_equal(json("caf\xc3\xa9", 5, 0), "caf\\u00e9");
+  assert_string_equal(json("\xe2\x82\xac", 3, 0), "\\u20ac");
+  assert_string_equal(json("\xf0\x9f\x98\x80", 4, 0), "\\ud83d\\ude00");
+  /* Invalid UTF-8 (a lone continuation, an overlong, a surrogate) becomes
+   * U+FFFD, one per bad byte. */
+  assert_string_equal(json("\x80", 1, 0), "\\ufffd");
+  assert_string_equal(json("\xc0\xaf", 2, 0), "\\ufffd\\ufffd");
+  assert_string_equal(json("\xed\xa0\x80", 3, 0), "\\ufffd\\ufffd\\ufffd");
+  assert_string_equal(json("A\0B", 3, 0), "A\\u0000B");
+  assert_string_equal(json("Example.COM \xc3\x89", 14, 1), "example.com \\u00c9");
+  assert_string_equal(json("", 0, 0), "");
+}
+
+static void test_json_escape_respects_ceiling(void **state)
+{
+  struct buf b;
+  (void)state;
+  buf_init(&b, 10);
+  assert_int_equal(util_json_escape(&b, "0123456789abcdef", 16), -1);
+  buf_free(&b);
+}
+
+static void test_xml_escape(void **state)
+{
+  struct buf b;
+  (void)state;
+  buf_init(&b, 1 << 20);
+  static const char in[] = "<a href=\"x\">&\x01\x0b\t\n</a>\xc3\xa9\xff";
+  assert_int_equal(util_xml_escape(&b, in, sizeof(in) - 1), 0);
+  assert_string_equal(b.data, "&lt;a href=&quot;x&quot;&gt;&amp;\t\n&lt;/a&gt;"
+                      "\xc3\xa9\xef\xbf\xbd");
+  buf_free(&b);
+}
+
+static void test_log_levels(void **state)
+{
+  enum log_level l;
+  (void)state;
+  assert_int_equal(log_level_parse("DEBUG", &l), 0);
+  assert_int_equal(l, LOG_DEBUG);
+  assert_int_equal(log_level_parse("warning", &l), 0);
+  assert_int_equal(l, LOG_WARN);
+  assert_int_equal(log_level_parse("loud", &l), -1);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_buf_ceiling),
+    cmocka_unit_test(test_parse_u64),
+    cmocka_unit_test(test_json_escape_like_python),
+    cmocka_unit_test(test_json_escape_respects_ceiling),
+    cmocka_unit_test(test_xml_escape),
+    cmocka_unit_test(test_log_levels),
+  };
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  json("", 0, 0);
+  return rc;
+}
