@@ -564,19 +564,6 @@ static const char *const months[12] = {
   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 };
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-  int64_t era;
-  unsigned yoe, doy, doe;
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = (unsigned)(y - era * 400);
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
-
 static int two(const char *s, unsigned *v)
 {
   if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]))
@@ -610,7 +597,7 @@ int imap_parse_internaldate(const char *s, size_t len, int64_t *t_r)
     return -1;
   if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || zm > 59)
     return -1;
-  t = days_from_civil(y1 * 100 + y2, mon + 1, day) * 86400 +
+  t = util_days_from_civil(y1 * 100 + y2, mon + 1, day) * 86400 +
       hh * 3600 + mm * 60 + ss;
   t -= (d[21] == '-' ? -1 : 1) * (int64_t)(zh * 3600 + zm * 60);
   *t_r = t;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/util.h"
 #include "mime-private.h"
 
 /* ---- RFC 2047 ---------------------------------------------------------- */
@@ -479,20 +480,6 @@ static int read_num(const char **pp, int maxdigits, int *val_r)
   return n;
 }
 
-/* days since 1970-01-01 of a proleptic Gregorian date */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-  int64_t era;
-  unsigned yoe, doy, doe;
-
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = (unsigned)(y - era * 400);
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + (int64_t)doe - 719468;
-}
-
 int mime_parse_date(const char *s, int64_t *epoch_r)
 {
   static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
@@ -564,7 +551,7 @@ int mime_parse_date(const char *s, int64_t *epoch_r)
       }
     }
   }
-  t = days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 +
+  t = util_days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 +
       hh * 3600 + mm * 60 + ss;
   t -= (int64_t)((off / 100) * 3600 + (off % 100) * 60);
   *epoch_r = t;

@@ -208,3 +208,18 @@ int util_write_all(int fd, const void *p, size_t n)
   }
   return 0;
 }
+
+int64_t util_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+  /* Eras of 400 years repeat exactly; count days within the era from
+   * March 1 so the leap day falls at the end of the year. */
+  int64_t era;
+  unsigned yoe, doy, doe;
+
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = (unsigned)(y - era * 400);
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}

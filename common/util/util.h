@@ -39,6 +39,11 @@ int util_xml_escape(struct buf *b, const char *s, size_t len);
  * an invalid, overlong, surrogate or truncated sequence. */
 int32_t util_utf8_decode(const unsigned char *s, size_t len, size_t *used_r);
 
+/* Days since 1970-01-01 of a date in the proleptic Gregorian calendar
+ * (month 1-12, day 1-31; no range check).  For turning mail and IMAP dates
+ * into epoch seconds without the local time zone getting involved. */
+int64_t util_days_from_civil(int64_t y, unsigned m, unsigned d);
+
 /* Write all of p[0..n) to fd, retrying on EINTR and short writes.
  * Returns 0 or -1 with errno set. */
 int util_write_all(int fd, const void *p, size_t n);
