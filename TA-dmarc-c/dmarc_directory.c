@@ -97,7 +97,9 @@ static char **list_dir(const char *dir, size_t *count_r, char *err,
   return names ? names : calloc(1, sizeof(char *));
 }
 
-static void ingest_file(const struct dir_job *job, const char *name,
+/* Returns 0, or -1 when the run must stop (the checkpoint cannot be
+ * written: going on would emit events that the next run emits again). */
+static int ingest_file(const struct dir_job *job, const char *name,
                         struct dmarc_ingest *in, struct store *st,
                         struct splunk_writer *w, struct run_totals *t)
 {
@@ -112,11 +114,11 @@ static void ingest_file(const struct dir_job *job, const char *name,
   if(fd < 0) {
     if(errno != ELOOP)
       log_warn("%s: cannot open: %s", path, strerror(errno));
-    return;
+    return 0;
   }
   if(fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
     close(fd);
-    return;
+    return 0;
   }
   t->files++;
   if(time(NULL) - sb.st_mtime < (time_t)job->quiet_time) {
@@ -124,7 +126,7 @@ static void ingest_file(const struct dir_job *job, const char *name,
               path, (unsigned long long)job->quiet_time);
     t->skipped_quiet++;
     close(fd);
-    return;
+    return 0;
   }
   /* A file rewritten under the same name has another size or mtime, and
    * so another key: it is read again. */
@@ -137,7 +139,7 @@ static void ingest_file(const struct dir_job *job, const char *name,
     free(seen);
     t->skipped_seen++;
     close(fd);
-    return;
+    return 0;
   }
   if(rc < 0)
     log_warn("%s", err);
@@ -173,10 +175,15 @@ static void ingest_file(const struct dir_job *job, const char *name,
   case INGEST_TRANSIENT:
     t->failed++;
     log_error("%s: failed, will retry next run: %s", path, res.reason);
-    return;   /* no checkpoint: try again next run */
+    return 0;   /* no checkpoint: try again next run */
   }
-  if(store_put(st, key, value, err, sizeof(err)))
-    log_error("%s", err);
+  if(store_put(st, key, value, err, sizeof(err))) {
+    log_error("%s: events written but %s; stopping this run (the file will "
+              "be read again next run)", path, err);
+    t->failed++;
+    return -1;
+  }
+  return 0;
 }
 
 /* One run over the folder.  Returns the exit code. */
@@ -209,7 +216,8 @@ static int run(const struct dir_job *job, struct input_opts *o,
     rc = 1;
   }
   for(size_t i = 0; names && i < n; i++) {
-    ingest_file(job, names[i], in, st, w, &t);
+    if(!rc && ingest_file(job, names[i], in, st, w, &t))
+      rc = 1;
     free(names[i]);
   }
   free(names);

@@ -28,6 +28,7 @@ struct dmarc_ingest {
   struct pending *head, **tail;
   unsigned skipped, leaves;
   enum dmarc_verdict last_verdict;
+  int transient;           /* a leaf failed for want of memory or disk */
   char last_reason[600];
   char notes[640];         /* every leaf left out, with its reason */
 
@@ -128,6 +129,8 @@ static void leaf_rejected(struct dmarc_ingest *in)
   }
   else
     snprintf(in->last_reason, sizeof(in->last_reason), "out of memory");
+  if(in->last_verdict == DMARC_NOMEM)
+    in->transient = 1;
   log_debug("%s: left out: %s", label, in->last_reason);
   note_leaf(in, label);
   in->skipped++;
@@ -203,6 +206,7 @@ static void on_leaf_end(void *ud, int status)
     free(pd);
     in->skipped++;
     in->last_verdict = DMARC_NOMEM;
+    in->transient = 1;
     snprintf(in->last_reason, sizeof(in->last_reason), "out of memory");
     xsd_validation_abort(in->xsd);
     in->xsd = NULL;
@@ -253,6 +257,7 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
   in->tail = &in->head;
   in->skipped = in->leaves = 0;
   in->last_verdict = DMARC_OK;
+  in->transient = 0;
   in->last_reason[0] = '\0';
   in->notes[0] = '\0';
   dmarc_spool_clear(in->spool);
@@ -272,6 +277,15 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
                                              : INGEST_REJECTED;
     snprintf(res->reason, sizeof(res->reason), "%s",
              rc == -1 ? err.msg : in->last_reason);
+    return res->status;
+  }
+  /* Memory or the spool's disk ran out: nothing is wrong with the bytes,
+   * so nothing may be checkpointed as rejected; emit nothing, try again. */
+  if(in->transient) {
+    drop_pending(in);
+    dmarc_spool_clear(in->spool);
+    res->status = INGEST_TRANSIENT;
+    snprintf(res->reason, sizeof(res->reason), "%s", in->last_reason);
     return res->status;
   }
   if(!in->head) {

@@ -13,6 +13,7 @@
 #include "report.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <expat.h>
 #include <iconv.h>
 #include <limits.h>
@@ -653,8 +654,8 @@ static void finish_part(struct dmarc_parser *p, const struct node *n)
     break;
   }
   if(rc)
-    stop(p, DMARC_NOMEM, "out of memory or spool write failed while "
-         "rendering <%s>", n->name);
+    stop(p, DMARC_NOMEM, "out of memory or no space for the spool (TMPDIR) "
+         "while rendering <%s>: %s", n->name, strerror(errno));
 }
 
 static void XMLCALL on_end(void *ud, const XML_Char *name)
