@@ -78,9 +78,9 @@ def generate(path, n):
 def measure(cmd, shell=False, repeat=3):
     """Best wall time and its peak RSS (MB) of the measured process tree."""
     best = None
+    if shell:
+        cmd = ["sh", "-c", cmd]
     for _ in range(repeat):
-        if shell:
-            cmd = ["sh", "-c", cmd]
         start = time.monotonic()
         p = subprocess.run([exe_path("peakrss")] + cmd, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)
