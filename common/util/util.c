@@ -98,7 +98,31 @@ int util_json_escape_case(struct buf *b, const char *str, size_t len,
     return -1;
   start = w = b->data + b->len;
   while(i < len) {
-    unsigned char c = s[i];
+    unsigned char c;
+
+    /* Eight bytes at a time while none of them needs anything: no control
+     * byte, no '"' or '\\', nothing >= 0x80 and, when lower-casing, no
+     * upper-case letter (bit tricks from "Bit Twiddling Hacks"). */
+    while(len - i >= 8) {
+      uint64_t v, lo = 0x0101010101010101ULL, hi = 0x8080808080808080ULL;
+      memcpy(&v, s + i, 8);
+      uint64_t bad = (v - lo * 0x20) & ~v & hi;            /* < 0x20 */
+      bad |= v & hi;                                         /* >= 0x80 */
+      bad |= ((v ^ (lo * 0x22)) - lo) & ~(v ^ (lo * 0x22)) & hi;   /* '"' */
+      bad |= ((v ^ (lo * 0x5c)) - lo) & ~(v ^ (lo * 0x5c)) & hi;   /* '\\' */
+      if(lower) {   /* bytes in 0x41..0x5a, all bytes being < 0x80 here */
+        uint64_t x = v & (lo * 0x7f);
+        bad |= ((lo * (127 + 0x5b)) - x) & ~v & (x + lo * (127 - 0x40)) & hi;
+      }
+      if(bad)
+        break;
+      memcpy(w, s + i, 8);
+      w += 8;
+      i += 8;
+    }
+    if(i >= len)
+      break;
+    c = s[i];
     if(c < 0x80) {
       unsigned char k = json_class[c];
       i++;

@@ -107,7 +107,7 @@ def spawn_time(cmd, n=50):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=160000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out")
     a = ap.parse_args()
 
@@ -133,11 +133,23 @@ def main():
                                     capture_output=True, check=True).stdout)
         assert events == a.records, (events, a.records)
 
-        ref_xml = measure([expat, xml], repeat=a.repeat)
-        ours_xml = measure([dd, "--dir", d_xml, "--no-validate-xml"] + common, repeat=a.repeat)
-        ref_gz = measure("zcat '%s' | '%s' -" % (gz, expat), shell=True, repeat=a.repeat)
-        ours_gz = measure([dd, "--dir", d_gz, "--no-validate-xml"] + common, repeat=a.repeat)
-        ours_xsd = measure([dd, "--dir", d_xml] + common, repeat=a.repeat)
+        # Round-robin: each repeat runs every command once, so a busy
+        # moment on a shared machine hits ours and the references alike.
+        cmds = {
+            "ref_xml": ([expat, xml], False),
+            "ours_xml": ([dd, "--dir", d_xml, "--no-validate-xml"] + common, False),
+            "ref_gz": ("zcat '%s' | '%s' -" % (gz, expat), True),
+            "ours_gz": ([dd, "--dir", d_gz, "--no-validate-xml"] + common, False),
+            "ours_xsd": ([dd, "--dir", d_xml] + common, False),
+        }
+        best = {}
+        for _ in range(a.repeat):
+            for k, (cmd, sh) in cmds.items():
+                m = measure(cmd, shell=sh, repeat=1)
+                if k not in best or m[0] < best[k][0]:
+                    best[k] = m
+        ref_xml, ours_xml = best["ref_xml"], best["ours_xml"]
+        ref_gz, ours_gz, ours_xsd = best["ref_gz"], best["ours_gz"], best["ours_xsd"]
         scheme = spawn_time([dd, "--scheme"])
         spawn_floor = spawn_time(["/bin/true"])
 

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/buf.h"
@@ -76,6 +77,36 @@ static void test_json_escape_like_python(void **state)
   assert_string_equal(json("", 0, 0), "");
 }
 
+/* The eight-bytes-at-a-time path must agree with the byte path: every
+ * byte value at every position of a 16-byte ASCII run, both cases. */
+static void test_json_escape_fast_path_agrees(void **state)
+{
+  (void)state;
+  for(int lower = 0; lower < 2; lower++)
+    for(int pos = 0; pos < 16; pos++)
+      for(int c = 1; c < 256; c++) {
+        char in[17] = "abcdefghijklmnop", want[64];
+        const char *got;
+        in[pos] = (char)c;
+        got = json(in, 16, lower);
+        /* Reference: the same string escaped one byte per call. */
+        struct buf r;
+        buf_init(&r, 1024);
+        for(int k = 0; k < 16; k++) {
+          if((unsigned char)in[k] >= 0x80) {   /* a lone high byte: U+FFFD */
+            buf_puts(&r, "\\ufffd");
+            continue;
+          }
+          util_json_escape_case(&r, in + k, 1, lower);
+        }
+        snprintf(want, sizeof(want), "%s", r.data);
+        buf_free(&r);
+        if(strcmp(got, want))
+          fail_msg("byte %02x at %d lower %d: got %s want %s", c, pos, lower,
+                   got, want);
+      }
+}
+
 static void test_json_escape_respects_ceiling(void **state)
 {
   struct buf b;
@@ -114,6 +145,7 @@ int main(void)
     cmocka_unit_test(test_buf_ceiling),
     cmocka_unit_test(test_parse_u64),
     cmocka_unit_test(test_json_escape_like_python),
+    cmocka_unit_test(test_json_escape_fast_path_agrees),
     cmocka_unit_test(test_json_escape_respects_ceiling),
     cmocka_unit_test(test_xml_escape),
     cmocka_unit_test(test_log_levels),
