@@ -42,6 +42,7 @@
 #define DKIM_ARES_TRIES      2
 #define DKIM_FEED_CHUNK      (64 * 1024)   /* bytes handed to dkim_chunk */
 #define DKIM_QNAME_MAX       256           /* selector._domainkey.domain */
+#define DKIM_DNSNAME_MAX     253           /* RFC 1035, as text, no dot */
 #define DKIM_WHY_MAX         96
 
 enum query_state { Q_PENDING = 0, Q_ANSWER, Q_ERROR };
@@ -63,6 +64,7 @@ struct dkim_query {
 struct lookup_note {
   char name[DKIM_QNAME_MAX];
   char why[DKIM_WHY_MAX];
+  bool permanent;              /* the name itself is unusable */
 };
 
 struct dkim_verifier {
@@ -89,10 +91,12 @@ static void note_failure(struct dkim_verifier *v, const char *name,
   n = &v->notes[v->nnotes++];
   snprintf(n->name, sizeof(n->name), "%s", name);
   snprintf(n->why, sizeof(n->why), "%s", why);
+  n->permanent = false;
 }
 
-static const char *find_note(const struct dkim_verifier *v,
-                             const char *selector, const char *domain)
+static const struct lookup_note *find_note(const struct dkim_verifier *v,
+                                           const char *selector,
+                                           const char *domain)
 {
   char name[DKIM_QNAME_MAX];
   int len;
@@ -103,7 +107,7 @@ static const char *find_note(const struct dkim_verifier *v,
     return NULL;
   for(size_t i = 0; i < v->nnotes; i++)
     if(strcasecmp(v->notes[i].name, name) == 0)
-      return v->notes[i].why;
+      return &v->notes[i];
   return NULL;
 }
 
@@ -152,7 +156,13 @@ static void query_done(void *arg, int status, int timeouts,
   }
   q->state = Q_ERROR;
   q->ares_status = status;
-  {
+  if(status == ARES_EBADNAME) {
+    /* A label over 63 bytes or a name over 253: no key can live there. */
+    note_failure(q->v, q->name, "key name not valid in DNS");
+    if(q->v->nnotes > 0)
+      q->v->notes[q->v->nnotes - 1].permanent = true;
+  }
+  else {
     char why[DKIM_WHY_MAX];
     const char *w = ares_why(status);
     if(w == NULL) {
@@ -532,7 +542,7 @@ static void classify(const struct dkim_verifier *v, DKIM_SIGINFO *sig,
   int err = dkim_sig_geterror(sig);
   int bh = dkim_sig_getbh(sig);
   const char *errstr = dkim_sig_geterrorstr(err);
-  const char *note;
+  const struct lookup_note *note;
 
   if((flags & DKIM_SIGFLAG_PASSED) != 0 && bh == DKIM_SIGBH_MATCH &&
      err == DKIM_SIGERROR_OK) {
@@ -560,8 +570,11 @@ static void classify(const struct dkim_verifier *v, DKIM_SIGINFO *sig,
     return;
   case DKIM_SIGERROR_KEYFAIL:
     note = find_note(v, r->selector, r->domain);
-    set_reason(r, "temperror", note != NULL ? note :
-               "key lookup failed", NULL);
+    if(note != NULL && note->permanent)
+      set_reason(r, "permerror", note->why, NULL);
+    else
+      set_reason(r, "temperror", note != NULL ? note->why :
+                 "key lookup failed", NULL);
     return;
   case DKIM_SIGERROR_KEYREVOKED:
     set_reason(r, "permerror", "key revoked", NULL);
@@ -584,6 +597,14 @@ static void classify(const struct dkim_verifier *v, DKIM_SIGINFO *sig,
                errstr != NULL ? errstr : "unknown error");
     return;
   case DKIM_SIGERROR_UNKNOWN:
+    /* libopendkim refuses to build a query name over 255 bytes and leaves
+     * no error code (and c-ares refuses 254-255: EBADNAME above); such a
+     * key cannot exist. */
+    if(strlen(r->selector) + sizeof("." DKIM_DNSKEYNAME ".") - 1 +
+       strlen(r->domain) > DKIM_DNSNAME_MAX) {
+      set_reason(r, "permerror", "key name not valid in DNS", NULL);
+      return;
+    }
     set_reason(r, "neutral", errstr != NULL ? errstr : "unknown error", NULL);
     return;
   default:

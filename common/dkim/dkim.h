@@ -19,10 +19,12 @@
  *   "permerror"  it cannot ever verify as it is: "no key" (the selector's TXT
  *                record does not exist, NXDOMAIN or no TXT data), "key
  *                revoked" (p= empty), "key too small", "multiple key
- *                records", another key record problem ("bad key: ..."), or a
- *                malformed signature field ("malformed signature: ...", e.g.
- *                a missing d=/s=/b= tag).  Texts after "bad key:" and
- *                "malformed signature:" come from libopendkim.
+ *                records", "key name not valid in DNS" (s._domainkey.d over
+ *                253 bytes or a label over 63), another key record problem
+ *                ("bad key: ..."), or a malformed signature field
+ *                ("malformed signature: ...", e.g. a missing d=/s=/b= tag).
+ *                Texts after "bad key:" and "malformed signature:" come from
+ *                libopendkim.
  *   "temperror"  the key could not be fetched now: "DNS timeout", "DNS
  *                error: ..." (SERVFAIL, REFUSED, connection refused, ...) or
  *                "DNS skipped: server unreachable earlier in this message".

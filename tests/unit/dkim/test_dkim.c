@@ -81,13 +81,13 @@ static void append_crlf(char **dst, size_t *len, const char *s, size_t slen)
   *dst = d;
 }
 
-/* Sign msg with KEYDIR/<keyname>.private as selector s=<selector>, d=DOMAIN;
+/* Sign msg with KEYDIR/<keyname>.private as selector s=<selector>, d=domain;
  * return the message with the DKIM-Signature field prepended (malloc'd).
  * fixed_time, when nonzero, is the signing time t= and then the signature
  * expires 60 s later (x=). */
-static char *sign_as(const char *msg, const char *keyname,
-                     const char *selector, dkim_canon_t canon,
-                     uint64_t fixed_time)
+static char *sign_full(const char *msg, const char *keyname,
+                       const char *selector, const char *domain,
+                       dkim_canon_t canon, uint64_t fixed_time)
 {
   static const char field[] = DKIM_SIGNHEADER ": ";
   DKIM_LIB *lib = signer;
@@ -111,7 +111,7 @@ static char *sign_as(const char *msg, const char *keyname,
   }
   d = dkim_sign(lib, (const unsigned char *)"test", NULL,
                 (unsigned char *)key, (const unsigned char *)selector,
-                (const unsigned char *)DOMAIN, canon, canon,
+                (const unsigned char *)domain, canon, canon,
                 DKIM_SIGN_RSASHA256, -1, &st);
   assert_non_null(d);
   assert_int_equal(dkim_chunk(d, (unsigned char *)msg, strlen(msg)),
@@ -129,6 +129,13 @@ static char *sign_as(const char *msg, const char *keyname,
     dkim_close(lib);
   free(key);
   return out;
+}
+
+static char *sign_as(const char *msg, const char *keyname,
+                     const char *selector, dkim_canon_t canon,
+                     uint64_t fixed_time)
+{
+  return sign_full(msg, keyname, selector, DOMAIN, canon, fixed_time);
 }
 
 static char *sign(const char *msg, const char *keyname, const char *selector)
@@ -485,6 +492,63 @@ static void test_too_many_signatures(void **state)
   free(msg);
 }
 
+/* Hostile: the same signature field repeated 2000 times: only the first
+ * DKIM_MAX_SIGNATURES are verified (the rest cause no DNS traffic).  And a
+ * d= too long to look up is a permanent error, not a DNS failure. */
+static void test_hostile_fields(void **state)
+{
+  struct dkim_result *res;
+  size_t n, flen, blen = strlen(base_msg);
+  char *signed_msg = sign(base_msg, "sel1", "sel1");
+  char *msg, *p;
+  char longd[400];
+  int64_t t0;
+
+  (void)state;
+  flen = strlen(signed_msg) - blen;   /* the DKIM-Signature field */
+  msg = malloc(flen * 2000 + blen + 1);
+  assert_non_null(msg);
+  p = msg;
+  for(int i = 0; i < 2000; i++, p += flen)
+    memcpy(p, signed_msg, flen);
+  memcpy(p, base_msg, blen + 1);
+  t0 = util_now_ms();
+  verify(msg, &res, &n);
+  assert_int_equal(n, DKIM_MAX_SIGNATURES);
+  for(size_t i = 0; i < n; i++)
+    assert_result(&res[i], "sel1", "pass", "");
+  assert_true(util_now_ms() - t0 < 5000);
+  dkim_results_free(res, n);
+  free(msg);
+
+  /* 4 labels of 60 + ".test": a valid domain, but with
+   * "sel1._domainkey." in front no longer a DNS name (over 253). */
+  memset(longd, 'a', 4 * 61);
+  for(size_t i = 60; i < 4 * 61; i += 61)
+    longd[i] = '.';
+  strcpy(longd + 4 * 61, "test");
+  msg = sign_full(base_msg, "sel1", "sel1", longd, DKIM_CANON_RELAXED, 0);
+  verify(msg, &res, &n);
+  assert_int_equal(n, 1);
+  assert_string_equal(res[0].domain, longd);
+  assert_string_equal(res[0].result, "permerror");
+  assert_string_equal(res[0].reason, "key name not valid in DNS");
+  dkim_results_free(res, n);
+  free(msg);
+
+  /* A 70-byte label: short enough overall, still no valid DNS name. */
+  memset(longd, 'b', 70);
+  strcpy(longd + 70, ".test");
+  msg = sign_full(base_msg, "sel1", "sel1", longd, DKIM_CANON_RELAXED, 0);
+  verify(msg, &res, &n);
+  assert_int_equal(n, 1);
+  assert_string_equal(res[0].result, "permerror");
+  assert_string_equal(res[0].reason, "key name not valid in DNS");
+  dkim_results_free(res, n);
+  free(msg);
+  free(signed_msg);
+}
+
 /* Over the limit: refused before a byte is read (the mapping is readable
  * anyway, and never touched). */
 static void test_too_large(void **state)
@@ -627,6 +691,7 @@ int main(void)
     cmocka_unit_test(test_lf_only),
     cmocka_unit_test(test_malformed),
     cmocka_unit_test(test_too_many_signatures),
+    cmocka_unit_test(test_hostile_fields),
     cmocka_unit_test(test_too_large),
     cmocka_unit_test(test_dns_timeout),
     cmocka_unit_test(test_dns_refused),
