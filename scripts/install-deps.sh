@@ -15,13 +15,13 @@ fi
 build_pkgs=(
   meson ninja-build pkg-config gcc
   libssl-dev libcurl4-openssl-dev libexpat1-dev zlib1g-dev libminizip-dev
-  libcjson-dev libxml2-dev libc-ares-dev
+  libcjson-dev libxml2-dev libc-ares-dev libopendkim-dev libpsl-dev
   gzip zip
 )
 test_pkgs=(
   libcmocka-dev python3 dnsmasq-base clang llvm
   dovecot-imapd dovecot-pop3d openssl procps
-  libpsl-dev libopendkim-dev opendkim-tools
+  opendkim-tools
 )
 
 pkgs=("${build_pkgs[@]}")
