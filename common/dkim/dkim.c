@@ -19,6 +19,7 @@
  *    touches the buffer.
  */
 #include "dkim/dkim.h"
+#include "dns/dns.h"
 
 #include <ares.h>
 #include <arpa/inet.h>
@@ -320,68 +321,6 @@ static DKIM_CBSTAT prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 
 /* --- verifier ----------------------------------------------------------- */
 
-/* Parse "IPv4", "IPv4:PORT", "[IPv6]" or "[IPv6]:PORT" (a bare IPv6 address
- * without brackets too) into node.  c-ares' own CSV parser is lenient (it
- * takes "[::1" for ::1), so we check the syntax here.  0, or -1 with err. */
-static int parse_server(const char *server, struct ares_addr_port_node *node,
-                        char *err, size_t errlen)
-{
-  char host[INET6_ADDRSTRLEN + 1];
-  const char *port = NULL, *colon;
-  size_t hlen;
-  uint64_t p;
-
-  memset(node, 0, sizeof(*node));
-  if(server[0] == '[') {
-    const char *end = strchr(server, ']');
-    if(end == NULL || (end[1] != '\0' && end[1] != ':')) {
-      snprintf(err, errlen, "DKIM DNS server '%s': expected [IPv6] or "
-               "[IPv6]:PORT", server);
-      return -1;
-    }
-    hlen = (size_t)(end - server - 1);
-    if(hlen > 0 && hlen < sizeof(host))
-      memcpy(host, server + 1, hlen);
-    if(end[1] == ':')
-      port = end + 2;
-  }
-  else {
-    /* One colon ends an IPv4 address; several make a bare IPv6 one. */
-    colon = strchr(server, ':');
-    if(colon != NULL && strchr(colon + 1, ':') == NULL) {
-      hlen = (size_t)(colon - server);
-      port = colon + 1;
-    }
-    else
-      hlen = strlen(server);
-    if(hlen > 0 && hlen < sizeof(host))
-      memcpy(host, server, hlen);
-  }
-  if(hlen == 0 || hlen >= sizeof(host)) {
-    snprintf(err, errlen, "DKIM DNS server '%s': not an IP address", server);
-    return -1;
-  }
-  host[hlen] = '\0';
-  if(inet_pton(AF_INET, host, &node->addr.addr4) == 1)
-    node->family = AF_INET;
-  else if(inet_pton(AF_INET6, host, &node->addr.addr6) == 1)
-    node->family = AF_INET6;
-  else {
-    snprintf(err, errlen, "DKIM DNS server '%s': '%s' is not an IP address",
-             server, host);
-    return -1;
-  }
-  if(port != NULL) {
-    if(util_parse_u64(port, 1, 65535, &p) != 0) {
-      snprintf(err, errlen, "DKIM DNS server '%s': bad port '%s' (1-65535)",
-               server, port);
-      return -1;
-    }
-    node->udp_port = node->tcp_port = (int)p;
-  }
-  return 0;
-}
-
 struct dkim_verifier *dkim_verifier_new(const char *dns_server, int timeout_ms,
                                         char *err, size_t errlen)
 {
@@ -401,7 +340,7 @@ struct dkim_verifier *dkim_verifier_new(const char *dns_server, int timeout_ms,
     timeout_ms = DKIM_DEFAULT_TIMEOUT_MS;
   if(timeout_ms < DKIM_MIN_TIMEOUT_MS)
     timeout_ms = DKIM_MIN_TIMEOUT_MS;
-  if(dns_server != NULL && parse_server(dns_server, &node, err, errlen) != 0)
+  if(dns_server != NULL && dns_parse_server(dns_server, "DKIM DNS server", &node, err, errlen) != 0)
     return NULL;
   rc = ares_library_init(ARES_LIB_INIT_ALL);
   if(rc != ARES_SUCCESS) {

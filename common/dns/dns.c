@@ -509,10 +509,9 @@ static void drive(struct dns_resolver *r, int timeout_ms)
 
 /* --- server setup ------------------------------------------------------- */
 
-/* Parse "IP", "IP:PORT", "[IPv6]" or "[IPv6]:PORT" into node.  Returns 0,
- * or -1 with the reason in err. */
-static int parse_server(const char *server, struct ares_addr_port_node *node,
-                        char *err, size_t errlen)
+int dns_parse_server(const char *server, const char *what,
+                     struct ares_addr_port_node *node, char *err,
+                     size_t errlen)
 {
   char host[INET6_ADDRSTRLEN + 1];
   const char *port = NULL, *end;
@@ -523,7 +522,7 @@ static int parse_server(const char *server, struct ares_addr_port_node *node,
   if(server[0] == '[') {
     end = strchr(server, ']');
     if(end == NULL) {
-      snprintf(err, errlen, "DNS server '%s': missing ']'", server);
+      snprintf(err, errlen, "%s '%s': missing ']'", what, server);
       return -1;
     }
     hlen = (size_t)(end - server - 1);
@@ -531,7 +530,7 @@ static int parse_server(const char *server, struct ares_addr_port_node *node,
     if(end[1] == ':')
       port = end + 2;
     else if(end[1] != '\0') {
-      snprintf(err, errlen, "DNS server '%s': junk after ']'", server - 1);
+      snprintf(err, errlen, "%s '%s': junk after ']'", what, server - 1);
       return -1;
     }
   }
@@ -547,7 +546,7 @@ static int parse_server(const char *server, struct ares_addr_port_node *node,
       hlen = strlen(server);
   }
   if(hlen == 0 || hlen >= sizeof(host)) {
-    snprintf(err, errlen, "DNS server '%s': not an IP address", server);
+    snprintf(err, errlen, "%s '%s': not an IP address", what, server);
     return -1;
   }
   memcpy(host, server, hlen);
@@ -557,14 +556,12 @@ static int parse_server(const char *server, struct ares_addr_port_node *node,
   else if(inet_pton(AF_INET6, host, &node->addr.addr6) == 1)
     node->family = AF_INET6;
   else {
-    snprintf(err, errlen, "DNS server '%s': '%s' is not an IP address",
-             server, host);
+    snprintf(err, errlen, "%s '%s': '%s' is not an IP address", what, server, host);
     return -1;
   }
   if(port != NULL) {
     if(util_parse_u64(port, 1, 65535, &p) != 0) {
-      snprintf(err, errlen, "DNS server '%s': bad port '%s' (1-65535)",
-               server, port);
+      snprintf(err, errlen, "%s '%s': bad port '%s' (1-65535)", what, server, port);
       return -1;
     }
     node->udp_port = node->tcp_port = (int)p;
@@ -606,7 +603,7 @@ struct dns_resolver *dns_resolver_new(const char *server, int timeout_ms,
   struct ares_addr_port_node node;
   int rc;
 
-  if(server != NULL && parse_server(server, &node, err, errlen) != 0)
+  if(server != NULL && dns_parse_server(server, "DNS server", &node, err, errlen) != 0)
     return NULL;
   if(timeout_ms < 0) {
     snprintf(err, errlen, "DNS timeout %d ms: must not be negative",

@@ -52,4 +52,13 @@ void dns_wait(struct dns_resolver *r, int64_t deadline_ms);
  * time, or it was never submitted.  Valid until dns_resolver_free. */
 const char *dns_lookup(struct dns_resolver *r, const char *ip);
 
+/* Parse a resolver address: "IP", "IP:PORT", "[IPv6]", "[IPv6]:PORT" or a
+ * bare IPv6 address, strictly (c-ares' own parser takes "[::1").  what
+ * names the setting in messages ("DNS server").  Returns 0 with node
+ * filled (ports 0 when none was given), or -1 with the reason in err. */
+struct ares_addr_port_node;
+int dns_parse_server(const char *server, const char *what,
+                     struct ares_addr_port_node *node, char *err,
+                     size_t errlen);
+
 #endif
