@@ -2,8 +2,9 @@
 """Write the seed corpora in tests/fuzz/corpus/<harness>/ from the project's
 own fixtures (tests/data/reports, TA-dmarc-c/samples) and a few small
 archives and documents built here.  Deterministic (gzip/zip times fixed), so
-re-running it only changes seeds when the fixtures change.  Seeds found by
-fuzzing (regression inputs) are named crash-* / regress-* and are kept.
+re-running it only changes seeds when the fixtures change.  Inputs that came
+from fuzzing are kept: regress-* (once crashed) and found-* (a minimised
+set of what earlier runs reached, so a short run starts deeper).
 
     python3 tests/fuzz/gen_corpus.py
 """
@@ -129,7 +130,7 @@ def main():
         d = os.path.join(OUT, h)
         if os.path.isdir(d):
             for f in os.listdir(d):
-                if not f.startswith(("crash-", "regress-")):
+                if not f.startswith(("crash-", "regress-", "found-")):
                     os.unlink(os.path.join(d, f))
 
     reports = list(fixtures())
