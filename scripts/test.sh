@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Install what the tests need, build, and run the whole suite twice: a
-# normal build and an ASan+UBSan build.  Ends with "N passed, N failed".
-#   FUZZ_SECONDS=N  run each fuzz harness N seconds (default 60 in CI)
+# normal build and an ASan+UBSan build; then, in a clang build with
+# -Dfuzzers=true (build-fuzz), the libFuzzer harnesses of tests/fuzz.
+# Ends with "N passed, N failed".
+#   FUZZ_SECONDS=N  fuzz each of the 5 harnesses N seconds, two at a time
+#                   (default 60: about 3 minutes); 0 only replays the seed
+#                   corpora, a quick regression check
 #   SOAK=1          long crash/restart loops
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +26,11 @@ MESON_TEST_ARGS=()
 status=0
 run_suite build || status=1
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false || status=1
+MESON_TEST_ARGS=(--suite fuzz)
+export FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+CC=clang run_suite build-fuzz -Dfuzzers=true -Db_lundef=false -Dtests=true || status=1
 
-python3 - build build-asan <<'PY'
+python3 - build build-asan build-fuzz <<'PY'
 import json, os, sys
 passed = failed = skipped = 0
 for d in sys.argv[1:]:

@@ -185,8 +185,10 @@ static void on_leaf_end(void *ud, int status)
   if(!in->parser)
     return;   /* already rejected and logged */
   if(status != 0) {
-    /* The archive layer failed: the walk reports why. */
-    dmarc_parser_done(in->parser);
+    /* The archive layer failed: the walk reports why.  The parser never
+     * saw the end, so its verdict may still be OK and done then hands back
+     * a report, which is dropped with the source. */
+    dmarc_report_free(dmarc_parser_done(in->parser));
     in->parser = NULL;
     xsd_validation_abort(in->xsd);
     in->xsd = NULL;
@@ -265,7 +267,7 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
   rc = fd >= 0 ? archive_walk_fd(fd, name, &in->o.alim, &h, in, &err)
                : archive_walk_mem(data, len, name, &in->o.alim, &h, in, &err);
   if(in->parser) {   /* a walk that stopped inside a leaf */
-    dmarc_parser_done(in->parser);
+    dmarc_report_free(dmarc_parser_done(in->parser));
     in->parser = NULL;
     xsd_validation_abort(in->xsd);
     in->xsd = NULL;

@@ -539,7 +539,8 @@ void xsd_validation_end(struct xsd_validation *v,
     return;
   if(!v->started)
     start_all(v);
-  push_all(v, NULL, 0, 1);
+  /* Not NULL: push_all steps the pointer, and NULL + 0 is undefined. */
+  push_all(v, (const unsigned char *)"", 0, 1);
   for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
     struct xsd_slot *s = &v->slot[i];
 
