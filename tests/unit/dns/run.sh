@@ -16,8 +16,12 @@ cleanup() {
     for p in $pids; do
         kill "$p" 2>/dev/null || true
     done
+    # Reap them: a helper still writing into $work would make rm fail.
+    for p in $pids; do
+        wait "$p" 2>/dev/null || true
+    done
     "$dnsmasq_sh" stop "$work" || true
-    rm -rf "$work"
+    rm -rf "$work" 2>/dev/null || { sleep 0.2; rm -rf "$work"; }
 }
 trap cleanup EXIT INT TERM
 
