@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   enum dmarc_ingest_status st;
 
   st = dmarc_ingest_mem(ingest[size & 1], data, size,
-                        "fuzz!example.com!1!2.xml.gz", discard_event, &sink,
+                        "fuzz!example.com!1!2.xml.gz", NULL, discard_event, &sink,
                         &res);
   FUZZ_CHECK(st == res.status);
   /* Memory in, a sink that never fails: nothing is worth a retry. */

@@ -61,7 +61,7 @@ static enum dmarc_ingest_status run(const unsigned char *data, size_t len,
   in = dmarc_ingest_new(&o, err, sizeof(err));
   assert_non_null(in);
   *events = 0;
-  st = dmarc_ingest_mem(in, data, len, "r.xml.gz", count_events, events, &res);
+  st = dmarc_ingest_mem(in, data, len, "r.xml.gz", NULL, count_events, events, &res);
   dmarc_ingest_free(in);
   return st;
 }
