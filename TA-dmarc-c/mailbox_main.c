@@ -290,13 +290,16 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
     rc = 0;
     switch(c) {
     case O_SCHEME:
-      return splunk_print_scheme(stdout, fe->scheme) ? 1 : 0;
+      rc = splunk_print_scheme(stdout, fe->scheme) ? 1 : 0;
+      goto done;
     case O_VALIDATE:
-      return validate_arguments(fe, &defaults);
+      rc = validate_arguments(fe, &defaults);
+      goto done;
     case 'h':
     case O_HELP:
       usage(fe, stdout);
-      return 0;
+      rc = 0;
+      goto done;
     case O_SERVER: m.server = optarg; break;
     case O_PORT: rc = set_port(&m, optarg); break;
     case O_STARTTLS: m.security = MAILBOX_STARTTLS; break;
@@ -306,7 +309,8 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
       fprintf(stderr, "%s: a password is never accepted on the command line "
               "(it would show in the process list); use --password-file\n",
               fe->name);
-      return 2;
+      rc = 2;
+      goto done;
     case O_FOLDER: m.folder = optarg; break;
     case O_CAFILE: m.ca_file = optarg; break;
     case O_SEARCH: m.search = optarg; rc = check_search(optarg); break;
@@ -320,7 +324,8 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
     }
     case '?':
       usage(fe, stderr);
-      return 2;
+      rc = 2;
+      goto done;
     default:
       if(c >= 2000 && fe->extra_flag) {
         rc = fe->extra_flag(&m, c, optarg);
@@ -334,21 +339,25 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
     if(rc) {
       fprintf(stderr, "%s: bad value '%s' for %s\n", fe->name,
               optarg ? optarg : "", argv[optind - 1]);
-      return 2;
+      rc = 2;
+      goto done;
     }
   }
   if(optind < argc) {
     fprintf(stderr, "%s: unexpected argument '%s'\n", fe->name, argv[optind]);
-    return 2;
+    rc = 2;
+    goto done;
   }
   if(fe->proto != MAILBOX_IMAP && (m.folder || m.search)) {
     fprintf(stderr, "%s: POP3 has no folders and no search\n", fe->name);
-    return 2;
+    rc = 2;
+    goto done;
   }
   if(want_dkim && !m.dkim) {
     fprintf(stderr, "%s: --validate-dkim: DKIM verification is not available "
             "in this build\n", fe->name);
-    return 2;
+    rc = 2;
+    goto done;
   }
   if(!want_dkim)
     m.dkim = NULL;
@@ -356,7 +365,8 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
     password = mailbox_read_password_file(pwfile, err, sizeof(err));
     if(!password) {
       fprintf(stderr, "%s: %s\n", fe->name, err);
-      return 2;
+      rc = 2;
+      goto done;
     }
     m.password = password;
   }
@@ -365,14 +375,14 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
     if(fe->password && !pwfile && strstr(err, "password"))
       snprintf(err, sizeof(err), "--password-file F is required");
     fprintf(stderr, "%s: %s (see --help)\n", fe->name, err);
-    free(password);
-    input_opts_free(&io);
-    return 2;
+    rc = 2;
+    goto done;
   }
   w = splunk_writer_new(stdout, SPLUNK_WRITER_LINES, NULL, NULL, NULL, NULL);
   rc = w ? mailbox_run(&m, &io, w) : 1;
   if(splunk_writer_finish(w))
     rc = 1;
+done:
   free(password);
   input_opts_free(&io);
   return rc;
