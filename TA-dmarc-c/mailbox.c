@@ -28,6 +28,96 @@
 /* Header values copied into vendor_rua_mail. */
 #define META_MAX 998
 
+/* ------------------------------------------------------ long values */
+
+/* One store record holds at most 64 KiB, and a folder's UID set, a
+ * month's seen reports or a POP3 box's UIDLs can be longer.  Such a value
+ * is split at separators into parts: KEY holds "N\n" and the first part,
+ * KEY#1 .. KEY#N-1 the others.  Only the first N are ever read, so parts
+ * left from a longer value do no harm. */
+#define PART_MAX 60000
+
+static int long_put(struct store *st, const char *key, const char *val,
+                    char *err, size_t errlen)
+{
+  size_t len = strlen(val), off = 0, nparts = 0;
+  size_t cuts[4096];
+  char k[1500];
+
+  do {   /* cut after a separator, at most PART_MAX bytes per part */
+    size_t end = off + PART_MAX;
+    if(end >= len)
+      end = len;
+    else {
+      while(end > off && val[end - 1] != '\n' && val[end - 1] != ',')
+        end--;
+      if(end == off)
+        end = off + PART_MAX;
+    }
+    if(nparts == sizeof(cuts) / sizeof(*cuts)) {
+      snprintf(err, errlen, "checkpoint %s: value too large", key);
+      return -1;
+    }
+    cuts[nparts++] = end;
+    off = end;
+  } while(off < len);
+  off = 0;
+  for(size_t i = 0; i < nparts; i++) {
+    struct buf b;
+    int rc;
+    buf_init(&b, SIZE_MAX);
+    if(i == 0)
+      buf_printf(&b, "%zu\n", nparts);
+    buf_append(&b, val + off, cuts[i] - off);
+    if(i)
+      snprintf(k, sizeof(k), "%s#%zu", key, i);
+    else
+      snprintf(k, sizeof(k), "%s", key);
+    rc = store_put(st, k, b.data ? b.data : "", err, errlen);
+    buf_free(&b);
+    if(rc)
+      return -1;
+    off = cuts[i];
+  }
+  return 0;
+}
+
+/* Returns 1 with *val_r (malloc'd), 0 when absent, -1 on error. */
+static int long_get(struct store *st, const char *key, char **val_r,
+                    char *err, size_t errlen)
+{
+  char *first = NULL, *nl, k[1500];
+  unsigned long n;
+  struct buf b;
+  int rc;
+
+  *err = '\0';
+  rc = store_get(st, key, &first, err, errlen);
+  if(rc != 1)
+    return rc;
+  n = strtoul(first, &nl, 10);
+  if(*nl != '\n' || n == 0 || n > 4096) {   /* not ours: ignore it */
+    free(first);
+    return 0;
+  }
+  buf_init(&b, SIZE_MAX);
+  buf_puts(&b, nl + 1);
+  free(first);
+  for(unsigned long i = 1; i < n; i++) {
+    char *part = NULL;
+    snprintf(k, sizeof(k), "%s#%lu", key, i);
+    if(store_get(st, k, &part, err, errlen) != 1) {
+      buf_free(&b);
+      return -1;
+    }
+    buf_puts(&b, part);
+    free(part);
+  }
+  *val_r = b.data ? buf_steal(&b) : strdup("");
+  buf_free(&b);
+  return *val_r ? 1 : -1;
+}
+
 /* ------------------------------------------------------------ UID sets */
 
 struct range { uint32_t lo, hi; };
@@ -236,7 +326,7 @@ static struct seen_month *seen_load(struct seen_store *s, const char *ym)
   memset(m, 0, sizeof(*m));
   snprintf(m->ym, sizeof(m->ym), "%s", ym);
   snprintf(key, sizeof(key), "seen|%s|%s", s->scope, ym);
-  rc = store_get(s->st, key, &val, err, sizeof(err));
+  rc = long_get(s->st, key, &val, err, sizeof(err));
   if(rc < 0)
     log_warn("%s", err);
   if(rc == 1) {
@@ -322,7 +412,7 @@ static int seen_save(struct seen_store *s)
     for(size_t j = 0; j < m->n && !rc; j++)
       rc = buf_printf(&b, "%016llx\n", (unsigned long long)m->h[j]) < 0;
     snprintf(key, sizeof(key), "seen|%s|%s", s->scope, m->ym);
-    if(!rc && store_put(s->st, key, b.data ? b.data : "", err, sizeof(err))) {
+    if(!rc && long_put(s->st, key, b.data ? b.data : "", err, sizeof(err))) {
       log_error("%s", err);
       rc = -1;
     }
@@ -994,8 +1084,9 @@ static void batch_commit(struct batch *b)
   buf_init(&v, SIZE_MAX);
   snprintf(key, sizeof(key), "imap|%s|%s|%s|%u", mb->o->server,
            mb->o->username, mb->folder, mb->uidvalidity);
+  *err = '\0';
   if(uidset_format(&mb->done, &v) ||
-     store_put(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
+     long_put(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
     log_error("checkpoint %s not written: %s", key, err);
     mb->store_failed = true;
   }
@@ -1224,7 +1315,7 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
   val = NULL;
   snprintf(key, sizeof(key), "imap|%s|%s|%s|%u", mb->o->server,
            mb->o->username, mb->folder, uidvalidity);
-  rc = store_get(mb->st, key, &val, err, sizeof(err));
+  rc = long_get(mb->st, key, &val, err, sizeof(err));
   if(rc < 0) {
     log_error("%s", err);
     return -1;
@@ -1418,7 +1509,7 @@ static void pop3_load_done(struct mb *mb)
   size_t cap = 0;
 
   snprintf(key, sizeof(key), "pop3|%s|%s", mb->o->server, mb->o->username);
-  if(store_get(mb->st, key, &val, err, sizeof(err)) != 1) {
+  if(long_get(mb->st, key, &val, err, sizeof(err)) != 1) {
     if(*err)
       log_warn("%s", err);
     return;
@@ -1503,7 +1594,7 @@ static void pop3_commit(struct mb *mb, const struct pop_list *l,
       buf_printf(&v, "%s\n", l->m[i].uid);
   }
   snprintf(key, sizeof(key), "pop3|%s|%s", mb->o->server, mb->o->username);
-  if(store_put(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
+  if(long_put(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
     log_error("checkpoint %s not written: %s", key, err);
     mb->store_failed = true;
   }
