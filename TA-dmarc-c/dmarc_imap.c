@@ -1,0 +1,56 @@
+/*
+ * dmarc_imap: DMARC aggregate reports from an IMAP folder into Splunk.
+ *
+ * Logs in with a password over TLS (implicit or STARTTLS, the certificate
+ * verified), opens the folder read-only and ingests the report parts of the
+ * messages not yet checkpointed, fetching only those parts (see mailbox.h).
+ */
+#include <stddef.h>
+
+#include "mailbox.h"
+
+static const struct splunk_arg args[] = {
+  { "server", "IMAP server", "Host name or address of the IMAP server",
+    SPLUNK_ARG_STRING, 1 },
+  { "port", "Port", "Default 993 (tls) or 143 (starttls)",
+    SPLUNK_ARG_NUMBER, 0 },
+  { "security", "Security", "tls (default: TLS from the start) or starttls; "
+    "a password is never sent without verified TLS", SPLUNK_ARG_STRING, 0 },
+  { "ca_file", "CA file", "PEM file of the CAs to trust (default: the "
+    "system store)", SPLUNK_ARG_STRING, 0 },
+  { "username", "Username", "Login name", SPLUNK_ARG_STRING, 1 },
+  { "password", "Password", "Login password", SPLUNK_ARG_STRING, 1 },
+  { "mailbox", "Folder", "Folder to read (default INBOX)",
+    SPLUNK_ARG_STRING, 0 },
+  { "search", "Search", "IMAP SEARCH criteria selecting the messages "
+    "(default ALL)", SPLUNK_ARG_STRING, 0 },
+  { "batch_size", "Batch size", "Messages per round trip and checkpoint "
+    "(default 100)", SPLUNK_ARG_NUMBER, 0 },
+  { "resolve_ip", "Resolve IP", "Add the forward-confirmed reverse DNS name "
+    "of each source IP (default true)", SPLUNK_ARG_BOOLEAN, 0 },
+  { "validate_xml", "Validate XML", "Annotate events with XSD validation "
+    "results (default true)", SPLUNK_ARG_BOOLEAN, 0 },
+  { "validate_dkim", "Validate DKIM", "Verify the DKIM signatures of the "
+    "report mails (default false)", SPLUNK_ARG_BOOLEAN, 0 },
+  { "output_format", "Output format", "json (default) or kv (legacy)",
+    SPLUNK_ARG_STRING, 0 },
+  { NULL, NULL, NULL, 0, 0 },
+};
+
+static const struct splunk_scheme scheme = {
+  "DMARC aggregate reports from IMAP",
+  "Ingest DMARC aggregate reports (XML, gzip, zip; attached, inline or "
+  "forwarded) from an IMAP folder, one event per report record.",
+  args,
+};
+
+int main(int argc, char **argv)
+{
+  static const struct mailbox_frontend fe = {
+    .name = "dmarc_imap",
+    .proto = MAILBOX_IMAP,
+    .scheme = &scheme,
+    .password = true,
+  };
+  return mailbox_main(argc, argv, &fe);
+}

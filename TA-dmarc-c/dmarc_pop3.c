@@ -1,0 +1,53 @@
+/*
+ * dmarc_pop3: DMARC aggregate reports from a POP3 mailbox into Splunk.
+ *
+ * Logs in with a password over TLS (implicit or STLS, the certificate
+ * verified), lists the messages by UIDL and reads each one not yet
+ * checkpointed; nothing is ever deleted (see mailbox.h).
+ */
+#include <stddef.h>
+
+#include "mailbox.h"
+
+static const struct splunk_arg args[] = {
+  { "server", "POP3 server", "Host name or address of the POP3 server",
+    SPLUNK_ARG_STRING, 1 },
+  { "port", "Port", "Default 995 (tls) or 110 (starttls, i.e. STLS)",
+    SPLUNK_ARG_NUMBER, 0 },
+  { "security", "Security", "tls (default: TLS from the start) or starttls; "
+    "a password is never sent without verified TLS", SPLUNK_ARG_STRING, 0 },
+  { "ca_file", "CA file", "PEM file of the CAs to trust (default: the "
+    "system store)", SPLUNK_ARG_STRING, 0 },
+  { "username", "Username", "Login name", SPLUNK_ARG_STRING, 1 },
+  { "password", "Password", "Login password", SPLUNK_ARG_STRING, 1 },
+  { "batch_size", "Batch size", "Messages per checkpoint (default 100)",
+    SPLUNK_ARG_NUMBER, 0 },
+  { "resolve_ip", "Resolve IP", "Add the forward-confirmed reverse DNS name "
+    "of each source IP (default true)", SPLUNK_ARG_BOOLEAN, 0 },
+  { "validate_xml", "Validate XML", "Annotate events with XSD validation "
+    "results (default true)", SPLUNK_ARG_BOOLEAN, 0 },
+  { "validate_dkim", "Validate DKIM", "Verify the DKIM signatures of the "
+    "report mails (default false)", SPLUNK_ARG_BOOLEAN, 0 },
+  { "output_format", "Output format", "json (default) or kv (legacy)",
+    SPLUNK_ARG_STRING, 0 },
+  { NULL, NULL, NULL, 0, 0 },
+};
+
+static const struct splunk_scheme scheme = {
+  "DMARC aggregate reports from POP3",
+  "Ingest DMARC aggregate reports (XML, gzip, zip; attached, inline or "
+  "forwarded) from a POP3 mailbox, one event per report record.  Messages "
+  "are never deleted.",
+  args,
+};
+
+int main(int argc, char **argv)
+{
+  static const struct mailbox_frontend fe = {
+    .name = "dmarc_pop3",
+    .proto = MAILBOX_POP3,
+    .scheme = &scheme,
+    .password = true,
+  };
+  return mailbox_main(argc, argv, &fe);
+}

@@ -1,0 +1,151 @@
+/*
+ * mailbox: DMARC aggregate reports from a mailbox, over IMAP or POP3.
+ *
+ * What dmarc_imap, dmarc_imap_oauth2 and dmarc_pop3 share: one run reads
+ * the messages not yet checkpointed, finds the parts that can hold a report,
+ * hands each one to dmarc_ingest (which sniffs zip, gzip and XML by content)
+ * and checkpoints the messages once their events are flushed.  The front-ends
+ * only differ in how they log in and which protocol they speak.
+ *
+ * IMAP, per batch of batch_size new UIDs:
+ *   1. one UID FETCH of BODYSTRUCTURE for the batch;
+ *   2. the candidate parts of each message are chosen from the structure
+ *      (mailbox_part_is_candidate); a message with none is checkpointed
+ *      without any of its body being downloaded;
+ *   3. one UID FETCH BODY.PEEK[HEADER] for the messages with candidates
+ *      (for vendor_rua_mail), then one UID FETCH BODY.PEEK[section] per
+ *      distinct section number in the batch.  Each part is ingested as soon
+ *      as it has arrived and then freed, so at most one part is held;
+ *   4. events flushed, then the batch's UIDs and the reports it emitted are
+ *      written to the checkpoint store.
+ * With DKIM verification on, a candidate message is fetched whole instead
+ * (a signature covers the whole message) and handled as a POP3 message.
+ *
+ * POP3: UIDL, then RETR of each new message (size-capped, one at a time),
+ * parsed with mime, every leaf part sniffed; checkpointed per batch.
+ *
+ * Checkpoints (the checkpoint store, one record each):
+ *   "imap|SERVER|USER|FOLDER"              -> "uidvalidity N"
+ *   "imap|SERVER|USER|FOLDER|UIDVALIDITY"  -> UID set of the messages done,
+ *                                             "1:500,502" (RFC 3501 syntax)
+ *   "pop3|SERVER|USER"                     -> the UIDLs done, one per line
+ *                                             (UIDLs no longer on the server
+ *                                             are dropped, so it stays as
+ *                                             big as the mailbox)
+ *   "seen|SERVER|USER|YYYY-MM"             -> the reports already emitted
+ *                                             whose date range ends in that
+ *                                             month: 16 hex digits of the
+ *                                             SHA-256 of the report key
+ * One record per folder rather than one per message because every record
+ * write is fsynced: thousands of them would cost more than the mail itself.
+ *
+ * A connection that breaks in the middle is reopened (up to max_reconnects
+ * times in a row without progress) and the run goes on with the messages
+ * not done; what was finished before the break is checkpointed first.
+ */
+#ifndef TA_MAILBOX_H
+#define TA_MAILBOX_H
+
+#include <getopt.h>   /* input.h uses struct option */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "input.h"
+#include "imap/imap.h"
+#include "util/buf.h"
+
+#define MAILBOX_DEFAULT_BATCH      100
+#define MAILBOX_MAX_BATCH          500    /* keeps a UID set command short */
+#define MAILBOX_DEFAULT_TIMEOUT_MS 60000
+#define MAILBOX_DEFAULT_RECONNECTS 3
+/* A message or part above this is logged and checkpointed, not read. */
+#define MAILBOX_DEFAULT_MAX_MESSAGE (64ull * 1024 * 1024)
+/* A text/plain message without attachments is fetched only up to this
+ * size: reporters that paste the XML into the body stay small. */
+#define MAILBOX_MAX_INLINE_TEXT    (1024 * 1024)
+
+enum mailbox_proto { MAILBOX_IMAP, MAILBOX_POP3 };
+enum mailbox_security { MAILBOX_TLS = 0, MAILBOX_STARTTLS };
+
+/* XOAUTH2 token source (dmarc_imap_oauth2).  refresh = 0: a cached token
+ * is fine; 1: the last one was refused, get a new one.  Returns a malloc'd
+ * token, or NULL with a message in err. */
+typedef char *mailbox_token_fn(void *ud, int refresh, char *err,
+                               size_t errlen);
+
+/* DKIM verification of one whole message (with validate_dkim).  Appends
+ * the JSON value of vendor_rua_mail.dkim (an array of {domain, selector,
+ * result}) to json.  Returns 0, or -1 (then "dkim" is left out). */
+typedef int mailbox_dkim_fn(void *ud, const void *msg, size_t len,
+                            struct buf *json);
+
+struct mailbox_opts {
+  enum mailbox_proto proto;
+  const char *server;
+  uint16_t port;                  /* 0: 993/995, or 143/110 for STARTTLS */
+  enum mailbox_security security;
+  const char *ca_file;            /* NULL: the system store */
+  const char *username;
+  const char *password;           /* password login, or ... */
+  mailbox_token_fn *token;        /* ... XOAUTH2 with this token source */
+  void *token_ud;
+  const char *folder;             /* IMAP; NULL: INBOX */
+  const char *search;             /* IMAP UID SEARCH criteria; NULL: ALL */
+  unsigned batch_size;            /* 0: MAILBOX_DEFAULT_BATCH */
+  int timeout_ms;                 /* connect and I/O; 0: default */
+  unsigned max_reconnects;        /* in a row without progress */
+  uint64_t max_message;           /* 0: MAILBOX_DEFAULT_MAX_MESSAGE */
+  mailbox_dkim_fn *dkim;          /* NULL: no DKIM verification */
+  void *dkim_ud;
+};
+
+void mailbox_opts_default(struct mailbox_opts *m);
+
+/* One run over the mailbox: events to w, checkpoints in io->checkpoint_dir.
+ * Returns the exit code: 0 done, 1 failure (logged: connection, TLS,
+ * login, folder, or a write error). */
+int mailbox_run(const struct mailbox_opts *m, struct input_opts *io,
+                struct splunk_writer *w);
+
+/* Whether a BODYSTRUCTURE leaf is worth downloading: anything that may
+ * carry a report (archives, XML, octet-stream, unknown types, anything
+ * whose name looks like a report), but not text bodies, pictures, sound,
+ * video, PDF, office documents or signatures.  single_part: the message is
+ * this one leaf. */
+bool mailbox_part_is_candidate(const struct imap_bodypart *p,
+                               bool single_part);
+
+/* ------------------------------------------------------------ front-ends
+ * dmarc_imap, dmarc_pop3 and dmarc_imap_oauth2 are this one main with a
+ * different description: the Splunk modes (--scheme, --validate-arguments,
+ * no arguments = run with the input XML on stdin) and the CLI mode.
+ * Exit codes: 0 done, 1 runtime failure, 2 usage or configuration error.
+ */
+struct mailbox_frontend {
+  const char *name;                    /* "dmarc_imap" */
+  enum mailbox_proto proto;
+  const struct splunk_scheme *scheme;
+  bool password;                       /* needs password / --password-file */
+  /* Optional, for front-ends with their own settings (OAuth2): */
+  const struct option *extra_options;  /* getopt entries, ids >= 2000 */
+  unsigned extra_options_count;
+  const char *extra_help;              /* lines for --help */
+  /* A CLI flag of extra_options: 0 or -1 (bad value). */
+  int (*extra_flag)(struct mailbox_opts *m, int id, const char *value);
+  /* The stanza's own params: 0, or -1 with a message in err. */
+  int (*extra_stanza)(struct mailbox_opts *m, const struct splunk_config *c,
+                      char *err, size_t errlen);
+  /* Called before a run or validation: complete m (token source...):
+   * 0, or -1 with a message in err. */
+  int (*prepare)(struct mailbox_opts *m, const struct input_opts *io,
+                 char *err, size_t errlen);
+};
+
+int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe);
+
+/* Read the password from the first line of a file (CR/LF stripped).
+ * Returns a malloc'd string, or NULL with a message in err. */
+char *mailbox_read_password_file(const char *path, char *err, size_t errlen);
+
+#endif
