@@ -972,10 +972,16 @@ static int get_token(const struct oauth_config *cfg, bool force_refresh,
   }
 
   now = now_s();
-  log_info("oauth: new access token for client %s from %s (%s grant), "
-           "expires in %lld s%s", cfg->client_id, ep.shown,
-           oauth_grant_name(cfg->grant), (long long)ans->expires_in,
-           ans->refresh_token ? ", refresh token rotated" : "");
+  if(ans->expires_in >= 0)
+    log_info("oauth: new access token for client %s from %s (%s grant), "
+             "expires in %lld s%s", cfg->client_id, ep.shown,
+             oauth_grant_name(cfg->grant), (long long)ans->expires_in,
+             ans->refresh_token ? ", refresh token rotated" : "");
+  else
+    log_info("oauth: new access token for client %s from %s (%s grant), "
+             "no lifetime given (not reused)%s", cfg->client_id, ep.shown,
+             oauth_grant_name(cfg->grant),
+             ans->refresh_token ? ", refresh token rotated" : "");
   *token_r = token_new(ans->access_token, ans->token_type,
                        ans->expires_in >= 0 ? now + ans->expires_in : 0,
                        false);
