@@ -92,14 +92,15 @@ static void redact(char *s, size_t cap, const char *secret)
 {
   static const char mark[] = "[redacted]";
   size_t slen, mlen = sizeof(mark) - 1;
-  char *p;
+  char *p, *from = s;
 
   if(!s || !cap || !secret)
     return;
   slen = strlen(secret);
   if(slen < 4)
     return;
-  while((p = strstr(s, secret)) != NULL) {
+  /* Search on after each mark, in case the secret occurs inside it. */
+  while((p = strstr(from, secret)) != NULL) {
     size_t tail = strlen(p + slen);
     size_t head = (size_t)(p - s);
     if(head + mlen + tail + 1 > cap)
@@ -111,6 +112,7 @@ static void redact(char *s, size_t cap, const char *secret)
     memmove(p + mlen, p + slen, tail);
     p[mlen + tail] = '\0';
     memcpy(p, mark, mlen);
+    from = p + mlen;
   }
 }
 
@@ -963,7 +965,7 @@ static int get_token(const struct oauth_config *cfg, bool force_refresh,
   wipe_buf(&resp.body);
   if(rc < 0) {
     if(cfg->grant == OAUTH_GRANT_REFRESH_TOKEN && entry->refresh_token &&
-       strstr(err, "invalid_grant")) {
+       err && errlen && strstr(err, "invalid_grant")) {
       size_t l = strlen(err);
       seterr(err + l, errlen - l, " (the refresh token from the cache %s "
              "was refused; configure a new refresh token)", cfg->cache_path);

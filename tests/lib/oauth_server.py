@@ -39,6 +39,7 @@ Endpoints
                            refresh_token received (a careless server)
       not_json: b          token requests get a 502 HTML page
       token_type: T        token_type in answers (default "Bearer")
+      delay_ms: N          wait N ms before answering a token request
       revoke: true         every token issued so far becomes inactive
 Test secrets are given on the command line (this is a test stand-in):
   --client ID:SECRET (repeatable; default test-client:test-secret)
@@ -62,6 +63,7 @@ DEFAULT_MODE = {
     "expires_in": 3600, "expires_in_string": False, "omit_expires_in": False,
     "rotate": True, "oversize": 0, "chunked": False, "fail": None,
     "echo_secret": False, "not_json": False, "token_type": "Bearer",
+    "delay_ms": 0,
 }
 
 
@@ -233,6 +235,8 @@ class Handler(BaseHTTPRequestHandler):
             STATE.stats["last_auth"] = how if secret is not None else "none"
             mode = dict(STATE.mode)
         echoed = [x for x in (secret, f.get("refresh_token")) if x]
+        if mode["delay_ms"]:
+            time.sleep(int(mode["delay_ms"]) / 1000.0)
 
         if mode["not_json"]:
             self._send(502, "<html><body>Bad gateway</body></html>",

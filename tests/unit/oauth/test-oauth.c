@@ -178,7 +178,9 @@ static void get_fails(struct fx *f, bool force)
 
 static void assert_contains(const char *hay, const char *needle)
 {
-  if(!strstr(hay, needle))
+  if(!hay)
+    fail_msg("'%s' not found in NULL", needle);
+  else if(!strstr(hay, needle))
     fail_msg("'%s' not found in '%s'", needle, hay);
 }
 
@@ -314,6 +316,33 @@ static void test_echoing_server_redacted(void **state)
   assert_contains(f->err, "HTTP 400");
   assert_no_secret(f->err, tenv("OAUTH_REFRESH_TOKEN"), "refresh token");
   assert_no_secret(f->err, tenv("OAUTH_CLIENT_SECRET"), "client secret");
+}
+
+/* A secret that occurs inside the redaction mark itself must not make the
+ * scrubbing loop forever. */
+static void test_redact_mark_overlap(void **state)
+{
+  struct fx *f = *state;
+
+  control("{\"echo_secret\":true}");
+  f->cfg.client_secret = "redacted";
+  get_fails(f, false);
+  assert_contains(f->err, "invalid_client");
+  assert_contains(f->err, "(received: [redacted])");
+}
+
+static void test_timeout(void **state)
+{
+  struct fx *f = *state;
+  int64_t t0;
+
+  control("{\"delay_ms\":3000}");
+  f->cfg.timeout_ms = 500;
+  t0 = (int64_t)time(NULL);
+  get_fails(f, false);
+  assert_true((int64_t)time(NULL) - t0 <= 2);
+  assert_contains(f->err, f->url);
+  assert_contains(f->err, "timed out");
 }
 
 static void test_bad_answers(void **state)
@@ -797,6 +826,7 @@ static void test_secrets_never_logged(void **state)
   n = ftell(fp);
   rewind(fp);
   logtext = calloc(1, (size_t)n + 1);
+  assert_non_null(logtext);
   assert_int_equal(fread(logtext, 1, (size_t)n, fp), (size_t)n);
   fclose(fp);
   /* the log did record what happened ... */
@@ -926,6 +956,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_authority_form, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wrong_secret, setup, teardown),
     cmocka_unit_test_setup_teardown(test_echoing_server_redacted, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_redact_mark_overlap, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bad_answers, setup, teardown),
     cmocka_unit_test_setup_teardown(test_expires_in_forms, setup, teardown),
     cmocka_unit_test_setup_teardown(test_cache_hit, setup, teardown),
