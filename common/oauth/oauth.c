@@ -200,8 +200,11 @@ static int resolve_endpoint(const struct oauth_config *cfg,
     while(n > 0 && cfg->authority[n - 1] == '/')
       n--;
     if(n == 0 || strchr(cfg->authority, '?') || strchr(cfg->authority, '#')) {
-      seterr(err, errlen, "OAuth authority '%.200s' is not a base URL",
-             cfg->authority);
+      if(strchr(cfg->authority, '@'))
+        seterr(err, errlen, "OAuth authority is not a base URL");
+      else
+        seterr(err, errlen, "OAuth authority '%.200s' is not a base URL",
+               cfg->authority);
       return -1;
     }
     if((size_t)snprintf(raw, sizeof(raw), "%.*s%s", (int)n, cfg->authority,
@@ -225,8 +228,11 @@ static int resolve_endpoint(const struct oauth_config *cfg,
      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
      curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
-    /* The URL may carry a password: name only its start. */
-    seterr(err, errlen, "token URL '%.40s...' is not a valid URL", raw);
+    /* A URL with '@' may carry a password: then it is not repeated. */
+    if(strchr(raw, '@'))
+      seterr(err, errlen, "token URL is not a valid URL");
+    else
+      seterr(err, errlen, "token URL '%.200s' is not a valid URL", raw);
     goto out;
   }
   curl_url_get(u, CURLUPART_PORT, &port, 0);

@@ -695,6 +695,16 @@ static void test_url_policy(void **state)
   get_fails(f, false);
   assert_contains(f->err, "must not contain a user name or password");
   assert_no_secret(f->err, "Url-Pass-Secret-99", "URL password");
+  f->cfg.token_url = "https://user:Url-Pass-Secret-99@127.0.0.1:x/token";
+  get_fails(f, false);
+  assert_contains(f->err, "not a valid URL");
+  assert_no_secret(f->err, "Url-Pass-Secret-99", "URL password");
+  f->cfg.token_url = NULL;
+  f->cfg.authority = "https://u:Url-Pass-Secret-99@127.0.0.1/t?x";
+  get_fails(f, false);
+  assert_contains(f->err, "not a base URL");
+  assert_no_secret(f->err, "Url-Pass-Secret-99", "URL password");
+  f->cfg.authority = NULL;
   /* none of these made a request */
   assert_int_equal(stat_int("token_requests"), 0);
 
