@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,14 @@
 
 #include <openssl/evp.h>
 
+#include "b64.h"
 #include "ioc/ioc.h"
 #include "pyjson.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/util.h"
 
-#define HASH_CHUNK (256 * 1024)   /* bytes hashed by all three digests in turn */
+#define HASH_THREAD_MIN (256 * 1024) /* attachments hashed on two threads */
 #define MAX_FIELDS 2000           /* header fields read per block */
 #define MAX_LIMIT_NOTES 16
 
@@ -450,37 +452,50 @@ static void hex_of(const unsigned char *md, unsigned n, char *out)
   out[2 * n] = '\0';
 }
 
-/* MD5, SHA1 and SHA256 in one pass, chunk by chunk, so the data is read
- * from memory once while it is in the cache. */
+struct digest_job {
+  const EVP_MD *md;
+  const void *data;
+  size_t len;
+  char *hex;
+  int rc;
+};
+
+/* One digest of the whole data, hex into job->hex. */
+static void *digest_run(void *arg)
+{
+  struct digest_job *j = arg;
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned dl = 0;
+
+  j->rc = EVP_Digest(j->data, j->len, d, &dl, j->md, NULL) ? 0 : -1;
+  if(!j->rc)
+    hex_of(d, dl, j->hex);
+  return NULL;
+}
+
+/* MD5, SHA1 and SHA256 of an attachment.  MD5 is the slowest of the three
+ * (no CPU extension helps it), so for a big attachment it runs in a second
+ * thread while this one does SHA1 and SHA256: on two cores the hashes then
+ * cost about what decoding does. */
 static int hash3(const void *data, size_t len, char md5[33], char sha1[41],
                  char sha256[65])
 {
-  EVP_MD_CTX *c[3] = { EVP_MD_CTX_new(), EVP_MD_CTX_new(), EVP_MD_CTX_new() };
-  const EVP_MD *md[3] = { EVP_md5(), EVP_sha1(), EVP_sha256() };
-  char *out[3] = { md5, sha1, sha256 };
-  int rc = -1;
+  struct digest_job j[3] = {
+    { EVP_md5(), data, len, md5, -1 },
+    { EVP_sha1(), data, len, sha1, -1 },
+    { EVP_sha256(), data, len, sha256, -1 },
+  };
+  pthread_t th;
+  bool threaded = len >= HASH_THREAD_MIN &&
+                  pthread_create(&th, NULL, digest_run, &j[0]) == 0;
 
-  for(int i = 0; i < 3; i++)
-    if(!c[i] || !EVP_DigestInit_ex(c[i], md[i], NULL))
-      goto done;
-  for(size_t off = 0; off < len; off += HASH_CHUNK) {
-    size_t n = len - off < HASH_CHUNK ? len - off : HASH_CHUNK;
-    for(int i = 0; i < 3; i++)
-      if(!EVP_DigestUpdate(c[i], (const char *)data + off, n))
-        goto done;
-  }
-  for(int i = 0; i < 3; i++) {
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned dl = 0;
-    if(!EVP_DigestFinal_ex(c[i], d, &dl))
-      goto done;
-    hex_of(d, dl, out[i]);
-  }
-  rc = 0;
-done:
-  for(int i = 0; i < 3; i++)
-    EVP_MD_CTX_free(c[i]);
-  return rc;
+  if(!threaded)
+    digest_run(&j[0]);
+  digest_run(&j[1]);
+  digest_run(&j[2]);
+  if(threaded)
+    pthread_join(th, NULL);
+  return (j[0].rc || j[1].rc || j[2].rc) ? -1 : 0;
 }
 
 /* Store data as vault_dir/<sha1> unless it is there already. */
@@ -625,7 +640,10 @@ static int handle_attachment(struct ctx *x, const struct mime_part *p)
     note(&x->notes, "more than %u attachments: the rest were not extracted", maxa);
     return 0;
   }
-  if(mime_part_decode(x->msg, p, &d))
+  if(p->encoding == MIME_ENC_BASE64
+       ? soar_b64_decode(p->body, p->body_len,
+                         mime_message_limits(x->msg)->max_decoded_bytes, &d)
+       : mime_part_decode(x->msg, p, &d))
     return -1;
   if(d.flags & MIME_DATA_TRUNCATED)
     note(&x->notes, "attachment in part %u cut at %zu decoded bytes",
@@ -976,30 +994,59 @@ void soar_container_free(struct soar_container *c)
 
 #define RAW_CHUNK (256 * 1024)
 
+/* Bytes printed as they are inside a JSON string (Python's ensure_ascii). */
+static bool json_plain(unsigned char c)
+{
+  return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* Print raw[0..len) as the inside of a JSON string, the way json.dumps
+ * would: runs of plain bytes are copied with memcpy, the rest escaped. */
 static int write_raw(FILE *f, const char *raw, size_t len, bool latin1)
 {
+  static bool plain[256];
+  static bool ready;
   struct buf b;
+  const unsigned char *s = (const unsigned char *)raw;
   int rc = 0;
 
-  buf_init(&b, 8 * RAW_CHUNK);
-  for(size_t off = 0; off < len && !rc;) {
-    size_t n = len - off < RAW_CHUNK ? len - off : RAW_CHUNK;
-    if(!latin1) {
-      /* do not split a UTF-8 sequence between two chunks */
-      while(off + n < len && n > 4 &&
-            ((unsigned char)raw[off + n] & 0xc0) == 0x80)
-        n--;
-      rc = util_json_escape(&b, raw + off, n);
+  if(!ready) {
+    for(int c = 0; c < 256; c++)
+      plain[c] = json_plain((unsigned char)c);
+    ready = true;
+  }
+  buf_init(&b, 2 * RAW_CHUNK + 64);
+  for(size_t i = 0; i < len && !rc;) {
+    size_t j = i;
+    while(j < len && j - i < RAW_CHUNK && plain[s[j]])
+      j++;
+    if(j > i)
+      rc = buf_append(&b, s + i, j - i);
+    i = j;
+    if(i < len && !rc) {
+      if(s[i] == '\r' || s[i] == '\n') {
+        rc = buf_append(&b, s[i] == '\r' ? "\\r" : "\\n", 2);
+        i++;
+      }
+      else if(s[i] < 0x80 || latin1) {
+        char tmp[4] = { (char)(0xc0 | (s[i] >> 6)), (char)(0x80 | (s[i] & 0x3f)) };
+        rc = (s[i] < 0x80) ? util_json_escape(&b, raw + i, 1)
+                           : util_json_escape(&b, tmp, 2);
+        i++;
+      }
+      else {
+        size_t used;
+        if(util_utf8_decode(s + i, len - i, &used) < 0)
+          used = 1;
+        rc = util_json_escape(&b, raw + i, used);
+        i += used;
+      }
     }
-    else {
-      char *u = text_dup(raw + off, n, true);
-      rc = !u || util_json_escape(&b, u, strlen(u));
-      free(u);
+    if(!rc && (b.len >= RAW_CHUNK || i >= len)) {
+      if(fwrite(b.data, 1, b.len, f) != b.len)
+        rc = -1;
+      buf_reset(&b);
     }
-    if(!rc && fwrite(b.data, 1, b.len, f) != b.len)
-      rc = -1;
-    buf_reset(&b);
-    off += n;
   }
   buf_free(&b);
   return rc ? -1 : 0;

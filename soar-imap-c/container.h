@@ -13,7 +13,7 @@
  *    source_data_identifier = md5 of json.dumps(artifact, sort_keys=True);
  *    run_automation only on the last artifact, or on the last Vault
  *    Artifact when there are attachments.
- * Better than the Python connector (documented in README.md):
+ * Better than the Python connector:
  *  - bodies are the text/plain and text/html leaves that are not
  *    attachments, decoded by their charset; images are never read as text;
  *  - IOCs per common/ioc (text URLs also in HTML mails, IPv6 without false

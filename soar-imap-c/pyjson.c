@@ -92,8 +92,11 @@ void pyjson_md5_hex(const void *data, size_t len, char hex[33])
   unsigned int mdlen = 0;
 
   EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL);
-  for(unsigned i = 0; i < mdlen && i < 16; i++)
-    snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  static const char hx[] = "0123456789abcdef";
+  for(unsigned i = 0; i < mdlen && i < 16; i++) {
+    hex[2 * i] = hx[md[i] >> 4];
+    hex[2 * i + 1] = hx[md[i] & 15];
+  }
   hex[32] = '\0';
 }
 

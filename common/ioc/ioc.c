@@ -490,6 +490,15 @@ static size_t url_trim(const char *u, size_t len)
   }
 }
 
+/* s[0..n) equals the lower-case literal lit, ignoring ASCII case. */
+static bool ci_equal(const char *s, const char *lit, size_t n)
+{
+  for(size_t i = 0; i < n; i++)
+    if(lower((unsigned char)s[i]) != (unsigned char)lit[i])
+      return false;
+  return true;
+}
+
 static int scan_urls(struct ioc_result *r, const struct ioc_opts *o,
                      const char *t, size_t len)
 {
@@ -499,9 +508,9 @@ static int scan_urls(struct ioc_result *r, const struct ioc_opts *o,
 
   while((p = memmem(p, (size_t)(end - p), "://", 3))) {
     const char *start = NULL;
-    if(p - t >= 5 && !strncasecmp(p - 5, "https", 5))
+    if(p - t >= 5 && ci_equal(p - 5, "https", 5))
       start = p - 5;
-    else if(p - t >= 4 && !strncasecmp(p - 4, "http", 4))
+    else if(p - t >= 4 && ci_equal(p - 4, "http", 4))
       start = p - 4;
     p += 3;
     if(!start || (start > t && is_alpha((unsigned char)start[-1])))
