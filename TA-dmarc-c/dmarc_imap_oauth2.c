@@ -118,7 +118,7 @@ static int flag(struct mailbox_opts *m, int id, const char *v)
     fprintf(stderr, "dmarc_imap_oauth2: secrets are never accepted on the "
             "command line (they would show in the process list); use "
             "--client-secret-file / --refresh-token-file\n");
-    return -1;
+    return -2;
   }
   return -1;
 }

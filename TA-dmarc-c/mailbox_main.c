@@ -345,6 +345,10 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
     default:
       if(c >= 2000 && fe->extra_flag) {
         rc = fe->extra_flag(&m, c, optarg);
+        if(rc == -2) {   /* refused and said why; optarg may be a secret */
+          rc = 2;
+          goto done;
+        }
         break;
       }
       for(unsigned i = 0; i < INPUT_LONG_OPTIONS_COUNT; i++)
