@@ -138,7 +138,8 @@ class DkimTest(unittest.TestCase):
     def test_imap_json(self):
         self.check_json(run("dmarc_imap", self.args()))
         # the keys really came from dnsmasq
-        log = open(os.path.join(self.work, "dnsmasq.log")).read()
+        with open(os.path.join(self.work, "dnsmasq.log")) as f:
+            log = f.read()
         self.assertIn("query[TXT] sel1._domainkey.example.test", log)
         self.assertIn("query[TXT] nokey._domainkey.example.test", log)
 
