@@ -32,6 +32,8 @@ static const struct splunk_arg args[] = {
     "results (default true)", SPLUNK_ARG_BOOLEAN, 0 },
   { "validate_dkim", "Validate DKIM", "Verify the DKIM signatures of the "
     "report mails (default false)", SPLUNK_ARG_BOOLEAN, 0 },
+  { "dns_server", "DNS server", "IP[:PORT] of the resolver for DKIM keys and "
+    "resolve_ip (default: the system's)", SPLUNK_ARG_STRING, 0 },
   { "output_format", "Output format", "json (default) or kv (legacy)",
     SPLUNK_ARG_STRING, 0 },
   { NULL, NULL, NULL, 0, 0 },

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "mailbox.h"
+#include "mailbox_auth.h"
 
 #include "mime/mime.h"
 #include "pop3/pop3.h"
@@ -545,6 +546,7 @@ static void build_extras(const struct mb *mb, const struct meta *mt,
   if(mt->dkim_json) {
     buf_puts(js, ", \"dkim\": ");
     buf_puts(js, mt->dkim_json);
+    mailbox_dkim_kv(kv, mt->dkim_json);
   }
   buf_putc(js, '}');
 }
