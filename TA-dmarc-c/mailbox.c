@@ -831,28 +831,36 @@ struct slot {
   bool *cand_done;
   size_t ncand;
   bool seen_bs;          /* the server sent a BODYSTRUCTURE */
+  const char *hdr_sec;   /* its HEADER comes with this section */
   bool too_large;
   struct headers h;
   struct outcome oc;
 };
 
-enum fetch_mode { F_STRUCTURE, F_HEADER, F_PART, F_WHOLE };
-
 struct batch {
-  struct mb *mb;
   struct slot *s;
   size_t n;
-  enum fetch_mode mode;
-  const char *section;
-  struct buf body;       /* the literal being received */
-  bool started;
+  const char **sections; /* distinct candidate sections (into s[].cand) */
+  size_t nsec;
   bool planned;          /* candidates chosen from the structures: only
                             then may a message without any count as done */
 };
 
+/* What the fetch handler sees: the parts of one batch arriving while the
+ * structures of the next one do (one round trip serves both). */
+struct pipe {
+  struct mb *mb;
+  struct batch *cur;     /* parts (HEADER, sections, whole messages) */
+  struct batch *next;    /* BODYSTRUCTUREs */
+  struct buf body;       /* the part or message literal being received */
+  struct buf hdr;        /* the HEADER literal being received */
+  bool have_body, have_hdr;
+  char part_sec[IMAP_SECTION_MAX];   /* section of body */
+};
+
 static struct slot *slot_find(struct batch *b, uint32_t uid)
 {
-  size_t lo = 0, hi = b->n;
+  size_t lo = 0, hi = b ? b->n : 0;
   while(lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     if(b->s[mid].uid < uid)
@@ -865,9 +873,9 @@ static struct slot *slot_find(struct batch *b, uint32_t uid)
   return NULL;
 }
 
-static void collect_candidates(struct slot *sl, const struct imap_bodypart *p,
-                               bool single, size_t *n,
-                               const struct imap_bodypart **out, size_t max)
+static void collect_candidates(const struct imap_bodypart *p, bool single,
+                               size_t *n, const struct imap_bodypart **out,
+                               size_t max)
 {
   if(!p->nchildren) {
     if(*n < max && mailbox_part_is_candidate(p, single))
@@ -875,27 +883,35 @@ static void collect_candidates(struct slot *sl, const struct imap_bodypart *p,
     return;
   }
   for(size_t i = 0; i < p->nchildren; i++)
-    collect_candidates(sl, p->children[i], single, n, out, max);
+    collect_candidates(p->children[i], single, n, out, max);
 }
 
+/* Bodies stream in chunks; the section tells a HEADER from a part or a
+ * whole message, whatever order the server sends them in. */
 static int fetch_body(void *ctx, const struct imap_message *m,
                       const void *data, size_t len)
 {
-  struct batch *b = ctx;
+  struct pipe *p = ctx;
+  bool hdr = !strcmp(m->section, "HEADER");
+  struct buf *b = hdr ? &p->hdr : &p->body;
 
-  (void)m;
-  if(!b->started) {
-    buf_reset(&b->body);
-    if(b->mode == F_PART) {   /* room for the MIME header in front */
-      char pad[PREFIX_ROOM];
-      memset(pad, ' ', sizeof(pad));
-      if(buf_append(&b->body, pad, sizeof(pad)))
-        return -1;
+  if(m->body_offset == 0) {   /* first chunk of this literal */
+    buf_reset(b);
+    if(hdr)
+      p->have_hdr = true;
+    else {
+      p->have_body = true;
+      snprintf(p->part_sec, sizeof(p->part_sec), "%s", m->section);
+      if(*m->section) {   /* a part: room for its MIME header in front */
+        char pad[PREFIX_ROOM];
+        memset(pad, ' ', sizeof(pad));
+        if(buf_append(b, pad, sizeof(pad)))
+          return -1;
+      }
     }
-    b->started = true;
   }
-  b->mb->t.fetched_bytes += len;
-  return buf_append(&b->body, data, len);
+  p->mb->t.fetched_bytes += len;
+  return buf_append(b, data, len);
 }
 
 /* Only what a MIME header may hold of a token from the server. */
@@ -911,10 +927,9 @@ static void token_copy(char *out, size_t outlen, const char *in,
     snprintf(out, outlen, "%s", dflt);
 }
 
-static void ingest_part(struct batch *b, struct slot *sl,
+static void ingest_part(struct mb *mb, struct buf *body, struct slot *sl,
                         const struct imap_bodypart *p)
 {
-  struct mb *mb = b->mb;
   char type[64], sub[64], enc[64], prefix[PREFIX_ROOM], base[300],
        fb[256];
   struct mime_message *msg = NULL;
@@ -930,11 +945,11 @@ static void ingest_part(struct batch *b, struct slot *sl,
   plen = (size_t)snprintf(prefix, sizeof(prefix), "Content-Type: %s/%s\r\n"
                           "Content-Transfer-Encoding: %s\r\n\r\n", type, sub,
                           enc);
-  if(b->body.len < PREFIX_ROOM || plen >= PREFIX_ROOM)
+  if(body->len < PREFIX_ROOM || plen >= PREFIX_ROOM)
     return;
-  memcpy(b->body.data + PREFIX_ROOM - plen, prefix, plen);
-  data = b->body.data + PREFIX_ROOM - plen;
-  len = b->body.len - PREFIX_ROOM + plen;
+  memcpy(body->data + PREFIX_ROOM - plen, prefix, plen);
+  data = body->data + PREFIX_ROOM - plen;
+  len = body->len - PREFIX_ROOM + plen;
   if(mime_parse(data, len, NULL, &msg, NULL)) {
     sl->oc.transient = true;
     return;
@@ -954,132 +969,97 @@ static void ingest_part(struct batch *b, struct slot *sl,
   mime_message_free(&msg);
 }
 
-static int fetch_message(void *ctx, struct imap_message *m)
+static void take_headers(struct slot *sl, const struct buf *b)
 {
-  struct batch *b = ctx;
-  struct slot *sl = m->uid ? slot_find(b, m->uid) : NULL;
-  bool had_body = b->started;
+  struct mime_message *msg = NULL;
+  if(!mime_parse(b->data, b->len, NULL, &msg, NULL)) {
+    headers_take(&sl->h, mime_message_root(msg));
+    mime_message_free(&msg);
+  }
+}
 
-  b->started = false;
-  if(!sl)
-    return 0;   /* unsolicited (another session changed flags) */
-  switch(b->mode) {
-  case F_STRUCTURE:
-    if(m->have & IMAP_FETCH_BODYSTRUCTURE) {
-      sl->bs = m->bodystructure;
-      m->bodystructure = NULL;
-      sl->seen_bs = true;
-    }
-    break;
-  case F_HEADER:
-    if((m->have & IMAP_FETCH_BODY) && had_body) {
-      struct mime_message *msg = NULL;
-      if(!mime_parse(b->body.data, b->body.len, NULL, &msg, NULL)) {
-        headers_take(&sl->h, mime_message_root(msg));
-        mime_message_free(&msg);
-      }
-    }
-    break;
-  case F_PART:
-    if(!(m->have & IMAP_FETCH_BODY))
-      break;
-    for(size_t i = 0; i < sl->ncand; i++) {
-      if(strcmp(sl->cand[i]->section, b->section))
-        continue;
-      if(m->body_too_large) {
-        sl->too_large = true;
-        log_warn("uid %u part %s is larger than %llu bytes: left out",
-                 sl->uid, b->section,
-                 (unsigned long long)b->mb->o->max_message);
-      }
-      else if(had_body)
-        ingest_part(b, sl, sl->cand[i]);
-      sl->cand_done[i] = !sl->oc.transient;
-    }
-    break;
-  case F_WHOLE:
-    if(!(m->have & IMAP_FETCH_BODY))
-      break;
-    if(m->body_too_large) {
+/* A message of the batch whose parts are being fetched. */
+static void got_parts(struct pipe *p, struct slot *sl, struct imap_message *m,
+                      bool had_hdr, bool had_body)
+{
+  struct mb *mb = p->mb;
+  /* the section of the part (or "" for the whole message) in this
+   * response; a body that was too large to be streamed left it in m */
+  const char *sec = had_body ? p->part_sec : m->section;
+
+  if(had_hdr)
+    take_headers(sl, &p->hdr);
+  if(!(m->have & IMAP_FETCH_BODY) || !strcmp(sec, "HEADER"))
+    return;
+  if(!*sec) {   /* a whole message (DKIM) */
+    if(m->body_too_large && !had_body) {
       sl->too_large = true;
       log_warn("uid %u is larger than %llu bytes: left out", sl->uid,
-               (unsigned long long)b->mb->o->max_message);
+               (unsigned long long)mb->o->max_message);
     }
     else if(had_body) {
       struct meta mt = { 0 };
       char base[32];
       mt.uid = sl->uid;
       snprintf(base, sizeof(base), "uid%u", sl->uid);
-      ingest_whole(b->mb, b->body.data, b->body.len, &mt, base, &sl->oc);
-      if(sl->bs && !sl->h.subject && !sl->oc.transient) {
-        struct mime_message *msg = NULL;   /* for the log line */
-        if(!mime_parse(b->body.data, b->body.len, NULL, &msg, NULL)) {
-          headers_take(&sl->h, mime_message_root(msg));
-          mime_message_free(&msg);
-        }
-      }
+      ingest_whole(mb, p->body.data, p->body.len, &mt, base, &sl->oc);
+      if(sl->bs && !sl->h.subject && !sl->oc.transient)
+        take_headers(sl, &p->body);   /* for the log line */
     }
     for(size_t i = 0; i < sl->ncand; i++)
       sl->cand_done[i] = !sl->oc.transient;
-    break;
+    return;
   }
-  buf_reset(&b->body);
-  if(sl->oc.transient) {
-    b->mb->fatal = true;
+  for(size_t i = 0; i < sl->ncand; i++) {
+    if(strcmp(sl->cand[i]->section, sec))
+      continue;
+    if(m->body_too_large && !had_body) {
+      sl->too_large = true;
+      log_warn("uid %u part %s is larger than %llu bytes: left out",
+               sl->uid, sec, (unsigned long long)mb->o->max_message);
+    }
+    else if(had_body)
+      ingest_part(mb, &p->body, sl, sl->cand[i]);
+    sl->cand_done[i] = !sl->oc.transient;
+  }
+}
+
+static int fetch_message(void *ctx, struct imap_message *m)
+{
+  struct pipe *p = ctx;
+  bool had_hdr = p->have_hdr, had_body = p->have_body;
+  struct slot *sl = NULL;
+
+  p->have_hdr = p->have_body = false;
+  if(!m->uid)
+    return 0;   /* unsolicited (another session changed flags) */
+  if((sl = slot_find(p->cur, m->uid)) != NULL)
+    got_parts(p, sl, m, had_hdr, had_body);
+  else if((sl = slot_find(p->next, m->uid)) != NULL) {
+    if(m->have & IMAP_FETCH_BODYSTRUCTURE) {
+      imap_bodystructure_free(sl->bs);
+      sl->bs = m->bodystructure;
+      m->bodystructure = NULL;
+      sl->seen_bs = true;
+    }
+  }
+  buf_reset(&p->body);
+  buf_reset(&p->hdr);
+  if(sl && sl->oc.transient) {
+    p->mb->fatal = true;
     return 1;
   }
   return 0;
 }
 
-static int uidset_of(struct batch *b, bool (*want)(const struct slot *,
-                                                   const char *),
-                     const char *section, struct buf *out)
-{
-  uint32_t *u = malloc(b->n * sizeof(*u));
-  size_t k = 0;
-  int rc;
-
-  if(!u)
-    return -1;
-  for(size_t i = 0; i < b->n; i++)
-    if(want(&b->s[i], section))
-      u[k++] = b->s[i].uid;
-  buf_reset(out);
-  rc = k ? imap_uid_set_format(u, k, out) : 0;
-  free(u);
-  return rc;
-}
-
-static bool want_all(const struct slot *s, const char *sec)
-{
-  (void)sec;
-  (void)s;
-  return true;
-}
-
-static bool want_cand(const struct slot *s, const char *sec)
-{
-  (void)sec;
-  return s->ncand > 0;
-}
-
-static bool want_section(const struct slot *s, const char *sec)
-{
-  for(size_t i = 0; i < s->ncand; i++)
-    if(!s->cand_done[i] && !strcmp(s->cand[i]->section, sec))
-      return true;
-  return false;
-}
-
 /* Checkpoint the finished messages of the batch (events flushed first). */
-static void batch_commit(struct batch *b)
+static void batch_commit(struct mb *mb, struct batch *b)
 {
-  struct mb *mb = b->mb;
   char key[1400], err[512];
   struct buf v;
   unsigned added = 0;
 
-  if(flush_events(mb))
+  if(!b || flush_events(mb))
     return;
   for(size_t i = 0; i < b->n; i++) {
     struct slot *sl = &b->s[i];
@@ -1131,50 +1111,48 @@ static int imap_step_failed(struct mb *mb, struct imap *im, const char *what)
   return S_OK;
 }
 
-static int imap_batch(struct mb *mb, struct imap *im, const uint32_t *uids,
-                      size_t n)
+static struct batch *batch_new(const uint32_t *uids, size_t n)
 {
-  struct imap_fetch_req req = { IMAP_FETCH_BODYSTRUCTURE, NULL };
-  struct imap_fetch_handler h;
-  struct batch b;
-  struct buf set;
-  char **sections = NULL;
-  size_t nsec = 0;
-  int rc = S_OK;
+  struct batch *b = calloc(1, sizeof(*b));
 
-  memset(&b, 0, sizeof(b));
-  b.mb = mb;
-  b.n = n;
-  b.s = calloc(n, sizeof(*b.s));
-  buf_init(&b.body, mb->o->max_message + PREFIX_ROOM + 1);
-  buf_init(&set, 64 * 1024);
-  if(!b.s) {
-    mb->fatal = true;
-    buf_free(&b.body);
-    return S_FATAL;
+  if(b && !(b->s = calloc(n, sizeof(*b->s)))) {
+    free(b);
+    return NULL;
   }
+  if(!b)
+    return NULL;
+  b->n = n;
   for(size_t i = 0; i < n; i++)
-    b.s[i].uid = uids[i];
-  h.on_body = fetch_body;
-  h.on_message = fetch_message;
-  h.ctx = &b;
+    b->s[i].uid = uids[i];
+  return b;
+}
 
-  /* 1. structures */
-  b.mode = F_STRUCTURE;
-  if(uidset_of(&b, want_all, NULL, &set) ||
-     imap_uid_fetch(im, set.data, &req, &h)) {
-    rc = imap_step_failed(mb, im, "fetching BODYSTRUCTURE");
-    if(rc != S_OK)
-      goto out;
+static void batch_free(struct batch *b)
+{
+  if(!b)
+    return;
+  for(size_t i = 0; i < b->n; i++) {
+    imap_bodystructure_free(b->s[i].bs);
+    free(b->s[i].cand);
+    free(b->s[i].cand_done);
+    headers_free(&b->s[i].h);
   }
-  /* 2. candidates */
-  for(size_t i = 0; i < n; i++) {
-    struct slot *sl = &b.s[i];
+  free(b->s);
+  free(b->sections);
+  free(b);
+}
+
+/* Choose the candidate parts from the structures.  Returns 0 or -1
+ * (memory: the run stops). */
+static int batch_plan(struct mb *mb, struct batch *b)
+{
+  for(size_t i = 0; i < b->n; i++) {
+    struct slot *sl = &b->s[i];
     const struct imap_bodypart *tmp[IMAP_BODY_MAX_PARTS];
     size_t k = 0;
     if(!sl->bs)
       continue;
-    collect_candidates(sl, sl->bs, !sl->bs->nchildren, &k, tmp,
+    collect_candidates(sl->bs, !sl->bs->nchildren, &k, tmp,
                        IMAP_BODY_MAX_PARTS);
     if(!sl->bs->nchildren)   /* a single part: "1" is its body */
       k = k ? 1 : 0;
@@ -1182,83 +1160,235 @@ static int imap_batch(struct mb *mb, struct imap *im, const uint32_t *uids,
       continue;
     sl->cand = malloc(k * sizeof(*sl->cand));
     sl->cand_done = calloc(k, sizeof(*sl->cand_done));
-    if(!sl->cand || !sl->cand_done) {
-      mb->fatal = true;
-      rc = S_FATAL;
-      goto out;
-    }
+    if(!sl->cand || !sl->cand_done)
+      return -1;
     memcpy(sl->cand, tmp, k * sizeof(*tmp));
     sl->ncand = k;
     if(mb->o->dkim)
       continue;
     for(size_t j = 0; j < k; j++) {
       size_t s;
-      for(s = 0; s < nsec; s++)
-        if(!strcmp(sections[s], tmp[j]->section))
+      for(s = 0; s < b->nsec; s++)
+        if(!strcmp(b->sections[s], tmp[j]->section))
           break;
-      if(s == nsec) {
-        char **ns = realloc(sections, (nsec + 1) * sizeof(*ns));
-        if(!ns) {
-          mb->fatal = true;
-          rc = S_FATAL;
-          goto out;
-        }
-        sections = ns;
-        sections[nsec++] = (char *)tmp[j]->section;
+      if(s == b->nsec) {
+        const char **ns = realloc(b->sections, (b->nsec + 1) * sizeof(*ns));
+        if(!ns)
+          return -1;
+        b->sections = ns;
+        b->sections[b->nsec++] = tmp[j]->section;
       }
     }
   }
-  b.planned = true;
-  if(mb->o->dkim) {
-    /* 3'. whole messages: a signature covers all of it */
-    req.items = IMAP_FETCH_BODY;
-    req.section = "";
-    b.mode = F_WHOLE;
-    if(uidset_of(&b, want_cand, NULL, &set))
-      goto out;
-    if(set.len && imap_uid_fetch(im, set.data, &req, &h))
-      rc = imap_step_failed(mb, im, "fetching messages");
-    goto out;
+  b->planned = true;
+  return 0;
+}
+
+/* The commands of one exchange, each with its own UID set. */
+#define MAX_CMDS 256
+struct cmds {
+  struct imap_fetch_cmd c[MAX_CMDS];
+  const char *secs[MAX_CMDS][2];
+  struct buf set[MAX_CMDS];
+  size_t n;
+};
+
+static void cmds_free(struct cmds *c)
+{
+  for(size_t i = 0; i < c->n; i++)
+    buf_free(&c->set[i]);
+  c->n = 0;
+}
+
+/* Add a command for the slots of b that want() says; none: nothing.
+ * Returns 0 or -1 (memory, too many commands). */
+static int cmds_add(struct cmds *c, struct batch *b,
+                    bool (*want)(struct slot *, const char *, bool),
+                    const char *sec, bool hdr, unsigned items)
+{
+  uint32_t *u;
+  size_t k = 0;
+  struct imap_fetch_cmd *cmd;
+  int rc = 0;
+
+  if(c->n == MAX_CMDS)
+    return -1;
+  u = malloc(b->n * sizeof(*u));
+  if(!u)
+    return -1;
+  for(size_t i = 0; i < b->n; i++)
+    if(want(&b->s[i], sec, hdr))
+      u[k++] = b->s[i].uid;
+  if(k) {
+    cmd = &c->c[c->n];
+    buf_init(&c->set[c->n], 64 * 1024);
+    rc = imap_uid_set_format(u, k, &c->set[c->n]);
+    cmd->uid_set = c->set[c->n].data;
+    cmd->items = items;
+    cmd->sections = c->secs[c->n];
+    cmd->nsections = 0;
+    if(hdr)
+      c->secs[c->n][cmd->nsections++] = "HEADER";
+    if(sec && *sec)
+      c->secs[c->n][cmd->nsections++] = sec;
+    c->n++;
   }
-  /* 3. headers of the messages with candidates, then each section */
-  req.items = IMAP_FETCH_BODY;
-  req.section = "HEADER";
-  b.mode = F_HEADER;
-  if(uidset_of(&b, want_cand, NULL, &set))
-    goto out;
-  if(set.len && imap_uid_fetch(im, set.data, &req, &h)) {
-    rc = imap_step_failed(mb, im, "fetching headers");
-    if(rc != S_OK)
-      goto out;
-  }
-  b.mode = F_PART;
-  for(size_t s = 0; s < nsec; s++) {
-    req.section = sections[s];
-    b.section = sections[s];
-    if(uidset_of(&b, want_section, sections[s], &set))
-      break;
-    if(!set.len)
-      continue;
-    if(imap_uid_fetch(im, set.data, &req, &h)) {
-      rc = imap_step_failed(mb, im, "fetching report parts");
-      if(rc != S_OK)
-        break;
+  free(u);
+  return rc;
+}
+
+static bool want_all(struct slot *s, const char *sec, bool hdr)
+{
+  (void)s;
+  (void)sec;
+  (void)hdr;
+  return true;
+}
+
+static bool want_cand(struct slot *s, const char *sec, bool hdr)
+{
+  (void)sec;
+  (void)hdr;
+  return s->ncand > 0;
+}
+
+/* The slots wanting section sec, with or without their HEADER too (each
+ * message's HEADER comes with its first section). */
+static bool want_section(struct slot *s, const char *sec, bool hdr)
+{
+  for(size_t i = 0; i < s->ncand; i++)
+    if(!s->cand_done[i] && !strcmp(s->cand[i]->section, sec)) {
+      if(hdr && !s->hdr_sec) {
+        s->hdr_sec = sec;
+        return true;
+      }
+      return !hdr && s->hdr_sec && strcmp(s->hdr_sec, sec);
     }
+  return false;
+}
+
+/* One round trip for the parts of b and the structures of nb, sent before
+ * the checkpoint of done is written so the server works meanwhile; done
+ * is checkpointed in any case.  Returns S_*. */
+static int exchange(struct mb *mb, struct imap *im, struct batch *b,
+                    struct batch *nb, struct batch *done)
+{
+  struct cmds *c = calloc(1, sizeof(*c));
+  struct pipe p;
+  struct imap_fetch_handler h;
+  int rc = S_OK;
+  size_t i = 0;
+  const char *what;
+
+  memset(&p, 0, sizeof(p));
+  p.mb = mb;
+  p.cur = b;
+  p.next = nb;
+  buf_init(&p.body, mb->o->max_message + PREFIX_ROOM + 1);
+  buf_init(&p.hdr, mb->o->max_message + 1);
+  h.on_body = fetch_body;
+  h.on_message = fetch_message;
+  h.ctx = &p;
+  if(!c)
+    goto nomem;
+  if(b && mb->o->dkim) {   /* whole messages: a signature covers all */
+    if(cmds_add(c, b, want_cand, "", false, IMAP_FETCH_BODY))
+      goto nomem;
   }
+  else if(b) {
+    for(size_t s = 0; s < b->nsec; s++)
+      if(cmds_add(c, b, want_section, b->sections[s], true,
+                  IMAP_FETCH_BODY) ||
+         cmds_add(c, b, want_section, b->sections[s], false,
+                  IMAP_FETCH_BODY))
+        goto nomem;
+  }
+  if(nb && cmds_add(c, nb, want_all, NULL, false, IMAP_FETCH_BODYSTRUCTURE))
+    goto nomem;
+  /* What a failure names: the report parts (the next structures ride
+   * along with them), whole messages, or only structures. */
+  what = b && b->nsec ? "fetching report parts"
+         : b && mb->o->dkim ? "fetching messages" : "fetching BODYSTRUCTURE";
+  /* In rounds that keep within the pipelining limits of imap; the first
+   * one is sent before the checkpoint is written. */
+  while(i < c->n && rc == S_OK) {
+    size_t k = 0, bytes = 0;
+    while(i + k < c->n && k < IMAP_MAX_PIPELINE) {
+      size_t more = c->set[i + k].len + 100;
+      if(k && bytes + more > IMAP_MAX_PIPELINE_BYTES)
+        break;
+      bytes += more;
+      k++;
+    }
+    if(imap_uid_fetch_send(im, c->c + i, k, &h) == 0) {
+      batch_commit(mb, done);
+      done = NULL;
+      if(imap_uid_fetch_finish(im))
+        rc = imap_step_failed(mb, im, what);
+    }
+    else
+      rc = imap_step_failed(mb, im, what);
+    i += k;
+  }
+  goto out;
+nomem:
+  log_error("out of memory fetching messages");
+  mb->fatal = true;
+  rc = S_FATAL;
 out:
-  batch_commit(&b);
+  batch_commit(mb, done);
   if(mb->fatal)
     rc = S_FATAL;
-  for(size_t i = 0; i < n; i++) {
-    imap_bodystructure_free(b.s[i].bs);
-    free(b.s[i].cand);
-    free(b.s[i].cand_done);
-    headers_free(&b.s[i].h);
+  if(c)
+    cmds_free(c);
+  free(c);
+  buf_free(&p.body);
+  buf_free(&p.hdr);
+  return rc;
+}
+
+/* The new messages uids[0..n), batch by batch, with the structures of a
+ * batch fetched in the same round trip as the parts of the one before
+ * and each checkpoint written while the server answers the next round.
+ * At most two batches are in flight: one whose events may be out but
+ * not checkpointed, one not yet read. */
+static int imap_batches(struct mb *mb, struct imap *im, const uint32_t *uids,
+                        size_t n)
+{
+  size_t bs = mb->o->batch_size, i = 0;
+  struct batch *b = NULL, *nb = NULL, *done = NULL;
+  int rc = S_OK;
+
+  while(rc == S_OK && (i < n || b)) {
+    size_t k = n - i < bs ? n - i : bs;
+    nb = NULL;
+    if(k && !(nb = batch_new(uids + i, k))) {
+      mb->fatal = true;
+      rc = S_FATAL;
+      break;
+    }
+    i += k;
+    rc = exchange(mb, im, b, nb, done);
+    batch_free(done);
+    done = b;
+    b = nb;
+    nb = NULL;
+    if(rc == S_OK && b && batch_plan(mb, b)) {
+      log_error("out of memory choosing report parts");
+      mb->fatal = true;
+      rc = S_FATAL;
+    }
+    if(rc == S_OK && done)
+      log_debug("%zu of %zu message(s) fetched", i - (b ? b->n : 0), n);
   }
-  free(b.s);
-  free(sections);
-  buf_free(&b.body);
-  buf_free(&set);
+  /* What was read before a failure is checkpointed; a batch whose
+   * structures are in but whose parts were not chosen is not. */
+  batch_commit(mb, done);
+  batch_commit(mb, b);
+  if(mb->fatal)
+    rc = S_FATAL;
+  batch_free(done);
+  batch_free(b);
   return rc;
 }
 
@@ -1476,12 +1606,8 @@ static int imap_session(struct mb *mb, bool first)
   log_info("folder \"%s\" on %s: %u message(s) match, %zu not read yet "
            "(UIDVALIDITY %u)", mb->folder, o->server, mb->t.listed, sc.n,
            st.uidvalidity);
-  for(size_t i = 0; i < sc.n && rc == S_OK; i += o->batch_size) {
-    size_t k = sc.n - i < o->batch_size ? sc.n - i : o->batch_size;
-    rc = imap_batch(mb, im, sc.u + i, k);
-    if(rc == S_OK && i + k < sc.n)
-      log_debug("%zu of %zu message(s) done", i + k, sc.n);
-  }
+  if(sc.n)
+    rc = imap_batches(mb, im, sc.u, sc.n);
   free(sc.u);
   if(rc == S_OK)
     imap_logout(im);

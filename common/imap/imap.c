@@ -69,6 +69,7 @@ struct imap {
   void *list_ctx;
   bool list_stop;
   const struct imap_fetch_handler *fetch_h;
+  bool fetch_pending;         /* imap_uid_fetch_send'd, not yet finished */
   bool fetch_stop;
   bool fetch_err_set;
   struct imap_message cur;    /* FETCH response being read */
@@ -145,6 +146,12 @@ static int imap_require(struct imap *im, unsigned mask, const char *cmd)
 {
   if (im->state == IMAP_STATE_BROKEN)
     return -1;                      /* keep the original error */
+  if (im->fetch_pending) {
+    /* Its answers are still on the wire ahead of ours. */
+    imap_seterr(im, "%s at %s: a pipelined UID FETCH is not finished",
+                cmd, conn_peer(im->c));
+    return -1;
+  }
   if (!(mask & (1u << im->state))) {
     imap_seterr(im, "%s not allowed at %s in state %s", cmd, conn_peer(im->c),
                 imap_state_name(im->state));
@@ -1625,79 +1632,108 @@ static bool section_ok(const char *s)
   }
 }
 
-static int fetch_items(struct imap *im, const struct imap_fetch_req *req,
+/* The item list "(UID ... BODY.PEEK[s1] BODY.PEEK[s2])" of one command. */
+static int fetch_items(struct imap *im, unsigned what,
+                       const char *const *sections, size_t nsections,
                        struct buf *items)
 {
-  const char *sec = req->section ? req->section : "";
+  static const char *const whole[] = { "" };
   buf_puts(items, "(UID");
-  if (req->items & IMAP_FETCH_FLAGS) buf_puts(items, " FLAGS");
-  if (req->items & IMAP_FETCH_INTERNALDATE) buf_puts(items, " INTERNALDATE");
-  if (req->items & IMAP_FETCH_SIZE) buf_puts(items, " RFC822.SIZE");
-  if (req->items & IMAP_FETCH_BODYSTRUCTURE) buf_puts(items, " BODYSTRUCTURE");
-  if (req->items & IMAP_FETCH_BODY) {
-    if (!section_ok(sec)) {
-      imap_seterr(im, "UID FETCH: invalid section \"%s\"", sec);
+  if (what & IMAP_FETCH_FLAGS) buf_puts(items, " FLAGS");
+  if (what & IMAP_FETCH_INTERNALDATE) buf_puts(items, " INTERNALDATE");
+  if (what & IMAP_FETCH_SIZE) buf_puts(items, " RFC822.SIZE");
+  if (what & IMAP_FETCH_BODYSTRUCTURE) buf_puts(items, " BODYSTRUCTURE");
+  if (what & IMAP_FETCH_BODY) {
+    if (nsections == 0) {
+      sections = whole;
+      nsections = 1;
+    }
+    if (nsections > IMAP_FETCH_MAX_SECTIONS) {
+      imap_seterr(im, "UID FETCH: %zu sections (at most %d)", nsections,
+                  IMAP_FETCH_MAX_SECTIONS);
       return -1;
     }
-    buf_printf(items, " BODY.PEEK[%s]", sec);
+    for (size_t i = 0; i < nsections; i++) {
+      const char *sec = sections[i] ? sections[i] : "";
+      if (!section_ok(sec)) {
+        imap_seterr(im, "UID FETCH: invalid section \"%s\"", sec);
+        return -1;
+      }
+      buf_printf(items, " BODY.PEEK[%s]", sec);
+    }
   }
   return buf_putc(items, ')');
 }
 
-int imap_uid_fetch_pipelined(struct imap *im, const char *const *uid_sets,
-                             size_t n, const struct imap_fetch_req *req,
-                             const struct imap_fetch_handler *h)
+/* Validate and send the commands; on success they are outstanding and
+ * im->fetch_h is h.  On failure nothing is outstanding any more (what was
+ * sent is read and dropped) unless the session broke. */
+static int fetch_send(struct imap *im, const struct imap_fetch_cmd *cmds,
+                      size_t n, const struct imap_fetch_handler *h)
 {
   struct buf items, cmd;
   size_t total = 0;
   int r = 0;
   if (imap_require(im, ST(IMAP_STATE_EXAMINED), "UID FETCH") < 0)
     return -1;
-  if (n == 0 || n > IMAP_MAX_PIPELINE) {
+  if (n == 0 || n > IMAP_MAX_PIPELINE || im->ntags > 0) {
     imap_seterr(im, "UID FETCH: %zu commands (1..%d allowed)", n, IMAP_MAX_PIPELINE);
     return -1;
   }
+  buf_init(&items, 4096);
+  buf_init(&cmd, IMAP_CMD_MAX);
   for (size_t i = 0; i < n; i++) {
-    if (!uid_set_ok(uid_sets[i])) {
-      imap_seterr(im, "UID FETCH: invalid UID set \"%.40s\"", uid_sets[i]);
-      return -1;
+    if (!uid_set_ok(cmds[i].uid_set)) {
+      imap_seterr(im, "UID FETCH: invalid UID set \"%.40s\"", cmds[i].uid_set);
+      r = -1;
+      break;
     }
-    total += strlen(uid_sets[i]);
+    buf_reset(&items);
+    if (fetch_items(im, cmds[i].items, cmds[i].sections, cmds[i].nsections,
+                    &items) < 0) {
+      r = -1;
+      break;
+    }
+    total += strlen(cmds[i].uid_set) + items.len + 32;
   }
-  buf_init(&items, 512);
-  if (fetch_items(im, req, &items) < 0) {
-    buf_free(&items);
-    return -1;
-  }
-  if (total + n * (items.len + 32) > IMAP_MAX_PIPELINE_BYTES && n > 1) {
+  if (r == 0 && total > IMAP_MAX_PIPELINE_BYTES && n > 1) {
     /* Beyond this the server may stop reading our commands while we are
      * not yet reading its answers: both sides would block. */
-    buf_free(&items);
     imap_seterr(im, "UID FETCH: pipelined commands exceed %d bytes",
                 IMAP_MAX_PIPELINE_BYTES);
-    return -1;
+    r = -1;
   }
   im->cmd_failed = false;
   im->fetch_h = h;
   im->fetch_stop = false;
   im->fetch_err_set = false;
-  buf_init(&cmd, IMAP_CMD_MAX);
   for (size_t i = 0; i < n && r == 0; i++) {
-    r = imap_begin(im, &cmd, "UID FETCH");
-    if (r == 0 && buf_printf(&cmd, " %s %s", uid_sets[i], items.data) < 0)
+    buf_reset(&items);
+    r = fetch_items(im, cmds[i].items, cmds[i].sections, cmds[i].nsections,
+                    &items);
+    if (r == 0)
+      r = imap_begin(im, &cmd, "UID FETCH");
+    if (r == 0 && buf_printf(&cmd, " %s %s", cmds[i].uid_set, items.data) < 0)
       r = -1;
     if (r == 0)
       r = imap_send(im, &cmd);
   }
-  if (r == 0 && imap_wait(im, false) < 0)
-    r = -1;
-  else if (r < 0 && im->state != IMAP_STATE_BROKEN && im->ntags > 0)
+  buf_free(&cmd);
+  buf_free(&items);
+  if (r < 0 && im->state != IMAP_STATE_BROKEN && im->ntags > 0)
     (void)imap_wait(im, false);   /* read the answers to what was sent */
+  if (r < 0)
+    im->fetch_h = NULL;
+  return r;
+}
+
+/* Read the answers to the outstanding fetch commands. */
+static int fetch_finish(struct imap *im)
+{
+  int r = imap_wait(im, false);
   im->fetch_h = NULL;
   imap_bodystructure_free(im->cur.bodystructure);
   im->cur.bodystructure = NULL;
-  buf_free(&cmd);
-  buf_free(&items);
   if (r < 0 || im->cmd_failed || im->fetch_err_set)
     return -1;
   if (im->fetch_stop) {
@@ -1705,6 +1741,57 @@ int imap_uid_fetch_pipelined(struct imap *im, const char *const *uid_sets,
     return -1;
   }
   return 0;
+}
+
+int imap_uid_fetch_send(struct imap *im, const struct imap_fetch_cmd *cmds,
+                        size_t n, const struct imap_fetch_handler *h)
+{
+  if (fetch_send(im, cmds, n, h) < 0)
+    return -1;
+  im->fetch_pending = true;
+  return 0;
+}
+
+int imap_uid_fetch_finish(struct imap *im)
+{
+  if (!im->fetch_pending) {
+    imap_seterr(im, "UID FETCH: nothing was sent to finish");
+    return -1;
+  }
+  im->fetch_pending = false;
+  if (im->state == IMAP_STATE_BROKEN) {
+    im->fetch_h = NULL;
+    return -1;
+  }
+  return fetch_finish(im);
+}
+
+bool imap_uid_fetch_is_pending(const struct imap *im)
+{
+  return im->fetch_pending;
+}
+
+int imap_uid_fetch_pipelined(struct imap *im, const char *const *uid_sets,
+                             size_t n, const struct imap_fetch_req *req,
+                             const struct imap_fetch_handler *h)
+{
+  struct imap_fetch_cmd cmds[IMAP_MAX_PIPELINE];
+  const char *sec = req->section ? req->section : "";
+  if (n == 0 || n > IMAP_MAX_PIPELINE) {
+    if (imap_require(im, ST(IMAP_STATE_EXAMINED), "UID FETCH") == 0)
+      imap_seterr(im, "UID FETCH: %zu commands (1..%d allowed)", n,
+                  IMAP_MAX_PIPELINE);
+    return -1;
+  }
+  for (size_t i = 0; i < n; i++) {
+    cmds[i].uid_set = uid_sets[i];
+    cmds[i].items = req->items;
+    cmds[i].sections = &sec;
+    cmds[i].nsections = 1;
+  }
+  if (fetch_send(im, cmds, n, h) < 0)
+    return -1;
+  return fetch_finish(im);
 }
 
 int imap_uid_fetch(struct imap *im, const char *uid_set,

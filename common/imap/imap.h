@@ -313,6 +313,40 @@ int imap_uid_fetch_pipelined(struct imap *im, const char *const *uid_sets,
                              size_t n, const struct imap_fetch_req *req,
                              const struct imap_fetch_handler *h);
 
+/* Pipelining across calls: send now, read the answers later, so the
+ * server works while the caller does something else (writes a
+ * checkpoint).  Each command has its own UID set and items, and may ask
+ * for several sections at once ("HEADER" and "2" of the same messages in
+ * one round trip); each body then reaches on_body with m->section telling
+ * which it is, and on_message comes once per message with all of them. */
+#define IMAP_FETCH_MAX_SECTIONS 8
+
+struct imap_fetch_cmd {
+  const char *uid_set;
+  unsigned items;                /* IMAP_FETCH_* bits */
+  const char *const *sections;   /* with IMAP_FETCH_BODY: one BODY.PEEK[s]
+                                    per entry (validated as for req->section);
+                                    nsections 0 means BODY.PEEK[] */
+  size_t nsections;
+};
+
+/* Send n commands (the same limits as imap_uid_fetch_pipelined) and return
+ * without reading anything; h (and what the commands point to) must stay
+ * valid until imap_uid_fetch_finish.  Until then every other command of
+ * the session is refused, so finish must be called (or the session
+ * freed).  Returns 0, or -1 when nothing is outstanding (what was sent
+ * before a failure has been read) or the session broke. */
+int imap_uid_fetch_send(struct imap *im, const struct imap_fetch_cmd *cmds,
+                        size_t n, const struct imap_fetch_handler *h);
+
+/* Read every answer to the commands sent by imap_uid_fetch_send, calling
+ * its handler.  Returns 0 when all got OK, else -1 with the first failure
+ * (as imap_uid_fetch_pipelined). */
+int imap_uid_fetch_finish(struct imap *im);
+
+/* Whether imap_uid_fetch_send has commands not yet finished. */
+bool imap_uid_fetch_is_pending(const struct imap *im);
+
 /* Parse an INTERNALDATE "dd-Mon-yyyy hh:mm:ss +hhmm" (day may be space
  * padded) to Unix seconds.  Returns 0 or -1. */
 int imap_parse_internaldate(const char *s, size_t len, int64_t *t_r);

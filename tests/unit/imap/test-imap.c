@@ -418,6 +418,96 @@ static void test_fetch_hundred_pipelined(void **state)
   imap_free(im);
 }
 
+/* imap_uid_fetch_send / _finish: two commands with different items, one
+ * asking for two sections of a message; nothing else may run between. */
+struct sect_got {
+  struct buf hdr, part;
+  unsigned messages, structures;
+  bool bad;
+};
+
+static int sect_body(void *ctx, const struct imap_message *m, const void *d,
+                     size_t n)
+{
+  struct sect_got *g = ctx;
+  struct buf *b = !strcmp(m->section, "HEADER") ? &g->hdr
+                  : !strcmp(m->section, "2") ? &g->part : NULL;
+  if (!b || m->uid != 101 || m->body_offset != b->len) {
+    g->bad = true;
+    return 1;
+  }
+  return buf_append(b, d, n);
+}
+
+static int sect_message(void *ctx, struct imap_message *m)
+{
+  struct sect_got *g = ctx;
+  g->messages++;
+  if (m->have & IMAP_FETCH_BODYSTRUCTURE)
+    g->structures++;
+  if (m->uid == 101 && !(m->have & IMAP_FETCH_BODY))
+    g->bad = true;
+  return 0;
+}
+
+static void test_send_now_read_later(void **state)
+{
+  struct imap_mailbox_status st;
+  struct imap *im = login_examine("INBOX", &st);
+  struct sect_got g;
+  struct imap_fetch_handler h = { sect_body, sect_message, &g };
+  static const char *const two[] = { "HEADER", "2" };
+  static const char *const bad[] = { "HEADER", "2 FLAGS" };
+  struct imap_fetch_cmd cmds[2] = {
+    { "101", IMAP_FETCH_BODY, two, 2 },
+    { "1:3", IMAP_FETCH_BODYSTRUCTURE, NULL, 0 },
+  };
+  uint32_t *uids = NULL;
+  size_t n = 0, elen;
+  char path[512], *expect;
+  (void)state;
+  memset(&g, 0, sizeof(g));
+  buf_init(&g.hdr, 1 << 20);
+  buf_init(&g.part, 1 << 20);
+  assert_false(imap_uid_fetch_is_pending(im));
+  assert_int_equal(imap_uid_fetch_finish(im), -1);   /* nothing sent */
+  if (imap_uid_fetch_send(im, cmds, 2, &h) != 0)
+    fail_msg("%s", imap_error(im));
+  assert_true(imap_uid_fetch_is_pending(im));
+  /* answers are on the wire: any other command is refused, harmlessly */
+  assert_int_equal(imap_uid_search_array(im, "ALL", 1000, &uids, &n), -1);
+  assert_contains(imap_error(im), "not finished");
+  assert_int_equal(g.messages, 0);
+  if (imap_uid_fetch_finish(im) != 0)
+    fail_msg("%s", imap_error(im));
+  assert_false(imap_uid_fetch_is_pending(im));
+  assert_false(g.bad);
+  assert_int_equal(g.messages, 4);
+  assert_int_equal(g.structures, 3);
+  /* the header ends with its blank line; part 2 is what BODY[2] gives */
+  assert_true(g.hdr.len > 4);
+  assert_memory_equal(g.hdr.data + g.hdr.len - 4, "\r\n\r\n", 4);
+  assert_contains(g.hdr.data, "Subject:");
+  snprintf(path, sizeof(path), "%s/expected/part2.expected", tenv("DOVETEST_DIR"));
+  expect = slurp(path, &elen);
+  assert_non_null(expect);
+  assert_int_equal(g.part.len, elen);
+  assert_memory_equal(g.part.data, expect, elen);
+  free(expect);
+  /* a bad section in any command: nothing is sent, nothing pending */
+  cmds[0].sections = bad;
+  assert_int_equal(imap_uid_fetch_send(im, cmds, 2, &h), -1);
+  assert_contains(imap_error(im), "invalid section");
+  assert_false(imap_uid_fetch_is_pending(im));
+  /* and the session goes on */
+  assert_int_equal(imap_uid_search_array(im, "ALL", 1000, &uids, &n), 0);
+  assert_int_equal(n, SEEDED);
+  free(uids);
+  buf_free(&g.hdr);
+  buf_free(&g.part);
+  imap_free(im);
+}
+
 /* Nothing above may have set \Seen: check from a second session. */
 static void test_seen_unchanged(void **state)
 {
@@ -664,6 +754,7 @@ int main(void)
     cmocka_unit_test(test_bodystructure),
     cmocka_unit_test(test_body_peek_part),
     cmocka_unit_test(test_fetch_hundred_pipelined),
+    cmocka_unit_test(test_send_now_read_later),
     cmocka_unit_test(test_seen_unchanged),
     cmocka_unit_test(test_internaldate_fetch),
     cmocka_unit_test(test_wrong_tag),
