@@ -124,24 +124,17 @@ int store_get(struct store *s, const char *key, char **value_r,
   return 1;
 }
 
-int store_put(struct store *s, const char *key, const char *value,
-              char *err, size_t errlen)
+/* Write key and value to a new temporary file tmp, fsynced.  Returns 0,
+ * or -1 with errno set (nothing left behind). */
+static int write_temp(struct store *s, const char *tmp, const char *key,
+                      const char *value)
 {
-  char name[65], tmp[80];
   size_t klen = strlen(key), vlen = strlen(value);
-  int fd;
+  int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  0600);
 
-  if(s->dirfd < 0)
-    return 0;
-  if(klen + vlen + 1 > STORE_MAX_FILE) {
-    snprintf(err, errlen, "checkpoint for %s: value too large", key);
-    return -1;
-  }
-  key_name(key, name);
-  snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-  fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if(fd < 0)
-    goto fail;
+    return -1;
   if(fchmod(fd, 0600) < 0 ||
      util_write_all(fd, key, klen + 1) < 0 ||
      util_write_all(fd, value, vlen) < 0 ||
@@ -150,24 +143,209 @@ int store_put(struct store *s, const char *key, const char *value,
     close(fd);
     unlinkat(s->dirfd, tmp, 0);
     errno = e;
-    goto fail;
+    return -1;
   }
   if(close(fd) < 0) {
-    unlinkat(s->dirfd, tmp, 0);
-    goto fail;
-  }
-  if(renameat(s->dirfd, tmp, s->dirfd, name) < 0) {
     int e = errno;
     unlinkat(s->dirfd, tmp, 0);
     errno = e;
-    goto fail;
+    return -1;
   }
-  /* The rename is durable only once the folder itself is synced. */
+  return 0;
+}
+
+int store_put_many(struct store *s, const char *const *keys,
+                   const char *const *values, size_t n, char *err,
+                   size_t errlen)
+{
+  char (*names)[65] = NULL;
+  char tmp[96];
+  size_t written = 0, renamed = 0;
+
+  if(s->dirfd < 0 || n == 0)
+    return 0;
+  if(n > STORE_MAX_MANY) {
+    snprintf(err, errlen, "checkpoint: %zu records at once (at most %d)", n,
+             STORE_MAX_MANY);
+    return -1;
+  }
+  for(size_t i = 0; i < n; i++)
+    if(strlen(keys[i]) + strlen(values[i]) + 1 > STORE_MAX_FILE) {
+      snprintf(err, errlen, "checkpoint for %s: value too large", keys[i]);
+      return -1;
+    }
+  names = malloc(n * sizeof(*names));
+  if(!names) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  /* Every new value durable under a temporary name first ... */
+  for(; written < n; written++) {
+    key_name(keys[written], names[written]);
+    snprintf(tmp, sizeof(tmp), ".%s.%zu.tmp", names[written], written);
+    if(write_temp(s, tmp, keys[written], values[written]) < 0)
+      goto fail;
+  }
+  /* ... then each switched in, and one folder sync for all the renames. */
+  for(; renamed < n; renamed++) {
+    snprintf(tmp, sizeof(tmp), ".%s.%zu.tmp", names[renamed], renamed);
+    if(renameat(s->dirfd, tmp, s->dirfd, names[renamed]) < 0)
+      goto fail;
+  }
   if(fsync(s->dirfd) < 0)
     goto fail;
+  free(names);
   return 0;
 fail:
-  snprintf(err, errlen, "cannot write checkpoint in %s: %s", s->dir,
-           strerror(errno));
+  {
+    int e = errno;
+    for(size_t i = renamed; i < written; i++) {
+      snprintf(tmp, sizeof(tmp), ".%s.%zu.tmp", names[i], i);
+      unlinkat(s->dirfd, tmp, 0);
+    }
+    snprintf(err, errlen, "cannot write checkpoint in %s: %s", s->dir,
+             strerror(e));
+  }
+  free(names);
   return -1;
+}
+
+int store_put(struct store *s, const char *key, const char *value,
+              char *err, size_t errlen)
+{
+  return store_put_many(s, &key, &value, 1, err, errlen);
+}
+
+/* ------------------------------------------------------ long values */
+
+/* One store record holds at most 64 KiB, and a folder's UID set, a
+ * month's seen reports or a POP3 box's UIDLs can be longer.  Such a value
+ * is split at separators into parts.  One part: KEY holds "1\n" and the
+ * value.  N parts: KEY#G.1 .. KEY#G.N-1 are written first (generation G
+ * is 1 or 2, the one KEY does not point to now), then KEY switches to
+ * them with "N/G\n" and the first part, so a crash in between leaves the
+ * old value whole: never old and new parts mixed.  (Values written before
+ * generations existed, "N\n" with parts KEY#1 .., are still read.) */
+#define PART_MAX 60000
+
+int store_put_long(struct store *st, const char *key, const char *val,
+                   char *err, size_t errlen)
+{
+  size_t len = strlen(val), off = 0, nparts = 0;
+  size_t cuts[STORE_MAX_PARTS];
+  char k[STORE_MAX_KEY + 32], *cur = NULL;
+  unsigned gen = 1;
+  int rc = 0;
+
+  if(strlen(key) > STORE_MAX_KEY) {
+    snprintf(err, errlen, "checkpoint key %.60s...: too long", key);
+    return -1;
+  }
+  do {   /* cut after a separator, at most PART_MAX bytes per part */
+    size_t end = off + PART_MAX;
+    if(end >= len)
+      end = len;
+    else {
+      while(end > off && val[end - 1] != '\n' && val[end - 1] != ',')
+        end--;
+      if(end == off)
+        end = off + PART_MAX;
+    }
+    if(nparts == STORE_MAX_PARTS) {
+      snprintf(err, errlen, "checkpoint %s: value too large", key);
+      return -1;
+    }
+    cuts[nparts++] = end;
+    off = end;
+  } while(off < len);
+  if(nparts > 1) {
+    char **keys = calloc(nparts - 1, sizeof(*keys));
+    char **vals = calloc(nparts - 1, sizeof(*vals));
+    if(store_get(st, key, &cur, err, errlen) == 1) {
+      char *e;
+      (void)strtoul(cur, &e, 10);
+      if(*e == '/' && strtoul(e + 1, NULL, 10) == 1)
+        gen = 2;   /* KEY points to generation 1 now */
+    }
+    free(cur);
+    for(size_t i = 1; rc == 0 && i < nparts; i++) {
+      snprintf(k, sizeof(k), "%s#%u.%zu", key, gen, i);
+      if(!keys || !vals || !(keys[i - 1] = strdup(k)) ||
+         !(vals[i - 1] = strndup(val + cuts[i - 1], cuts[i] - cuts[i - 1]))) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+      }
+    }
+    if(rc == 0)
+      rc = store_put_many(st, (const char *const *)keys,
+                          (const char *const *)vals, nparts - 1, err, errlen);
+    for(size_t i = 0; i + 1 < nparts && keys && vals; i++) {
+      free(keys[i]);
+      free(vals[i]);
+    }
+    free(keys);
+    free(vals);
+    if(rc)
+      return -1;
+  }
+  {
+    struct buf b;
+    buf_init(&b, SIZE_MAX);
+    if(nparts > 1)
+      buf_printf(&b, "%zu/%u\n", nparts, gen);
+    else
+      buf_puts(&b, "1\n");
+    buf_append(&b, val, cuts[0]);
+    rc = store_put(st, key, b.data ? b.data : "", err, errlen);
+    buf_free(&b);
+  }
+  return rc;
+}
+
+int store_get_long(struct store *st, const char *key, char **val_r,
+                   char *err, size_t errlen)
+{
+  char *first = NULL, *end, k[STORE_MAX_KEY + 32];
+  unsigned long n, gen = 0;
+  struct buf b;
+  int rc;
+
+  *err = '\0';
+  *val_r = NULL;
+  if(strlen(key) > STORE_MAX_KEY) {
+    snprintf(err, errlen, "checkpoint key %.60s...: too long", key);
+    return -1;
+  }
+  rc = store_get(st, key, &first, err, errlen);
+  if(rc != 1)
+    return rc;
+  n = strtoul(first, &end, 10);
+  if(*end == '/' && n > 1)
+    gen = strtoul(end + 1, &end, 10);
+  if(*end != '\n' || n == 0 || n > STORE_MAX_PARTS || gen > 2) {
+    free(first);   /* not ours: ignore it */
+    return 0;
+  }
+  buf_init(&b, SIZE_MAX);
+  buf_puts(&b, end + 1);
+  free(first);
+  for(unsigned long i = 1; i < n; i++) {
+    char *part = NULL;
+    if(gen)
+      snprintf(k, sizeof(k), "%s#%lu.%lu", key, gen, i);
+    else
+      snprintf(k, sizeof(k), "%s#%lu", key, i);
+    if(store_get(st, k, &part, err, errlen) != 1) {
+      if(!*err)
+        snprintf(err, errlen, "checkpoint %s: part %lu of %lu missing", key,
+                 i + 1, n);
+      buf_free(&b);
+      return -1;
+    }
+    buf_puts(&b, part);
+    free(part);
+  }
+  *val_r = b.data ? buf_steal(&b) : strdup("");
+  buf_free(&b);
+  return *val_r ? 1 : -1;
 }

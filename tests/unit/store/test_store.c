@@ -81,6 +81,117 @@ static void test_mode_and_no_temp_left(void **state)
   assert_int_equal(files, 2);
 }
 
+/* store_put_many: all values land, replace old ones, leave no temporary
+ * file; one value too large refuses the whole call before any write. */
+static void test_put_many(void **state)
+{
+  char err[256], *v = NULL, big[70000];
+  const char *keys[3] = { "m|a", "m|b", "m|c" };
+  const char *vals[3] = { "1", "2", "3" };
+  const char *vals2[3] = { "one", "two", big };
+  struct store *s = store_open(dir, err, sizeof(err));
+  struct dirent *de;
+  DIR *d;
+  int files = 0;
+  (void)state;
+  assert_int_equal(store_put(s, "m|b", "old", err, sizeof(err)), 0);
+  assert_int_equal(store_put_many(s, keys, vals, 3, err, sizeof(err)), 0);
+  for(int i = 0; i < 3; i++) {
+    assert_int_equal(store_get(s, keys[i], &v, err, sizeof(err)), 1);
+    assert_string_equal(v, vals[i]);
+    free(v);
+  }
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  assert_int_equal(store_put_many(s, keys, vals2, 3, err, sizeof(err)), -1);
+  assert_non_null(strstr(err, "m|c: value too large"));
+  assert_int_equal(store_get(s, "m|a", &v, err, sizeof(err)), 1);
+  assert_string_equal(v, "1");   /* untouched */
+  free(v);
+  assert_int_equal(store_put_many(s, keys, vals, 0, err, sizeof(err)), 0);
+  store_close(s);
+  d = opendir(dir);
+  assert_non_null(d);
+  while((de = readdir(d))) {
+    if(de->d_name[0] == '.' && (!de->d_name[1] || de->d_name[1] == '.'))
+      continue;
+    assert_int_not_equal(de->d_name[0], '.');   /* no temp file left */
+    files++;
+  }
+  closedir(d);
+  assert_int_equal(files, 3);
+}
+
+static char *long_value(size_t lines, unsigned seed)
+{
+  char *v = malloc(lines * 17 + 1);
+  for(size_t i = 0; i < lines; i++)
+    snprintf(v + i * 17, 18, "%016zx\n", i * 2654435761u + seed);
+  return v;
+}
+
+/* store_put_long / store_get_long: short and multi-record values round
+ * trip, a new value replaces an old one whole, and parts written for the
+ * next value (a crash before the switch) leave the current one intact. */
+static void test_long_values(void **state)
+{
+  char err[256], *v = NULL, *a = long_value(12000, 1), *b = long_value(9000, 2),
+       *c = long_value(15000, 3), noseps[150001];
+  struct store *s = store_open(dir, err, sizeof(err));
+  (void)state;
+  assert_int_equal(store_get_long(s, "L", &v, err, sizeof(err)), 0);
+  assert_int_equal(store_put_long(s, "L", "1:5,7", err, sizeof(err)), 0);
+  assert_int_equal(store_get(s, "L", &v, err, sizeof(err)), 1);
+  assert_string_equal(v, "1\n1:5,7");   /* one record: as it always was */
+  free(v);
+  assert_int_equal(store_get_long(s, "L", &v, err, sizeof(err)), 1);
+  assert_string_equal(v, "1:5,7");
+  free(v);
+  /* 204 KB: four records; then 153 KB and 255 KB over it */
+  assert_int_equal(store_put_long(s, "L", a, err, sizeof(err)), 0);
+  assert_int_equal(store_get_long(s, "L", &v, err, sizeof(err)), 1);
+  assert_string_equal(v, a);
+  free(v);
+  assert_int_equal(store_put_long(s, "L", b, err, sizeof(err)), 0);
+  assert_int_equal(store_get_long(s, "L", &v, err, sizeof(err)), 1);
+  assert_string_equal(v, b);
+  free(v);
+  assert_int_equal(store_put_long(s, "L", c, err, sizeof(err)), 0);
+  /* a crash while the next value was being written: its parts are there,
+   * the switch is not */
+  assert_int_equal(store_get(s, "L", &v, err, sizeof(err)), 1);
+  assert_non_null(strstr(v, "/1\n"));   /* generation 1 now: 2 is next */
+  free(v);
+  assert_int_equal(store_put(s, "L#2.1", "garbage\n", err, sizeof(err)), 0);
+  assert_int_equal(store_put(s, "L#2.2", "more garbage\n", err, sizeof(err)), 0);
+  assert_int_equal(store_get_long(s, "L", &v, err, sizeof(err)), 1);
+  assert_string_equal(v, c);
+  free(v);
+  /* no separator at all: cut anywhere */
+  memset(noseps, 'u', sizeof(noseps) - 1);
+  noseps[sizeof(noseps) - 1] = '\0';
+  assert_int_equal(store_put_long(s, "N", noseps, err, sizeof(err)), 0);
+  assert_int_equal(store_get_long(s, "N", &v, err, sizeof(err)), 1);
+  assert_string_equal(v, noseps);
+  free(v);
+  /* the format before generations is still read */
+  assert_int_equal(store_put(s, "O", "2\n1:5,", err, sizeof(err)), 0);
+  assert_int_equal(store_put(s, "O#1", "9:12", err, sizeof(err)), 0);
+  assert_int_equal(store_get_long(s, "O", &v, err, sizeof(err)), 1);
+  assert_string_equal(v, "1:5,9:12");
+  free(v);
+  /* a missing part is an error, not a shorter value */
+  assert_int_equal(store_put(s, "P", "3/1\nabc,", err, sizeof(err)), 0);
+  assert_int_equal(store_put(s, "P#1.1", "def,", err, sizeof(err)), 0);
+  assert_int_equal(store_get_long(s, "P", &v, err, sizeof(err)), -1);
+  assert_null(v);
+  assert_non_null(strstr(err, "part 3 of 3 missing"));
+  free(a);
+  free(b);
+  free(c);
+  store_close(s);
+}
+
 static void test_null_store_keeps_nothing(void **state)
 {
   char err[256], *v = NULL;
@@ -123,6 +234,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_put_get_replace, setup, teardown),
     cmocka_unit_test_setup_teardown(test_mode_and_no_temp_left, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_put_many, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_long_values, setup, teardown),
     cmocka_unit_test_setup_teardown(test_null_store_keeps_nothing, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unwritable_folder_keeps_old_value, setup, teardown),
     cmocka_unit_test_setup_teardown(test_missing_parent_is_error, setup, teardown),
