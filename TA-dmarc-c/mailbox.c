@@ -26,98 +26,16 @@
 #define PREFIX_ROOM 256
 /* Reports per seen month kept in memory before months are dropped. */
 #define SEEN_MAX_MONTHS 24
+/* New seen reports carried in a folder's checkpoint record before the
+ * month records are rewritten (~25 bytes each: one record part). */
+#define SEEN_JOURNAL_MAX 2000
 /* Header values copied into vendor_rua_mail. */
 #define META_MAX 998
 
-/* ------------------------------------------------------ long values */
-
-/* One store record holds at most 64 KiB, and a folder's UID set, a
- * month's seen reports or a POP3 box's UIDLs can be longer.  Such a value
- * is split at separators into parts: KEY holds "N\n" and the first part,
- * KEY#1 .. KEY#N-1 the others.  Only the first N are ever read, so parts
- * left from a longer value do no harm. */
-#define PART_MAX 60000
-
-static int long_put(struct store *st, const char *key, const char *val,
-                    char *err, size_t errlen)
-{
-  size_t len = strlen(val), off = 0, nparts = 0;
-  size_t cuts[4096];
-  char k[1500];
-
-  do {   /* cut after a separator, at most PART_MAX bytes per part */
-    size_t end = off + PART_MAX;
-    if(end >= len)
-      end = len;
-    else {
-      while(end > off && val[end - 1] != '\n' && val[end - 1] != ',')
-        end--;
-      if(end == off)
-        end = off + PART_MAX;
-    }
-    if(nparts == sizeof(cuts) / sizeof(*cuts)) {
-      snprintf(err, errlen, "checkpoint %s: value too large", key);
-      return -1;
-    }
-    cuts[nparts++] = end;
-    off = end;
-  } while(off < len);
-  off = 0;
-  for(size_t i = 0; i < nparts; i++) {
-    struct buf b;
-    int rc;
-    buf_init(&b, SIZE_MAX);
-    if(i == 0)
-      buf_printf(&b, "%zu\n", nparts);
-    buf_append(&b, val + off, cuts[i] - off);
-    if(i)
-      snprintf(k, sizeof(k), "%s#%zu", key, i);
-    else
-      snprintf(k, sizeof(k), "%s", key);
-    rc = store_put(st, k, b.data ? b.data : "", err, errlen);
-    buf_free(&b);
-    if(rc)
-      return -1;
-    off = cuts[i];
-  }
-  return 0;
-}
-
-/* Returns 1 with *val_r (malloc'd), 0 when absent, -1 on error. */
-static int long_get(struct store *st, const char *key, char **val_r,
-                    char *err, size_t errlen)
-{
-  char *first = NULL, *nl, k[1500];
-  unsigned long n;
-  struct buf b;
-  int rc;
-
-  *err = '\0';
-  rc = store_get(st, key, &first, err, errlen);
-  if(rc != 1)
-    return rc;
-  n = strtoul(first, &nl, 10);
-  if(*nl != '\n' || n == 0 || n > 4096) {   /* not ours: ignore it */
-    free(first);
-    return 0;
-  }
-  buf_init(&b, SIZE_MAX);
-  buf_puts(&b, nl + 1);
-  free(first);
-  for(unsigned long i = 1; i < n; i++) {
-    char *part = NULL;
-    snprintf(k, sizeof(k), "%s#%lu", key, i);
-    if(store_get(st, k, &part, err, errlen) != 1) {
-      buf_free(&b);
-      return -1;
-    }
-    buf_puts(&b, part);
-    free(part);
-  }
-  *val_r = b.data ? buf_steal(&b) : strdup("");
-  buf_free(&b);
-  return *val_r ? 1 : -1;
-}
+/* Values longer than one record (a folder's UID set, a month's seen
+ * reports, a POP3 box's UIDLs) go through store_put_long. */
+#define long_put store_put_long
+#define long_get store_get_long
 
 /* ------------------------------------------------------------ UID sets */
 
@@ -263,11 +181,20 @@ struct seen_month {
   bool dirty;
 };
 
+/* A report emitted since the month records were last written. */
+struct seen_new {
+  char ym[16];
+  uint64_t h;
+};
+
 struct seen_store {
   struct store *st;
   char *scope;         /* "SERVER|USER" */
   struct seen_month *m;
   size_t n, cap;
+  struct seen_new *jr; /* the journal: in no month record yet */
+  size_t njr, capjr;
+  size_t njr_kept;     /* of them, in the folder's checkpoint already */
   bool failed;         /* a write failed: say so at the end */
 };
 
@@ -367,16 +294,12 @@ static int seen_cb(void *ud, const char *key)
   return m && m->n && bsearch(&h, m->h, m->n, sizeof(h), cmp_u64) ? 1 : 0;
 }
 
-static void emitted_cb(void *ud, const char *key)
+/* Add h to month ym (and to the journal when it is new there). */
+static void seen_add(struct seen_store *s, const char *ym, uint64_t h)
 {
-  struct seen_store *s = ud;
-  char ym[16];
-  struct seen_month *m;
-  uint64_t h = key_hash(key);
+  struct seen_month *m = seen_load(s, ym);
   size_t i = 0;
 
-  key_month(key, ym);
-  m = seen_load(s, ym);
   if(!m)
     return;
   {   /* first index with m->h[i] >= h: the list is sorted */
@@ -403,6 +326,61 @@ static void emitted_cb(void *ud, const char *key)
   m->h[i] = h;
   m->n++;
   m->dirty = true;
+  if(s->njr == s->capjr) {
+    size_t nc = s->capjr ? s->capjr * 2 : 256;
+    struct seen_new *nj = realloc(s->jr, nc * sizeof(*nj));
+    if(!nj)
+      return;   /* it is in the month: written at the next seen_save */
+    s->jr = nj;
+    s->capjr = nc;
+  }
+  snprintf(s->jr[s->njr].ym, sizeof(s->jr[s->njr].ym), "%s", ym);
+  s->jr[s->njr++].h = h;
+}
+
+static void emitted_cb(void *ud, const char *key)
+{
+  char ym[16];
+
+  key_month(key, ym);
+  seen_add(ud, ym, key_hash(key));
+}
+
+/* The journal as lines "YYYY-MM 0123456789abcdef" appended to b. */
+static int seen_journal_format(const struct seen_store *s, struct buf *b)
+{
+  static const char hex[] = "0123456789abcdef";
+  for(size_t i = 0; i < s->njr; i++) {
+    char line[48];
+    size_t k = (size_t)snprintf(line, sizeof(line), "%s ", s->jr[i].ym);
+    for(int d = 0; d < 16; d++)
+      line[k++] = hex[(s->jr[i].h >> (60 - 4 * d)) & 0xf];
+    line[k++] = '\n';
+    if(buf_append(b, line, k))
+      return -1;
+  }
+  return 0;
+}
+
+/* Take the journal lines of a checkpoint record back (after a crash the
+ * month records may not have them). */
+static void seen_journal_load(struct seen_store *s, const char *p)
+{
+  while(*p) {
+    char ym[16], *end;
+    size_t k = 0;
+    unsigned long long h;
+    while(*p && *p != ' ' && *p != '\n' && k + 1 < sizeof(ym))
+      ym[k++] = *p++;
+    ym[k] = '\0';
+    if(*p != ' ')
+      break;
+    h = strtoull(p + 1, &end, 16);
+    if(end == p + 1 || (*end && *end != '\n'))
+      break;
+    seen_add(s, ym, h);
+    p = *end ? end + 1 : end;
+  }
 }
 
 /* Write the months that changed; drop clean ones when many are loaded. */
@@ -444,6 +422,8 @@ static int seen_save(struct seen_store *s)
   }
   if(rc)
     s->failed = true;
+  else
+    s->njr = s->njr_kept = 0;   /* all in the month records now */
   if(!rc && s->n > SEEN_MAX_MONTHS) {
     size_t k = 0;
     for(size_t i = 0; i < s->n; i++) {
@@ -462,6 +442,7 @@ static void seen_free(struct seen_store *s)
   for(size_t i = 0; i < s->n; i++)
     free(s->m[i].h);
   free(s->m);
+  free(s->jr);
   free(s->scope);
   memset(s, 0, sizeof(*s));
 }
@@ -831,7 +812,6 @@ struct slot {
   bool *cand_done;
   size_t ncand;
   bool seen_bs;          /* the server sent a BODYSTRUCTURE */
-  const char *hdr_sec;   /* its HEADER comes with this section */
   bool too_large;
   struct headers h;
   struct outcome oc;
@@ -1052,11 +1032,36 @@ static int fetch_message(void *ctx, struct imap_message *m)
   return 0;
 }
 
-/* Checkpoint the finished messages of the batch (events flushed first). */
-static void batch_commit(struct mb *mb, struct batch *b)
+/* Write the folder's checkpoint record: the UID set done, then the
+ * journal of seen reports not yet in their month records, so one record
+ * (one fsync and one folder fsync) per batch carries both.  compact: the
+ * month records are written first and the journal left out. */
+static void imap_save_done(struct mb *mb, bool compact)
 {
   char key[1400], err[512];
   struct buf v;
+
+  if(compact && mb->seen.njr && seen_save(&mb->seen))
+    mb->store_failed = true;   /* the journal stays in the record */
+  buf_init(&v, SIZE_MAX);
+  snprintf(key, sizeof(key), "imap|%s|%s|%s|%u", mb->o->server,
+           mb->o->username, mb->folder, mb->uidvalidity);
+  *err = '\0';
+  if(uidset_format(&mb->done, &v) || buf_putc(&v, '\n') ||
+     seen_journal_format(&mb->seen, &v) ||
+     long_put(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
+    log_error("checkpoint %s not written: %s", key, *err ? err
+              : "out of memory");
+    mb->store_failed = true;
+  }
+  else
+    mb->seen.njr_kept = mb->seen.njr;
+  buf_free(&v);
+}
+
+/* Checkpoint the finished messages of the batch (events flushed first). */
+static void batch_commit(struct mb *mb, struct batch *b)
+{
   unsigned added = 0;
 
   if(!b || flush_events(mb))
@@ -1079,22 +1084,12 @@ static void batch_commit(struct mb *mb, struct batch *b)
       added++;
     sl->seen_bs = false;   /* counted once */
   }
-  if(seen_save(&mb->seen))
-    mb->store_failed = true;
-  if(!added)
-    return;
   mb->t.done += added;
   mb->progress += added;
-  buf_init(&v, SIZE_MAX);
-  snprintf(key, sizeof(key), "imap|%s|%s|%s|%u", mb->o->server,
-           mb->o->username, mb->folder, mb->uidvalidity);
-  *err = '\0';
-  if(uidset_format(&mb->done, &v) ||
-     long_put(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
-    log_error("checkpoint %s not written: %s", key, err);
-    mb->store_failed = true;
-  }
-  buf_free(&v);
+  /* reports of messages not finished count as seen too: their events
+   * are out */
+  if(added || mb->seen.njr != mb->seen.njr_kept)
+    imap_save_done(mb, mb->seen.njr >= SEEN_JOURNAL_MAX);
 }
 
 enum { S_OK = 0, S_FATAL = 1, S_BROKEN = 2 };
@@ -1252,18 +1247,12 @@ static bool want_cand(struct slot *s, const char *sec, bool hdr)
   return s->ncand > 0;
 }
 
-/* The slots wanting section sec, with or without their HEADER too (each
- * message's HEADER comes with its first section). */
 static bool want_section(struct slot *s, const char *sec, bool hdr)
 {
+  (void)hdr;
   for(size_t i = 0; i < s->ncand; i++)
-    if(!s->cand_done[i] && !strcmp(s->cand[i]->section, sec)) {
-      if(hdr && !s->hdr_sec) {
-        s->hdr_sec = sec;
-        return true;
-      }
-      return !hdr && s->hdr_sec && strcmp(s->hdr_sec, sec);
-    }
+    if(!s->cand_done[i] && !strcmp(s->cand[i]->section, sec))
+      return true;
   return false;
 }
 
@@ -1295,11 +1284,16 @@ static int exchange(struct mb *mb, struct imap *im, struct batch *b,
     if(cmds_add(c, b, want_cand, "", false, IMAP_FETCH_BODY))
       goto nomem;
   }
-  else if(b) {
+  else if(b && b->nsec) {
+    /* The headers first, in a command of their own: servers answer
+     * pipelined commands in order, so each part finds its message's
+     * From and Subject already there (one that did not would give
+     * events without them), and a connection cut during the headers
+     * leaves no message half done. */
+    if(cmds_add(c, b, want_cand, NULL, true, IMAP_FETCH_BODY))
+      goto nomem;
     for(size_t s = 0; s < b->nsec; s++)
-      if(cmds_add(c, b, want_section, b->sections[s], true,
-                  IMAP_FETCH_BODY) ||
-         cmds_add(c, b, want_section, b->sections[s], false,
+      if(cmds_add(c, b, want_section, b->sections[s], false,
                   IMAP_FETCH_BODY))
         goto nomem;
   }
@@ -1450,11 +1444,20 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
   if(rc == 1) {
     unsigned long old = strtoul(val + (strncmp(val, "uidvalidity ", 12)
                                        ? 0 : 12), NULL, 10);
-    if(old != uidvalidity)
+    if(old != uidvalidity) {
+      char okey[1400], *oval = NULL, *nl;
       log_warn("UIDVALIDITY of folder \"%s\" on %s changed from %lu to %u "
                "(folder re-created or rebuilt): every message is read "
                "again; reports already ingested are not emitted twice",
                mb->folder, mb->o->server, old, uidvalidity);
+      /* its seen journal may hold reports the months do not (a crash) */
+      snprintf(okey, sizeof(okey), "imap|%s|%s|%s|%lu", mb->o->server,
+               mb->o->username, mb->folder, old);
+      if(long_get(mb->st, okey, &oval, err, sizeof(err)) == 1 &&
+         (nl = strchr(oval, '\n')) != NULL)
+        seen_journal_load(&mb->seen, nl + 1);
+      free(oval);
+    }
   }
   if(rc != 1 || strtoul(val + (strncmp(val, "uidvalidity ", 12) ? 0 : 12),
                         NULL, 10) != uidvalidity) {
@@ -1475,9 +1478,16 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
     log_error("%s", err);
     return -1;
   }
-  if(rc == 1 && uidset_parse(&mb->done, val)) {
-    log_warn("checkpoint %s unreadable, the folder is read again", key);
-    uidset_free(&mb->done);
+  if(rc == 1) {
+    char *nl = strchr(val, '\n');
+    if(nl) {   /* the UID set, then the seen journal */
+      *nl = '\0';
+      seen_journal_load(&mb->seen, nl + 1);
+    }
+    if(uidset_parse(&mb->done, val)) {
+      log_warn("checkpoint %s unreadable, the folder is read again", key);
+      uidset_free(&mb->done);
+    }
   }
   free(val);
   return 0;
@@ -1615,6 +1625,14 @@ static int imap_session(struct mb *mb, bool first)
   return rc;
 }
 
+/* At the end of a run the seen journal goes to the month records, where
+ * the other folders of the account see it; only once its events are out. */
+static void imap_compact(struct mb *mb)
+{
+  if(mb->uidvalidity && mb->seen.njr && !mb->fatal && !flush_events(mb))
+    imap_save_done(mb, true);
+}
+
 static int run_imap(struct mb *mb)
 {
   unsigned fails = 0;
@@ -1624,10 +1642,13 @@ static int run_imap(struct mb *mb)
     unsigned before = mb->progress;
     int rc = imap_session(mb, first);
     first = false;
-    if(rc != S_BROKEN)
+    if(rc != S_BROKEN) {
+      imap_compact(mb);
       return rc == S_OK ? 0 : 1;
+    }
     fails = mb->progress > before ? 0 : fails + 1;
     if(fails > mb->o->max_reconnects) {
+      imap_compact(mb);
       log_error("giving up on %s after %u reconnect(s) without progress; "
                 "the next run goes on where this one stopped",
                 mb->o->server, mb->o->max_reconnects);

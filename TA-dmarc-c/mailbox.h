@@ -7,7 +7,8 @@
  * and checkpoints the messages once their events are flushed.  The front-ends
  * only differ in how they log in and which protocol they speak.
  *
- * IMAP, per batch of batch_size new UIDs:
+ * IMAP, per batch of batch_size new UIDs (batch_size keeps the old
+ * add-on's meaning: UIDs per UID FETCH, and per checkpoint):
  *   1. one UID FETCH of BODYSTRUCTURE for the batch;
  *   2. the candidate parts of each message are chosen from the structure
  *      (mailbox_part_is_candidate); a message with none is checkpointed
@@ -18,6 +19,10 @@
  *      as it has arrived and then freed, so at most one part is held;
  *   4. events flushed, then the batch's UIDs and the reports it emitted are
  *      written to the checkpoint store.
+ * These are pipelined: the commands of step 3 for batch N and of step 1
+ * for batch N+1 are sent together (one round trip per batch), and the
+ * checkpoint of batch N-1 is written while the server answers them.  At
+ * any moment the events of at most one batch are out but not checkpointed.
  * With DKIM verification on, a candidate message is fetched whole instead
  * (a signature covers the whole message) and handled as a POP3 message.
  *
@@ -27,7 +32,12 @@
  * Checkpoints (the checkpoint store, one record each):
  *   "imap|SERVER|USER|FOLDER"              -> "uidvalidity N"
  *   "imap|SERVER|USER|FOLDER|UIDVALIDITY"  -> UID set of the messages done,
- *                                             "1:500,502" (RFC 3501 syntax)
+ *                                             "1:500,502" (RFC 3501 syntax),
+ *                                             a newline, then the seen
+ *                                             journal: "YYYY-MM <16 hex>"
+ *                                             lines for reports emitted
+ *                                             since the month records were
+ *                                             last written
  *   "pop3|SERVER|USER"                     -> the UIDLs done, one per line
  *                                             (UIDLs no longer on the server
  *                                             are dropped, so it stays as
@@ -38,6 +48,15 @@
  *                                             SHA-256 of the report key
  * One record per folder rather than one per message because every record
  * write is fsynced: thousands of them would cost more than the mail itself.
+ * For the same reason an IMAP batch writes one record, the folder's, whose
+ * journal carries the batch's new reports; the month records are rewritten
+ * (compacted) when the journal reaches SEEN_JOURNAL_MAX entries and at the
+ * end of a run, and a run reads the journal back, so a crash loses none.
+ * Until then another folder of the same account does not see them: after
+ * a crash, a report present in two folders may be emitted twice if the
+ * other folder is read before this one.  A value longer than one record
+ * is written as parts under fresh names and then switched to by its first
+ * record, so it is replaced whole or not at all.
  *
  * A connection that breaks in the middle is reopened (up to max_reconnects
  * times in a row without progress) and the run goes on with the messages
