@@ -1259,10 +1259,9 @@ static bool want_section(struct slot *s, const char *sec, bool hdr)
 /* One round trip for the parts of b and the structures of nb, sent before
  * the checkpoint of done is written so the server works meanwhile; done
  * is checkpointed in any case.  Returns S_*. */
-static int exchange(struct mb *mb, struct imap *im, struct batch *b,
-                    struct batch *nb, struct batch *done)
+static int exchange(struct mb *mb, struct imap *im, struct cmds *c,
+                    struct batch *b, struct batch *nb, struct batch *done)
 {
-  struct cmds *c = calloc(1, sizeof(*c));
   struct pipe p;
   struct imap_fetch_handler h;
   int rc = S_OK;
@@ -1278,8 +1277,6 @@ static int exchange(struct mb *mb, struct imap *im, struct batch *b,
   h.on_body = fetch_body;
   h.on_message = fetch_message;
   h.ctx = &p;
-  if(!c)
-    goto nomem;
   if(b && mb->o->dkim) {   /* whole messages: a signature covers all */
     if(cmds_add(c, b, want_cand, "", false, IMAP_FETCH_BODY))
       goto nomem;
@@ -1333,9 +1330,7 @@ out:
   batch_commit(mb, done);
   if(mb->fatal)
     rc = S_FATAL;
-  if(c)
-    cmds_free(c);
-  free(c);
+  cmds_free(c);
   buf_free(&p.body);
   buf_free(&p.hdr);
   return rc;
@@ -1351,8 +1346,14 @@ static int imap_batches(struct mb *mb, struct imap *im, const uint32_t *uids,
 {
   size_t bs = mb->o->batch_size, i = 0;
   struct batch *b = NULL, *nb = NULL, *done = NULL;
+  /* one for the whole run: a folder of a million UIDs is 10,000 batches */
+  struct cmds *c = calloc(1, sizeof(*c));
   int rc = S_OK;
 
+  if(!c) {
+    mb->fatal = true;
+    return S_FATAL;
+  }
   while(rc == S_OK && (i < n || b)) {
     size_t k = n - i < bs ? n - i : bs;
     nb = NULL;
@@ -1362,7 +1363,7 @@ static int imap_batches(struct mb *mb, struct imap *im, const uint32_t *uids,
       break;
     }
     i += k;
-    rc = exchange(mb, im, b, nb, done);
+    rc = exchange(mb, im, c, b, nb, done);
     batch_free(done);
     done = b;
     b = nb;
@@ -1383,6 +1384,7 @@ static int imap_batches(struct mb *mb, struct imap *im, const uint32_t *uids,
     rc = S_FATAL;
   batch_free(done);
   batch_free(b);
+  free(c);
   return rc;
 }
 
