@@ -59,6 +59,20 @@ static int set_grow(struct ioc_set *st)
   return 0;
 }
 
+/* Whether s[0..len) is in st. */
+static bool set_has(const struct ioc_set *st, const char *s, size_t len)
+{
+  if(!st->nslots)
+    return false;
+  for(size_t j = hash_bytes(s, len) & (st->nslots - 1); st->slots[j];
+      j = (j + 1) & (st->nslots - 1)) {
+    const char *e = st->items[st->slots[j] - 1];
+    if(!strncmp(e, s, len) && e[len] == '\0')
+      return true;
+  }
+  return false;
+}
+
 /* Add s[0..len) unless present.  0 ok (added, present or dropped), -1 OOM */
 static int set_add(struct ioc_result *r, enum ioc_kind k, const char *s,
                    size_t len)
@@ -355,10 +369,17 @@ static int add_domain(struct ioc_result *r, const char *s, size_t len)
 
   if(len && s[len - 1] == '.')
     len--;
-  if(len >= sizeof(tmp) || ioc_is_ipv4(s, len) || !ioc_domain_ok(s, len))
+  if(len >= sizeof(tmp))
     return 0;
   for(size_t i = 0; i < len; i++)
     tmp[i] = (char)lower((unsigned char)s[i]);
+  /* Mail names the same few hosts again and again: one already in the
+   * list passed the checks below (they ignore ASCII case), so the libpsl
+   * lookups, the bulk of the cost, are skipped for it. */
+  if(set_has(&r->set[IOC_DOMAIN], tmp, len))
+    return 0;
+  if(ioc_is_ipv4(s, len) || !ioc_domain_ok(s, len))
+    return 0;
   return set_add(r, IOC_DOMAIN, tmp, len);
 }
 
