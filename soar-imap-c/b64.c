@@ -1,5 +1,6 @@
 #include "b64.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,8 +19,6 @@ static void init_cls(void)
 {
   static const char a[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  if(cls[0])
-    return;
   memset(cls, 66, sizeof(cls));
   for(int i = 0; i < 64; i++)
     cls[(unsigned char)a[i]] = (unsigned char)i;
@@ -35,6 +34,12 @@ static void init_cls(void)
     q2[c] = ok ? v << 6 : Q_BAD;
     q3[c] = ok ? v : Q_BAD;
   }
+}
+
+void soar_b64_init(void)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, init_cls);
 }
 
 static inline uint32_t quantum(const unsigned char *p)
@@ -57,7 +62,7 @@ int soar_b64_decode(const char *in, size_t len, size_t max,
   uint32_t acc = 0;
   unsigned nq = 0;
 
-  init_cls();
+  soar_b64_init();
   memset(out, 0, sizeof(*out));
   if(max && cap > max + 3)
     cap = max + 3;

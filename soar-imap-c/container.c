@@ -883,6 +883,15 @@ static void move_all(cJSON *from, cJSON *to)
     cJSON_AddItemToArray(to, c);
 }
 
+void soar_parse_init(void)
+{
+  char hex[33];
+
+  ioc_init();
+  soar_b64_init();
+  pyjson_md5_hex("", 0, hex);       /* fetches MD5 */
+}
+
 int soar_email_process(const char *raw, size_t len,
                        const struct soar_email_opts *o,
                        struct soar_container *c, char *err, size_t errlen)

@@ -79,6 +79,11 @@ struct soar_container {
   bool limited;              /* a limit tripped (see the limits artifact) */
 };
 
+/* Set up what soar_email_process shares between threads (libxml2, the
+ * public suffix list, tables).  Call it before processing mail on more
+ * than one thread; calling it again does nothing. */
+void soar_parse_init(void);
+
 /* Turn raw[0..len) into *c (zeroed first).  raw must outlive c.  Returns 0,
  * or -1 with a reason in err (out of memory, vault write error). */
 int soar_email_process(const char *raw, size_t len,

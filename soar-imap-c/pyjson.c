@@ -93,22 +93,30 @@ int pyjson_dump(struct buf *b, const cJSON *item, bool sort)
  * hundred bytes does, and a container has hundreds of artifacts. */
 static EVP_MD *md5_alg;
 static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
+static pthread_key_t md5_key;     /* frees a thread's context at its exit */
+static bool md5_key_ok;
+
+static void md5_ctx_free(void *ctx)
+{
+  EVP_MD_CTX_free(ctx);
+}
 
 static void md5_fetch(void)
 {
   md5_alg = EVP_MD_fetch(NULL, "MD5", NULL);
+  md5_key_ok = pthread_key_create(&md5_key, md5_ctx_free) == 0;
 }
 
 void pyjson_md5_hex(const void *data, size_t len, char hex[33])
 {
-  /* One context per thread, reused; it lives as long as the thread. */
+  /* One context per thread, reused; freed when the thread ends. */
   static __thread EVP_MD_CTX *ctx;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
 
   pthread_once(&md5_once, md5_fetch);
-  if(!ctx)
-    ctx = EVP_MD_CTX_new();
+  if(!ctx && (ctx = EVP_MD_CTX_new()) && md5_key_ok)
+    pthread_setspecific(md5_key, ctx);
   if(!md5_alg || !ctx || !EVP_DigestInit_ex2(ctx, md5_alg, NULL) ||
      !EVP_DigestUpdate(ctx, data, len) || !EVP_DigestFinal_ex(ctx, md, &mdlen))
     EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL);  /* the slow way */

@@ -10,11 +10,13 @@
 
 #include <arpa/inet.h>
 #include <libpsl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 /* ---- sets: insertion-ordered, open addressing ------------------------- */
@@ -219,19 +221,27 @@ bool ioc_is_ipv6(const char *s, size_t len)
   return inet_pton(AF_INET6, tmp, addr) == 1;
 }
 
+static const psl_ctx_t *psl_list;
+static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
+
+static void psl_load(void)
+{
+  /* The newer of the built-in list and the system file. */
+  psl_list = psl_latest(NULL);
+  if(!psl_list)
+    psl_list = psl_builtin();
+}
+
 static const psl_ctx_t *psl_ctx(void)
 {
-  static const psl_ctx_t *ctx;
-  static bool tried;
+  pthread_once(&psl_once, psl_load);
+  return psl_list;
+}
 
-  if(!tried) {
-    tried = true;
-    /* The newer of the built-in list and the system file. */
-    ctx = psl_latest(NULL);
-    if(!ctx)
-      ctx = psl_builtin();
-  }
-  return ctx;
+void ioc_init(void)
+{
+  xmlInitParser();
+  (void)psl_ctx();
 }
 
 /* A host name: labels of letters, digits, '-' or non-ASCII bytes, 1..63
