@@ -311,8 +311,8 @@ static int ingest(const struct soar_env *env, const struct soar_config *c,
   if(!rc) {
     rc = sstore_save(&st, &ct, id_r, &created, err, errlen);
     if(!rc)
-      log_info("%s container %lld with %d artifacts", created ? "Created" :
-               "Updated duplicate", *id_r, cJSON_GetArraySize(ct.artifacts));
+      log_info("%s container %lld with %zu artifacts", created ? "Created" :
+               "Updated duplicate", *id_r, soar_container_count(&ct));
     soar_container_free(&ct);
   }
   sstore_close(&st);

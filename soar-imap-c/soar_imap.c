@@ -15,9 +15,12 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "actions.h"
 #include "container.h"
@@ -69,48 +72,109 @@ static int print_json(const cJSON *j)
 
 /* ---- parse mode -------------------------------------------------------- */
 
+/* Files up to this size are parsed two at a time, on two threads; bigger
+ * ones alone (their MD5 already runs on a second thread, and two of them
+ * at once would double the peak memory). */
+#define PARSE_PAIR_MAX (1024u * 1024)
+
+/* One file of parse mode: read and turned into a container, kept until it
+ * is printed, so output and messages come in the order of the files. */
+struct parse_job {
+  const char *path;
+  struct soar_email_opts o;   /* --folder/--uid as given before the file */
+  char *raw;
+  size_t len;
+  int read_errno;             /* raw == NULL: why */
+  int rc;                     /* of soar_email_process */
+  char err[SOAR_ERR_LEN];
+  struct soar_container c;
+};
+
+static void *parse_run(void *arg)
+{
+  struct parse_job *j = arg;
+
+  if(!(j->raw = sstore_read_file(j->path, MAX_EML_FILE, &j->len)))
+    j->read_errno = errno;
+  else
+    j->rc = soar_email_process(j->raw, j->len, &j->o, &j->c, j->err,
+                               sizeof(j->err));
+  return NULL;
+}
+
+/* Print j's container (or its error) and free it.  0 or 1 (failed). */
+static int parse_finish(struct parse_job *j)
+{
+  int rc = 0;
+
+  if(!j->raw) {
+    log_error("cannot read %s: %s", j->path, strerror(j->read_errno));
+    return 1;
+  }
+  if(j->rc) {
+    log_error("%s: %s", j->path, j->err);
+    rc = 1;
+  }
+  else {
+    if(soar_container_write(stdout, &j->c, -1)) {
+      log_error("cannot write the output: %s", strerror(errno));
+      rc = 1;
+    }
+    soar_container_free(&j->c);
+  }
+  free(j->raw);
+  return rc;
+}
+
+static bool parse_small(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+         (unsigned long long)st.st_size <= PARSE_PAIR_MAX;
+}
+
 static int cmd_parse(int argc, char **argv)
 {
   struct soar_email_opts o;
-  int rc = 0, files = 0;
+  int rc = 0, nfiles = 0;
+  struct parse_job *jobs = calloc((size_t)argc + 1, sizeof(*jobs));
 
+  if(!jobs) {
+    log_error("out of memory");
+    return 1;
+  }
   soar_email_opts_default(&o);
   for(int i = 0; i < argc; i++) {
-    if(!strcmp(argv[i], "--folder") && i + 1 < argc) {
+    if(!strcmp(argv[i], "--folder") && i + 1 < argc)
       o.folder = argv[++i];
-      continue;
-    }
-    if(!strcmp(argv[i], "--uid") && i + 1 < argc) {
+    else if(!strcmp(argv[i], "--uid") && i + 1 < argc)
       o.uid = argv[++i];
-      continue;
-    }
-    size_t len;
-    char err[SOAR_ERR_LEN];
-    struct soar_container c;
-    char *raw = sstore_read_file(argv[i], MAX_EML_FILE, &len);
-    files++;
-    if(!raw) {
-      log_error("cannot read %s: %s", argv[i], strerror(errno));
-      rc = 1;
-      continue;
-    }
-    if(soar_email_process(raw, len, &o, &c, err, sizeof(err))) {
-      log_error("%s: %s", argv[i], err);
-      rc = 1;
-    }
     else {
-      if(soar_container_write(stdout, &c, -1)) {
-        log_error("cannot write the output: %s", strerror(errno));
-        rc = 1;
-      }
-      soar_container_free(&c);
+      jobs[nfiles].path = argv[i];
+      jobs[nfiles++].o = o;
     }
-    free(raw);
   }
-  if(!files) {
+  if(!nfiles) {
+    free(jobs);
     usage();
     return 2;
   }
+  /* What the threads share is set up before there are two. */
+  soar_parse_init();
+  for(int i = 0; i < nfiles;) {
+    pthread_t th;
+    bool pair = i + 1 < nfiles && parse_small(jobs[i].path) &&
+                parse_small(jobs[i + 1].path) &&
+                pthread_create(&th, NULL, parse_run, &jobs[i + 1]) == 0;
+    parse_run(&jobs[i]);
+    rc |= parse_finish(&jobs[i]);
+    if(pair) {
+      pthread_join(th, NULL);
+      rc |= parse_finish(&jobs[i + 1]);
+    }
+    i += pair ? 2 : 1;
+  }
+  free(jobs);
   if(fflush(stdout))
     rc = 1;
   return rc;
