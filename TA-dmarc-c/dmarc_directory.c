@@ -31,12 +31,7 @@ static const struct splunk_arg args[] = {
     "(.xml, .gz, .zip; detected by content)", SPLUNK_ARG_STRING, 1 },
   { "quiet_time", "Quiet time", "Ignore files modified less than this many "
     "seconds ago (default 10)", SPLUNK_ARG_NUMBER, 0 },
-  { "resolve_ip", "Resolve IP", "Add the forward-confirmed reverse DNS name "
-    "of each source IP (default true)", SPLUNK_ARG_BOOLEAN, 0 },
-  { "validate_xml", "Validate XML", "Annotate events with XSD validation "
-    "results (default true)", SPLUNK_ARG_BOOLEAN, 0 },
-  { "output_format", "Output format", "json (default) or kv (legacy)",
-    SPLUNK_ARG_STRING, 0 },
+  INPUT_SCHEME_REPORT_ARGS,
   { NULL, NULL, NULL, 0, 0 },
 };
 

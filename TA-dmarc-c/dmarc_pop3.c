@@ -22,14 +22,8 @@ static const struct splunk_arg args[] = {
   { "password", "Password", "Login password", SPLUNK_ARG_STRING, 1 },
   { "batch_size", "Batch size", "Messages per checkpoint (default 100)",
     SPLUNK_ARG_NUMBER, 0 },
-  { "resolve_ip", "Resolve IP", "Add the forward-confirmed reverse DNS name "
-    "of each source IP (default true)", SPLUNK_ARG_BOOLEAN, 0 },
-  { "validate_xml", "Validate XML", "Annotate events with XSD validation "
-    "results (default true)", SPLUNK_ARG_BOOLEAN, 0 },
-  { "validate_dkim", "Validate DKIM", "Verify the DKIM signatures of the "
-    "report mails (default false)", SPLUNK_ARG_BOOLEAN, 0 },
-  { "output_format", "Output format", "json (default) or kv (legacy)",
-    SPLUNK_ARG_STRING, 0 },
+  INPUT_SCHEME_REPORT_ARGS,
+  INPUT_SCHEME_DKIM_ARGS,
   { NULL, NULL, NULL, 0, 0 },
 };
 

@@ -12,6 +12,23 @@
 #include "dmarc/ingest.h"
 #include "splunk/splunk.h"
 
+/* The scheme args every input shares (after its own), so their names,
+ * titles and defaults are written once. */
+#define INPUT_SCHEME_REPORT_ARGS \
+  { "resolve_ip", "Resolve IP", "Add the forward-confirmed reverse DNS name " \
+    "of each source IP (default true)", SPLUNK_ARG_BOOLEAN, 0 }, \
+  { "validate_xml", "Validate XML", "Annotate events with XSD validation " \
+    "results (default true)", SPLUNK_ARG_BOOLEAN, 0 }, \
+  { "output_format", "Output format", "json (default) or kv (legacy)", \
+    SPLUNK_ARG_STRING, 0 }
+
+/* ... and the mail inputs' DKIM args. */
+#define INPUT_SCHEME_DKIM_ARGS \
+  { "validate_dkim", "Validate DKIM", "Verify the DKIM signatures of the " \
+    "report mails (default false)", SPLUNK_ARG_BOOLEAN, 0 }, \
+  { "dns_server", "DNS server", "IP[:PORT] of the resolver for DKIM keys and " \
+    "resolve_ip (default: the system resolver)", SPLUNK_ARG_STRING, 0 }
+
 struct input_opts {
   struct dmarc_ingest_opts ingest;
   int resolve_ip;

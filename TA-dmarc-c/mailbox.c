@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "mailbox.h"
+#include "mailbox_auth.h"
 
 #include "mime/mime.h"
 #include "pop3/pop3.h"
@@ -378,8 +379,16 @@ static void emitted_cb(void *ud, const char *key)
   m = seen_load(s, ym);
   if(!m)
     return;
-  while(i < m->n && m->h[i] < h)
-    i++;
+  {   /* first index with m->h[i] >= h: the list is sorted */
+    size_t hi = m->n;
+    while(i < hi) {
+      size_t mid = i + (hi - i) / 2;
+      if(m->h[mid] < h)
+        i = mid + 1;
+      else
+        hi = mid;
+    }
+  }
   if(i < m->n && m->h[i] == h)
     return;
   if(m->n == m->cap) {
@@ -409,8 +418,20 @@ static int seen_save(struct seen_store *s)
     if(!m->dirty)
       continue;
     buf_init(&b, SIZE_MAX);
-    for(size_t j = 0; j < m->n && !rc; j++)
-      rc = buf_printf(&b, "%016llx\n", (unsigned long long)m->h[j]) < 0;
+    /* The whole month is written again each batch: format by hand, as
+     * printf made this the costliest step of a checkpoint. */
+    if(m->n > (SIZE_MAX - 1) / 17 || buf_reserve(&b, m->n * 17 + 1))
+      rc = -1;
+    for(size_t j = 0; j < m->n && !rc; j++) {
+      static const char hex[] = "0123456789abcdef";
+      char *o = b.data + b.len;
+      for(int d = 0; d < 16; d++)
+        o[d] = hex[(m->h[j] >> (60 - 4 * d)) & 0xf];
+      o[16] = '\n';
+      b.len += 17;
+    }
+    if(!rc && b.data)
+      b.data[b.len] = '\0';
     snprintf(key, sizeof(key), "seen|%s|%s", s->scope, m->ym);
     if(!rc && long_put(s->st, key, b.data ? b.data : "", err, sizeof(err))) {
       log_error("%s", err);
@@ -545,6 +566,7 @@ static void build_extras(const struct mb *mb, const struct meta *mt,
   if(mt->dkim_json) {
     buf_puts(js, ", \"dkim\": ");
     buf_puts(js, mt->dkim_json);
+    mailbox_dkim_kv(kv, mt->dkim_json);
   }
   buf_putc(js, '}');
 }

@@ -134,7 +134,8 @@ struct mailbox_frontend {
   const struct option *extra_options;  /* getopt entries, ids >= 2000 */
   unsigned extra_options_count;
   const char *extra_help;              /* lines for --help */
-  /* A CLI flag of extra_options: 0 or -1 (bad value). */
+  /* A CLI flag of extra_options: 0, -1 (bad value) or -2 (refused, the
+   * reason already printed: the value is not repeated). */
   int (*extra_flag)(struct mailbox_opts *m, int id, const char *value);
   /* The stanza's own params: 0, or -1 with a message in err. */
   int (*extra_stanza)(struct mailbox_opts *m, const struct splunk_config *c,

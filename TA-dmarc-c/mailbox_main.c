@@ -9,11 +9,26 @@
 #include <unistd.h>
 
 #include "mailbox.h"
+#include "mailbox_auth.h"
 
 #include "util/log.h"
 #include "util/util.h"
 
 #define MAX_OPTIONS 64
+
+/* DKIM verification, when asked for: one verifier per process. */
+static struct mailbox_dkim dkim_state;
+
+/* Turn DKIM on with the resolver io names (--dns-server / dns_server):
+ * 0, or -1 with the reason in err when that resolver cannot be used. */
+static int dkim_on(struct mailbox_opts *m, const struct input_opts *io,
+                   char *err, size_t errlen)
+{
+  dkim_state.dns_server = io->dns_server;
+  m->dkim = mailbox_dkim_verify;
+  m->dkim_ud = &dkim_state;
+  return mailbox_dkim_check(&dkim_state, err, errlen);
+}
 
 /* First non-empty of a param and its old TA-dmarc names. */
 static const char *param2(const struct splunk_config *c, const char *a,
@@ -92,6 +107,13 @@ static int from_stanza(const struct mailbox_frontend *fe,
   if(fe->password)
     m->password = param2(c, "password", NULL);
   m->ca_file = param2(c, "ca_file", NULL);
+  if((v = param2(c, "dns_server", NULL))) {
+    free(io->dns_server);
+    if(!(io->dns_server = strdup(v))) {
+      snprintf(err, errlen, "out of memory");
+      return -1;
+    }
+  }
   if((v = param2(c, "port", NULL)) && set_port(m, v)) {
     snprintf(err, errlen, "port must be a number from 1 to 65535, not '%s'",
              v);
@@ -122,16 +144,9 @@ static int from_stanza(const struct mailbox_frontend *fe,
                v);
       return -1;
     }
-    if(b && !m->dkim) {
-      snprintf(err, errlen, "validate_dkim: DKIM verification is not "
-               "available in this build");
+    if(b && dkim_on(m, io, err, errlen))
       return -1;
-    }
-    if(!b)
-      m->dkim = NULL;
   }
-  else
-    m->dkim = NULL;   /* off unless asked for (as the add-on we replace) */
   if(fe->extra_stanza && fe->extra_stanza(m, c, err, errlen))
     return -1;
   return check_opts(fe, m, err, errlen);
@@ -188,6 +203,7 @@ static int run_modinput(const struct mailbox_frontend *fe,
   rc = w ? mailbox_run(&m, &io, w) : 1;
   if(splunk_writer_finish(w))
     rc = 1;
+  mailbox_dkim_free(&dkim_state);
   input_opts_free(&io);
   splunk_config_free(&cfg);
   return rc;
@@ -225,6 +241,7 @@ static void usage(const struct mailbox_frontend *fe, FILE *out)
     "  --batch-size N            messages per round (default %d, at most %d)\n"
     "  --timeout-ms N            connect and read timeout (default %d)\n"
     "  --validate-dkim           verify the report mails' DKIM signatures\n"
+    "                            (keys looked up through --dns-server)\n"
     "%s" INPUT_OPTIONS_HELP
     "  --help                    this text\n"
     "\n"
@@ -272,7 +289,6 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
 
   mailbox_opts_default(&defaults);
   defaults.proto = fe->proto;
-  /* The DKIM hook stays NULL until DKIM verification is built in. */
   if(argc == 1)
     return run_modinput(fe, &defaults);
   memcpy(all, own, sizeof(own));
@@ -329,6 +345,10 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
     default:
       if(c >= 2000 && fe->extra_flag) {
         rc = fe->extra_flag(&m, c, optarg);
+        if(rc == -2) {   /* refused and said why; optarg may be a secret */
+          rc = 2;
+          goto done;
+        }
         break;
       }
       for(unsigned i = 0; i < INPUT_LONG_OPTIONS_COUNT; i++)
@@ -353,14 +373,11 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
     rc = 2;
     goto done;
   }
-  if(want_dkim && !m.dkim) {
-    fprintf(stderr, "%s: --validate-dkim: DKIM verification is not available "
-            "in this build\n", fe->name);
+  if(want_dkim && dkim_on(&m, &io, err, sizeof(err))) {
+    fprintf(stderr, "%s: --validate-dkim: %s\n", fe->name, err);
     rc = 2;
     goto done;
   }
-  if(!want_dkim)
-    m.dkim = NULL;
   if(fe->password && pwfile) {
     password = mailbox_read_password_file(pwfile, err, sizeof(err));
     if(!password) {
@@ -384,6 +401,7 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
     rc = 1;
 done:
   free(password);
+  mailbox_dkim_free(&dkim_state);
   input_opts_free(&io);
   return rc;
 }

@@ -200,41 +200,9 @@ static int dns_start(void *srv, int type, unsigned char *query,
   return DKIM_DNS_SUCCESS;
 }
 
-/* Wait up to timeout_ms for c-ares' sockets, then let it read what arrived
- * and run its retries and timeouts. */
 static void drive(struct dkim_verifier *v, int timeout_ms)
 {
-  ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-  struct pollfd pfd[ARES_GETSOCK_MAXNUM];
-  int bits, n = 0, ready;
-
-  bits = ares_getsock(v->ch, socks, ARES_GETSOCK_MAXNUM);
-  for(int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-    short ev = 0;
-    if(ARES_GETSOCK_READABLE(bits, i))
-      ev |= POLLIN;
-    if(ARES_GETSOCK_WRITABLE(bits, i))
-      ev |= POLLOUT;
-    if(ev == 0)
-      break;
-    pfd[n].fd = socks[i];
-    pfd[n].events = ev;
-    pfd[n].revents = 0;
-    n++;
-  }
-  ready = poll(pfd, (nfds_t)n, timeout_ms);
-  if(ready < 0 && errno != EINTR)
-    log_debug("DKIM: poll: %s", strerror(errno));
-  for(int i = 0; i < n && ready > 0; i++) {
-    if(pfd[i].revents == 0)
-      continue;
-    ares_process_fd(v->ch,
-                    pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ?
-                      pfd[i].fd : ARES_SOCKET_BAD,
-                    pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD);
-  }
-  if(ready <= 0)
-    ares_process_fd(v->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+  dns_drive_channel(v->ch, timeout_ms);
 }
 
 /* libopendkim's timeout argument is ignored: our own deadline, set when the

@@ -468,15 +468,13 @@ static bool check_dead(struct dns_resolver *r)
 
 /* --- socket driving ----------------------------------------------------- */
 
-/* Wait up to timeout_ms for c-ares' sockets, then let c-ares read what
- * arrived and handle retries and timeouts. */
-static void drive(struct dns_resolver *r, int timeout_ms)
+void dns_drive_channel(struct ares_channeldata *ch, int timeout_ms)
 {
   ares_socket_t socks[ARES_GETSOCK_MAXNUM];
   struct pollfd pfd[ARES_GETSOCK_MAXNUM];
   int bits, n = 0, ready;
 
-  bits = ares_getsock(r->ch, socks, ARES_GETSOCK_MAXNUM);
+  bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
   for(int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
     short ev = 0;
     if(ARES_GETSOCK_READABLE(bits, i))
@@ -496,7 +494,7 @@ static void drive(struct dns_resolver *r, int timeout_ms)
   for(int i = 0; i < n && ready > 0; i++) {
     if(pfd[i].revents == 0)
       continue;
-    ares_process_fd(r->ch,
+    ares_process_fd(ch,
                     pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ?
                       pfd[i].fd : ARES_SOCKET_BAD,
                     pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD);
@@ -504,7 +502,12 @@ static void drive(struct dns_resolver *r, int timeout_ms)
   /* Timeouts and retries are handled on every call; make one even when no
    * socket was ready. */
   if(ready <= 0)
-    ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    ares_process_fd(ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+}
+
+static void drive(struct dns_resolver *r, int timeout_ms)
+{
+  dns_drive_channel(r->ch, timeout_ms);
 }
 
 /* --- server setup ------------------------------------------------------- */

@@ -52,6 +52,12 @@ void dns_wait(struct dns_resolver *r, int64_t deadline_ms);
  * time, or it was never submitted.  Valid until dns_resolver_free. */
 const char *dns_lookup(struct dns_resolver *r, const char *ip);
 
+/* Wait up to timeout_ms for a c-ares channel's sockets, then let c-ares
+ * read what arrived and run its retries and timeouts (also when nothing
+ * arrived).  Shared by every c-ares user so the poll loop exists once. */
+struct ares_channeldata;
+void dns_drive_channel(struct ares_channeldata *ch, int timeout_ms);
+
 /* Parse a resolver address: "IP", "IP:PORT", "[IPv6]", "[IPv6]:PORT" or a
  * bare IPv6 address, strictly (c-ares' own parser takes "[::1").  what
  * names the setting in messages ("DNS server").  Returns 0 with node

@@ -2,20 +2,30 @@
  * xsd: streamed validation of aggregate reports against the built-in
  * schemas (see xsd.h for the contract).
  *
- * Each schema gets its own libxml2 push parser with the compiled schema
- * plugged into its SAX stream (xmlSchemaSAXPlug), so no tree is built and
- * memory stays flat however large the report is.  The parsers are started
- * once the first bytes have arrived (the encoding is told by them), then
- * every chunk is pushed to each schema that has not failed yet.  The first
- * error a schema raises is kept, worded the way lxml words it (the
- * original TA-dmarc put lxml's text into its events), and that schema
- * stops consuming.
+ * One libxml2 push parser reads the document and our SAX handlers hand
+ * every event to the validators of the schemas that have not failed yet
+ * (each a validation context plugged with xmlSchemaSAXPlug, so no tree is
+ * built and memory stays flat however large the report is).  The parser
+ * is started once the first bytes have arrived (the encoding is told by
+ * them).  The first error a schema raises is kept, worded the way lxml
+ * words it (the original TA-dmarc put lxml's text into its events), and
+ * that schema gets no more events; a well-formedness error ends every
+ * schema still validating.
+ *
+ * Inputs validate thousands of small reports in a row, and setting up a
+ * parser and four validation contexts cost more than validating a typical
+ * report.  So the contexts outlive a document: a finished validation goes
+ * back to a small pool, its validation contexts are re-plugged for the
+ * next document (libxml2 clears them between runs), and its parser is
+ * reset (xmlCtxtResetPush) when the document before ended cleanly, or
+ * made anew when it did not.
  *
  * libxml2 reports errors through callbacks; a callback it cannot route to
  * a context goes to the thread's global handlers, which print to stderr by
  * default.  So around every call into libxml2 we point the global handlers
- * at the schema being fed and restore them afterwards: nothing is printed,
- * and other users of libxml2 in the process keep their own handlers.
+ * at the validation being fed and restore them afterwards: nothing is
+ * printed, and other users of libxml2 in the process keep their own
+ * handlers.
  */
 #include "xsd.h"
 #include "xsd_builtin.h"
@@ -53,6 +63,16 @@
 
 #define XSD_INFO_MAX sizeof(((struct xsd_result *)0)->info)
 
+/* A parser is reset for the next document only while its dictionary of
+ * names stays below this many entries: a run of hostile reports with ever
+ * new element names must not grow it without end.  A real report uses a
+ * few dozen names. */
+#define XSD_DICT_MAX 4096
+
+/* Finished validations kept for reuse.  The inputs validate one report at
+ * a time; the second serves an overlapping one. */
+#define XSD_POOL_MAX 2
+
 /* libxml2 2.12 made the error argument of structured handlers const. */
 #if LIBXML_VERSION >= 21200
 typedef const xmlError *xsd_error_arg;
@@ -60,34 +80,44 @@ typedef const xmlError *xsd_error_arg;
 typedef xmlErrorPtr xsd_error_arg;
 #endif
 
+struct xsd_validation;
+
 struct xsd_slot {
-  xmlSchemaValidCtxtPtr vctxt;
-  xmlSchemaSAXPlugPtr plug;
-  /* xmlSchemaSAXPlug keeps the addresses of these two and writes them back
-   * when unplugged, so they must live as long as the plug does. */
+  struct xsd_validation *v;
+  xmlSchemaValidCtxtPtr vctxt;  /* kept from one document to the next */
+  xmlSchemaSAXPlugPtr plug;     /* one per document */
+  /* Set by xmlSchemaSAXPlug to the validator's own handlers; it keeps the
+   * addresses of these two and writes them back when unplugged, so they
+   * must live as long as the plug does. */
   xmlSAXHandlerPtr sax;
   void *sax_user;
-  xmlParserCtxtPtr parser;
-  xmlSAXHandler events;     /* our own callbacks, behind the validator's */
-  unsigned depth;           /* open elements */
-  int closing;              /* the last event was an end tag */
-  int closing_line;         /* start-tag line of the element just closed */
-  int start_line[XSD_LINE_DEPTH];
-  int failed;               /* info holds the first error */
+  int failed;                   /* info holds the first error */
   char info[XSD_INFO_MAX];
 };
 
 struct xsd_validation {
   struct xsd_slot slot[XSD_SCHEMA_COUNT];
+  xmlParserCtxtPtr parser;      /* shared by the schemas */
+  xmlSAXHandler events;         /* ours: hand events to the validators */
+  unsigned live;                /* slots not failed */
+  unsigned depth;               /* open elements */
+  int closing;                  /* the last event was an end tag */
+  int closing_line;             /* start-tag line of the element just closed */
+  int start_line[XSD_LINE_DEPTH];
   unsigned char head[XSD_SNIFF_BYTES];
   size_t head_len;
-  int started;              /* parsers created, head pushed */
+  int started;                  /* parser ready, head pushed */
+  struct xsd_validation *next;  /* in the pool */
 };
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static xmlSchemaPtr schemas[XSD_SCHEMA_COUNT];
 static const char *schema_names[XSD_SCHEMA_COUNT];
 static int init_done;
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct xsd_validation *pool;   /* finished validations */
+static unsigned pool_len;
 
 /* --- error capture ------------------------------------------------------ */
 
@@ -156,6 +186,14 @@ static void format_error(char *out, size_t outlen, const xmlError *e)
   utf8_trim_partial(out);
 }
 
+/* Mark s failed (its first error is already in info). */
+static void slot_mark_failed(struct xsd_slot *s)
+{
+  s->failed = 1;
+  if(s->v->live > 0)
+    s->v->live--;
+}
+
 static void slot_fail(struct xsd_slot *s, const char *fmt, ...)
   __attribute__((format(printf, 2, 3)));
 
@@ -165,15 +203,14 @@ static void slot_fail(struct xsd_slot *s, const char *fmt, ...)
 
   if(s->failed)
     return;
-  s->failed = 1;
   va_start(ap, fmt);
   vsnprintf(s->info, sizeof(s->info), fmt, ap);
   va_end(ap);
   utf8_trim_partial(s->info);
+  slot_mark_failed(s);
 }
 
-/* Structured error callback of one schema: validity errors (from the
- * validation context) and, through the global handler, parser errors. */
+/* Error callback of one schema's validation context: validity errors. */
 static void slot_error(void *ctx, xsd_error_arg e)
 {
   struct xsd_slot *s = ctx;
@@ -181,17 +218,38 @@ static void slot_error(void *ctx, xsd_error_arg e)
   if(!s || !e || s->failed || e->level == XML_ERR_NONE ||
      e->level == XML_ERR_WARNING)
     return;
-  s->failed = 1;
   format_error(s->info, sizeof(s->info), e);
-  /* A validity error ends this schema's work: stop parsing the rest of the
-   * chunk.  Well-formedness errors stop the parser by themselves. */
-  if(e->domain == XML_FROM_SCHEMASV && s->parser)
-    xmlStopParser(s->parser);
+  slot_mark_failed(s);
+  /* A validity error ends this schema's work; when it was the last one
+   * validating, nothing is left to parse for.  (Only from a validity
+   * error: it is raised from a SAX callback, where stopping is safe.) */
+  if(e->domain == XML_FROM_SCHEMASV && !s->v->live && s->v->parser)
+    xmlStopParser(s->v->parser);
 }
 
-static int parser_line(const struct xsd_slot *s)
+/* Global error callback while libxml2 works for validation v: the
+ * parser's errors (the document is not well-formed, or its encoding is
+ * unknown) hold for every schema still validating. */
+static void parser_error(void *ctx, xsd_error_arg e)
 {
-  return (s->parser && s->parser->input) ? s->parser->input->line : 0;
+  struct xsd_validation *v = ctx;
+  unsigned i;
+
+  if(!v || !e || e->level == XML_ERR_NONE || e->level == XML_ERR_WARNING)
+    return;
+  for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
+    struct xsd_slot *s = &v->slot[i];
+
+    if(s->failed)
+      continue;
+    format_error(s->info, sizeof(s->info), e);
+    slot_mark_failed(s);
+  }
+}
+
+static int parser_line(const struct xsd_validation *v)
+{
+  return (v->parser && v->parser->input) ? v->parser->input->line : 0;
 }
 
 /* Locator for validity errors: the validator sees only SAX events, so it
@@ -202,51 +260,108 @@ static int parser_line(const struct xsd_slot *s)
 static int slot_locate(void *ctx, const char **file, unsigned long *line)
 {
   struct xsd_slot *s = ctx;
+  const struct xsd_validation *v = s ? s->v : NULL;
   int l;
 
   if(file)
     *file = NULL;
   if(line)
     *line = 0;
-  if(!s || !s->parser || !s->parser->input)
+  if(!v || !v->parser || !v->parser->input)
     return -1;
-  l = s->closing ? s->closing_line : parser_line(s);
+  l = v->closing ? v->closing_line : parser_line(v);
   if(line && l > 0)
     *line = (unsigned long)l;
   return 0;
 }
 
-/* Our SAX callbacks.  The plug calls each before the validator's own, so
- * the state below describes the event the validator is about to check. */
+/* Our SAX callbacks: note what the locator needs, then hand the event to
+ * every schema still validating, so the state above describes the event
+ * each validator is about to check.  A validator that fails on the event
+ * is skipped from then on. */
 static void on_start(void *ctx, const xmlChar *localname,
                      const xmlChar *prefix, const xmlChar *uri,
                      int nb_namespaces, const xmlChar **namespaces,
                      int nb_attributes, int nb_defaulted,
                      const xmlChar **attributes)
 {
-  struct xsd_slot *s = ctx;
+  struct xsd_validation *v = ctx;
+  unsigned i;
 
-  (void)localname; (void)prefix; (void)uri; (void)nb_namespaces;
-  (void)namespaces; (void)nb_attributes; (void)nb_defaulted;
-  (void)attributes;
-  if(s->depth < XSD_LINE_DEPTH)
-    s->start_line[s->depth] = parser_line(s);
-  if(s->depth < UINT_MAX)
-    s->depth++;
-  s->closing = 0;
+  if(v->depth < XSD_LINE_DEPTH)
+    v->start_line[v->depth] = parser_line(v);
+  if(v->depth < UINT_MAX)
+    v->depth++;
+  v->closing = 0;
+  for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
+    struct xsd_slot *s = &v->slot[i];
+
+    if(!s->failed && s->sax && s->sax->startElementNs)
+      s->sax->startElementNs(s->sax_user, localname, prefix, uri,
+                             nb_namespaces, namespaces, nb_attributes,
+                             nb_defaulted, attributes);
+  }
 }
 
 static void on_end(void *ctx, const xmlChar *localname,
                    const xmlChar *prefix, const xmlChar *uri)
 {
-  struct xsd_slot *s = ctx;
+  struct xsd_validation *v = ctx;
+  unsigned i;
 
-  (void)localname; (void)prefix; (void)uri;
-  if(s->depth > 0)
-    s->depth--;
-  s->closing_line = s->depth < XSD_LINE_DEPTH ? s->start_line[s->depth]
-                                              : parser_line(s);
-  s->closing = 1;
+  if(v->depth > 0)
+    v->depth--;
+  v->closing_line = v->depth < XSD_LINE_DEPTH ? v->start_line[v->depth]
+                                              : parser_line(v);
+  v->closing = 1;
+  for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
+    struct xsd_slot *s = &v->slot[i];
+
+    if(!s->failed && s->sax && s->sax->endElementNs)
+      s->sax->endElementNs(s->sax_user, localname, prefix, uri);
+  }
+}
+
+/* Text, and whitespace too: the same handler for both keeps the parser
+ * from guessing which whitespace is ignorable. */
+static void on_text(void *ctx, const xmlChar *ch, int len)
+{
+  struct xsd_validation *v = ctx;
+  unsigned i;
+
+  v->closing = 0;
+  for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
+    struct xsd_slot *s = &v->slot[i];
+
+    if(!s->failed && s->sax && s->sax->characters)
+      s->sax->characters(s->sax_user, ch, len);
+  }
+}
+
+static void on_cdata(void *ctx, const xmlChar *value, int len)
+{
+  struct xsd_validation *v = ctx;
+  unsigned i;
+
+  for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
+    struct xsd_slot *s = &v->slot[i];
+
+    if(!s->failed && s->sax && s->sax->cdataBlock)
+      s->sax->cdataBlock(s->sax_user, value, len);
+  }
+}
+
+static void on_reference(void *ctx, const xmlChar *name)
+{
+  struct xsd_validation *v = ctx;
+  unsigned i;
+
+  for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
+    struct xsd_slot *s = &v->slot[i];
+
+    if(!s->failed && s->sax && s->sax->reference)
+      s->sax->reference(s->sax_user, name);
+  }
 }
 
 /* A report has no use for a DTD, and a DTD is where entity bombs and
@@ -255,20 +370,14 @@ static void on_end(void *ctx, const xmlChar *localname,
 static void on_doctype(void *ctx, const xmlChar *name,
                        const xmlChar *external_id, const xmlChar *system_id)
 {
-  struct xsd_slot *s = ctx;
+  struct xsd_validation *v = ctx;
+  unsigned i;
 
   (void)name; (void)external_id; (void)system_id;
-  slot_fail(s, "DOCTYPE is not allowed in a DMARC report, line %d",
-            parser_line(s));
-  xmlStopParser(s->parser);
-}
-
-static void on_text(void *ctx, const xmlChar *ch, int len)
-{
-  struct xsd_slot *s = ctx;
-
-  (void)ch; (void)len;
-  s->closing = 0;
+  for(i = 0; i < XSD_SCHEMA_COUNT; i++)
+    slot_fail(&v->slot[i], "DOCTYPE is not allowed in a DMARC report, "
+              "line %d", parser_line(v));
+  xmlStopParser(v->parser);
 }
 
 /* --- schemas ------------------------------------------------------------ */
@@ -365,108 +474,192 @@ const char *xsd_schema_name(unsigned i)
 
 /* --- one validation ----------------------------------------------------- */
 
-static void slot_free(struct xsd_slot *s)
+static void parser_free(struct xsd_validation *v)
 {
-  struct saved_handlers saved;
-
-  handlers_push(&saved, slot_error, s);
-  if(s->parser) {
-    /* The parser may have made itself a document to hold declarations;
-     * it is ours to free. */
-    if(s->parser->myDoc) {
-      xmlFreeDoc(s->parser->myDoc);
-      s->parser->myDoc = NULL;
-    }
-    xmlFreeParserCtxt(s->parser);
-    s->parser = NULL;
-  }
-  if(s->plug) {
-    xmlSchemaSAXUnplug(s->plug);
-    s->plug = NULL;
-  }
-  if(s->vctxt) {
-    xmlSchemaFreeValidCtxt(s->vctxt);
-    s->vctxt = NULL;
-  }
-  handlers_pop(&saved);
-}
-
-/* Create the parser of slot i, giving it the first bytes of the document
- * (fewer than XSD_SNIFF_BYTES only when the document is that short). */
-static void slot_start(struct xsd_slot *s, unsigned i,
-                       const unsigned char *head, size_t n)
-{
-  struct saved_handlers saved;
-
-  if(!s->plug) {
-    slot_fail(s, "xsd: out of memory");
+  if(!v->parser)
     return;
+  /* The parser may have made itself a document to hold declarations; it
+   * is ours to free. */
+  if(v->parser->myDoc) {
+    xmlFreeDoc(v->parser->myDoc);
+    v->parser->myDoc = NULL;
   }
-  handlers_push(&saved, slot_error, s);
-  s->parser = xmlCreatePushParserCtxt(s->sax, s->sax_user,
-                                      (const char *)head, (int)n, NULL);
-  if(s->parser) {
-    xmlCtxtUseOptions(s->parser, XSD_PARSE_OPTIONS);
-    s->parser->loadsubset = 0;
-    s->parser->replaceEntities = 0;
-    s->parser->validate = 0;
-    xmlSchemaValidateSetLocator(s->vctxt, slot_locate, s);
-  }
-  handlers_pop(&saved);
-  if(!s->parser)
-    slot_fail(s, "xsd: cannot create a parser for %s: out of memory",
-              schema_names[i]);
+  xmlFreeParserCtxt(v->parser);
+  v->parser = NULL;
 }
 
-/* Push p[0..len) to every schema still validating (terminate: end of
- * document).  A schema that failed gives its parser back at once. */
-static void push_all(struct xsd_validation *v, const unsigned char *p,
-                     size_t len, int terminate)
+/* Take the validators off the document (libxml2 clears their state for
+ * the next run); the contexts stay. */
+static void unplug_all(struct xsd_validation *v)
 {
   unsigned i;
 
   for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
     struct xsd_slot *s = &v->slot[i];
-    struct saved_handlers saved;
-    const unsigned char *q = p;
-    size_t left = len;
-    int rc = 0;
 
-    if(s->failed || !s->parser)
-      continue;
-    handlers_push(&saved, slot_error, s);
-    do {
-      size_t n = left < XSD_MAX_PUSH ? left : XSD_MAX_PUSH;
-      int last = terminate && n == left;
-
-      rc = xmlParseChunk(s->parser, (const char *)q, (int)n, last);
-      q += n;
-      left -= n;
-    } while(left > 0 && !s->failed && rc == 0);
-    handlers_pop(&saved);
-    if(!s->failed && rc != 0) {
-      /* The parser gave up without a callback reaching us. */
-      const xmlError *e = xmlCtxtGetLastError(s->parser);
-
-      s->failed = 1;
-      if(e && e->message)
-        format_error(s->info, sizeof(s->info), e);
-      else
-        snprintf(s->info, sizeof(s->info), "parser error %d, line %d", rc,
-                 s->parser->input ? s->parser->input->line : 0);
+    if(s->plug) {
+      xmlSchemaSAXUnplug(s->plug);
+      s->plug = NULL;
     }
-    if(s->failed)
-      slot_free(s);
+    s->sax = NULL;
+    s->sax_user = NULL;
   }
 }
 
-static void start_all(struct xsd_validation *v)
+static void engine_free(struct xsd_validation *v)
 {
+  struct saved_handlers saved;
+  unsigned i;
+
+  handlers_push(&saved, parser_error, v);
+  parser_free(v);
+  unplug_all(v);
+  for(i = 0; i < XSD_SCHEMA_COUNT; i++)
+    if(v->slot[i].vctxt)
+      xmlSchemaFreeValidCtxt(v->slot[i].vctxt);
+  handlers_pop(&saved);
+  free(v);
+}
+
+/* A validation with its contexts made, not yet plugged. */
+static struct xsd_validation *engine_new(void)
+{
+  struct xsd_validation *v = calloc(1, sizeof(*v));
+  unsigned i;
+
+  if(!v)
+    return NULL;
+  for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
+    struct xsd_slot *s = &v->slot[i];
+
+    s->v = v;
+    s->vctxt = xmlSchemaNewValidCtxt(schemas[i]);
+    if(!s->vctxt) {
+      engine_free(v);
+      return NULL;
+    }
+    /* Both survive the clearing between documents. */
+    xmlSchemaSetValidStructuredErrors(s->vctxt, slot_error, s);
+    xmlSchemaValidateSetLocator(s->vctxt, slot_locate, s);
+  }
+  /* Element, text and DOCTYPE callbacks only: the parser builds no tree,
+   * and a document with a DTD is refused before any declaration. */
+  v->events.initialized = XML_SAX2_MAGIC;
+  v->events.startElementNs = on_start;
+  v->events.endElementNs = on_end;
+  v->events.characters = on_text;
+  v->events.ignorableWhitespace = on_text;
+  v->events.cdataBlock = on_cdata;
+  v->events.reference = on_reference;
+  v->events.internalSubset = on_doctype;
+  return v;
+}
+
+/* Whether the parser may be reset for another document: it finished this
+ * one cleanly, so nothing of it (open elements, namespace bindings) is
+ * left behind, and its dictionary is still small. */
+static int parser_reusable(const xmlParserCtxt *p)
+{
+  return p && p->instate == XML_PARSER_EOF && p->wellFormed &&
+         p->errNo == XML_ERR_OK && !p->disableSAX && p->nameNr == 0 &&
+         p->nsNr == 0 && p->inputNr <= 1 &&
+         xmlDictSize(p->dict) <= XSD_DICT_MAX;
+}
+
+/* Give v back: to the pool (its parser only if reusable), or free it. */
+static void engine_release(struct xsd_validation *v)
+{
+  struct saved_handlers saved;
+  int keep;
+
+  handlers_push(&saved, parser_error, v);
+  unplug_all(v);
+  if(!parser_reusable(v->parser))
+    parser_free(v);
+  handlers_pop(&saved);
+  pthread_mutex_lock(&pool_lock);
+  keep = pool_len < XSD_POOL_MAX;
+  if(keep) {
+    v->next = pool;
+    pool = v;
+    pool_len++;
+  }
+  pthread_mutex_unlock(&pool_lock);
+  if(!keep)
+    engine_free(v);
+}
+
+/* Create (or reset) the parser, giving it the first bytes of the document
+ * (fewer than XSD_SNIFF_BYTES only when the document is that short). */
+static void parser_start(struct xsd_validation *v)
+{
+  struct saved_handlers saved;
   unsigned i;
 
   v->started = 1;
-  for(i = 0; i < XSD_SCHEMA_COUNT; i++)
-    slot_start(&v->slot[i], i, v->head, v->head_len);
+  handlers_push(&saved, parser_error, v);
+  /* A reset parser tells the encoding from exactly XSD_SNIFF_BYTES bytes;
+   * a shorter document gets a new parser, as it always did. */
+  if(v->parser && (v->head_len < XSD_SNIFF_BYTES ||
+                   xmlCtxtResetPush(v->parser, (const char *)v->head,
+                                    (int)v->head_len, NULL, NULL)))
+    parser_free(v);
+  if(!v->parser) {
+    v->parser = xmlCreatePushParserCtxt(&v->events, v,
+                                        (const char *)v->head,
+                                        (int)v->head_len, NULL);
+    if(v->parser) {
+      xmlCtxtUseOptions(v->parser, XSD_PARSE_OPTIONS);
+      v->parser->loadsubset = 0;
+      v->parser->replaceEntities = 0;
+      v->parser->validate = 0;
+    }
+  }
+  handlers_pop(&saved);
+  if(!v->parser)
+    for(i = 0; i < XSD_SCHEMA_COUNT; i++)
+      slot_fail(&v->slot[i], "xsd: cannot create a parser for %s: out of "
+                "memory", schema_names[i]);
+}
+
+/* Push p[0..len) (terminate: end of document) while a schema is still
+ * validating. */
+static void push(struct xsd_validation *v, const unsigned char *p,
+                 size_t len, int terminate)
+{
+  struct saved_handlers saved;
+  const xmlError *e;
+  unsigned i;
+  int rc = 0;
+
+  if(!v->live || !v->parser)
+    return;
+  handlers_push(&saved, parser_error, v);
+  do {
+    size_t n = len < XSD_MAX_PUSH ? len : XSD_MAX_PUSH;
+    int last = terminate && n == len;
+
+    rc = xmlParseChunk(v->parser, (const char *)p, (int)n, last);
+    p += n;
+    len -= n;
+  } while(len > 0 && v->live && rc == 0);
+  handlers_pop(&saved);
+  if(!v->live || rc == 0)
+    return;
+  /* The parser gave up without a callback reaching us. */
+  e = xmlCtxtGetLastError(v->parser);
+  for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
+    struct xsd_slot *s = &v->slot[i];
+
+    if(s->failed)
+      continue;
+    if(e && e->message)
+      format_error(s->info, sizeof(s->info), e);
+    else
+      snprintf(s->info, sizeof(s->info), "parser error %d, line %d", rc,
+               parser_line(v));
+    slot_mark_failed(s);
+  }
 }
 
 struct xsd_validation *xsd_validation_begin(void)
@@ -476,34 +669,38 @@ struct xsd_validation *xsd_validation_begin(void)
 
   if(!__atomic_load_n(&init_done, __ATOMIC_ACQUIRE))
     return NULL;
-  v = calloc(1, sizeof(*v));
-  if(!v)
+  pthread_mutex_lock(&pool_lock);
+  v = pool;
+  if(v) {
+    pool = v->next;
+    pool_len--;
+  }
+  pthread_mutex_unlock(&pool_lock);
+  if(!v && !(v = engine_new()))
     return NULL;
+  v->next = NULL;
+  v->live = XSD_SCHEMA_COUNT;
+  v->depth = 0;
+  v->closing = 0;
+  v->closing_line = 0;
+  v->head_len = 0;
+  v->started = 0;
   for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
     struct xsd_slot *s = &v->slot[i];
 
-    s->vctxt = xmlSchemaNewValidCtxt(schemas[i]);
-    if(!s->vctxt)
-      goto oom;
-    xmlSchemaSetValidStructuredErrors(s->vctxt, slot_error, s);
-    /* Element, text and DOCTYPE callbacks only: the parser builds no tree,
-     * and a document with a DTD is refused before any declaration. */
-    memset(&s->events, 0, sizeof(s->events));
-    s->events.initialized = XML_SAX2_MAGIC;
-    s->events.startElementNs = on_start;
-    s->events.endElementNs = on_end;
-    s->events.characters = on_text;
-    s->events.internalSubset = on_doctype;
-    s->sax = &s->events;
-    s->sax_user = s;
+    s->failed = 0;
+    s->info[0] = '\0';
+    s->sax = NULL;
+    s->sax_user = NULL;
+    /* No old handlers: the plug sends events straight to the validator,
+     * and on_* call it through s->sax. */
     s->plug = xmlSchemaSAXPlug(s->vctxt, &s->sax, &s->sax_user);
-    if(!s->plug)
-      goto oom;
+    if(!s->plug) {
+      engine_free(v);
+      return NULL;
+    }
   }
   return v;
-oom:
-  xsd_validation_abort(v);
-  return NULL;
 }
 
 void xsd_validation_feed(struct xsd_validation *v, const void *buf,
@@ -524,10 +721,10 @@ void xsd_validation_feed(struct xsd_validation *v, const void *buf,
     len -= take;
     if(v->head_len < XSD_SNIFF_BYTES)
       return;
-    start_all(v);
+    parser_start(v);
   }
   if(len)
-    push_all(v, p, len, 0);
+    push(v, p, len, 0);
 }
 
 void xsd_validation_end(struct xsd_validation *v,
@@ -538,17 +735,16 @@ void xsd_validation_end(struct xsd_validation *v,
   if(!v)
     return;
   if(!v->started)
-    start_all(v);
-  /* Not NULL: push_all steps the pointer, and NULL + 0 is undefined. */
-  push_all(v, (const unsigned char *)"", 0, 1);
+    parser_start(v);
+  /* Not NULL: push steps the pointer, and NULL + 0 is undefined. */
+  push(v, (const unsigned char *)"", 0, 1);
   for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
     struct xsd_slot *s = &v->slot[i];
 
     /* Belt and braces: a parser or validator that recorded an error
      * without calling us still makes the document invalid. */
-    if(!s->failed && s->parser && !s->parser->wellFormed)
-      slot_fail(s, "document is not well-formed, line %d",
-                s->parser->input ? s->parser->input->line : 0);
+    if(!s->failed && v->parser && !v->parser->wellFormed)
+      slot_fail(s, "document is not well-formed, line %d", parser_line(v));
     if(!s->failed && s->vctxt && xmlSchemaIsValid(s->vctxt) != 1)
       slot_fail(s, "document is not valid against %s", schema_names[i]);
     if(results) {
@@ -559,16 +755,12 @@ void xsd_validation_end(struct xsd_validation *v,
         results[i].info[0] = '\0';
     }
   }
-  xsd_validation_abort(v);
+  engine_release(v);
 }
 
 void xsd_validation_abort(struct xsd_validation *v)
 {
-  unsigned i;
-
   if(!v)
     return;
-  for(i = 0; i < XSD_SCHEMA_COUNT; i++)
-    slot_free(&v->slot[i]);
-  free(v);
+  engine_release(v);
 }

@@ -111,7 +111,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(strcmp(dmarc_report_source(r), source) == 0);
     (void)fuzz_touch(dmarc_report_org(r), strlen(dmarc_report_org(r)));
     (void)fuzz_touch(dmarc_report_id(r), strlen(dmarc_report_id(r)));
+    (void)fuzz_touch(dmarc_report_key(r), strlen(dmarc_report_key(r)));
     n = dmarc_report_emit(r, spool, (mode & 2) ? &ann : NULL,
+                          (mode & 8) ? "\"vendor_rua_mail\": {}" : NULL,
                           (mode & 4) ? fake_resolve : NULL, NULL,
                           discard_event, &sink);
     /* One event per record, every time. */

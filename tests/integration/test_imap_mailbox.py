@@ -248,7 +248,8 @@ class ImapTest(unittest.TestCase):
         names = sorted(a.get("name") for a in s.iter("arg"))
         self.assertEqual(names, sorted(["server", "port", "security", "ca_file", "username",
                                         "password", "mailbox", "search", "batch_size", "resolve_ip",
-                                        "validate_xml", "validate_dkim", "output_format"]))
+                                        "validate_xml", "validate_dkim", "dns_server",
+                                        "output_format"]))
 
         def validate(params):
             return run("dmarc_imap", ["--validate-arguments"],

@@ -29,6 +29,8 @@
 #                   passdb restricted to those mechanisms (token acts as password)
 #        introspect oauth2 passdb; token POSTed to a local python http.server
 #                   introspection endpoint (RFC 7662 style JSON reply)
+#   DOVETEST_INTROSPECT_URL         introspect mode: use this (loopback) endpoint
+#                                   instead of starting the built-in one
 #        jwt        oauth2 passdb with introspection_mode=local: the token is a
 #                   HS256 JWT (sub=user) checked against a key file in DIR
 #        none       no OAuth mechanisms
@@ -190,7 +192,7 @@ passdb {
       introspect)
         cat > "$D/oauth2.conf.ext" <<EOF
 introspection_mode = post
-introspection_url = http://127.0.0.1:$oport/introspect
+introspection_url = ${DOVETEST_INTROSPECT_URL:-http://127.0.0.1:$oport/introspect}
 force_introspection = yes
 username_attribute = username
 active_attribute = active
@@ -367,7 +369,7 @@ EOF
   echo "$pid" > "$D/dovecot.pid"
 
   local opid=""
-  if [ "$oauth" = introspect ]; then
+  if [ "$oauth" = introspect ] && [ -z "${DOVETEST_INTROSPECT_URL:-}" ]; then
     command -v python3 >/dev/null || die "python3 needed for DOVETEST_OAUTH=introspect"
     write_introspect_py "$D/introspect.py"
     setsid python3 "$D/introspect.py" "$oport" "$token" "$user" \
@@ -400,6 +402,7 @@ EOF
     echo "DOVETEST_OAUTH=$oauth"
     [ "$oauth" != none ] && echo "DOVETEST_TOKEN=$token"
     [ -n "$opid" ] && echo "DOVETEST_OAUTH_URL=http://127.0.0.1:$oport/introspect"
+    [ "$oauth" = introspect ] && [ -z "$opid" ] && echo "DOVETEST_OAUTH_URL=$DOVETEST_INTROSPECT_URL"
     [ -n "$opid" ] && echo "DOVETEST_OAUTH_PID=$opid"
     [ "$oauth" = jwt ] && echo "DOVETEST_JWT_KEY=$(cat "$D/jwt-key.txt")"
     echo "DOVETEST_CA=$D/ssl/cert.pem"

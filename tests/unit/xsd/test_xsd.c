@@ -18,6 +18,7 @@
 #include <minizip/unzip.h>
 #include <zlib.h>
 
+#include "util/buf.h"
 #include "util/util.h"
 #include "xsd/xsd.h"
 
@@ -603,6 +604,86 @@ static void test_demo_samples(void **state)
   unzClose(zf);
 }
 
+/* Validations reuse their parser and validation contexts.  Nothing of one
+ * document may show in the next however it ended: every fixture gives the
+ * same results (texts included) after documents that were aborted inside
+ * a namespace scope, refused at a DOCTYPE, cut short, in UTF-16, or
+ * declared thousands of namespace prefixes. */
+static void test_reuse_leaves_nothing_behind(void **state)
+{
+  static const char open_scope[] =
+    "<feedback xmlns:a=\"urn:x\"><a:report_metadata><a:org_name>x";
+  static const char unbound[] = "<feedback><a:x/></feedback>";
+  static struct xsd_result first[N_FIXTURES][XSD_SCHEMA_COUNT];
+  struct xsd_result r[XSD_SCHEMA_COUNT], unbound_first[XSD_SCHEMA_COUNT];
+  struct xsd_validation *v;
+  size_t i, len, k;
+  unsigned s, round;
+  char *doc, *many;
+  struct buf b;
+
+  (void)state;
+  validate_str(unbound, unbound_first);
+  assert_string_equal(unbound_first[RELAXED].info,
+                      "Namespace prefix a on x is not defined, line 1");
+  for(i = 0; i < N_FIXTURES; i++) {
+    doc = read_fixture(fixtures[i].file, &len);
+    validate(doc, len, 0, first[i]);
+    free(doc);
+  }
+  /* Thousands of prefixes on the root of a valid report. */
+  doc = read_fixture("rfc7489_valid.xml", &len);
+  buf_init(&b, SIZE_MAX);
+  for(k = 0; k < 6000; k++)
+    assert_true(buf_printf(&b, " xmlns:p%zu=\"urn:p%zu\"", k, k) >= 0);
+  many = replace(doc, "<feedback", "<feedback\x01");
+  free(doc);
+  doc = replace(many, "\x01", b.data);
+  free(many);
+  many = doc;
+  buf_free(&b);
+
+  for(round = 0; round < 3; round++) {
+    for(i = N_FIXTURES; i-- > 0;) {
+      /* a document abandoned with a prefix bound and elements open */
+      v = xsd_validation_begin();
+      assert_non_null(v);
+      xsd_validation_feed(v, open_scope, sizeof(open_scope) - 1);
+      if(round == 1)
+        xsd_validation_end(v, r);   /* truncated instead of abandoned */
+      else
+        xsd_validation_abort(v);
+      /* The prefix is not bound in a new document. */
+      validate_str(unbound, r);
+      for(s = 0; s < XSD_SCHEMA_COUNT; s++) {
+        assert_false(r[s].pass);
+        assert_string_equal(r[s].info, unbound_first[s].info);
+      }
+      if(i % 3 == 0)
+        validate_str("<!DOCTYPE feedback><feedback/>", r);
+      if(i % 4 == 1)
+        validate_str("<f", r);
+      if(i % 5 == 2)
+        validate(many, strlen(many), 0, r);
+
+      doc = read_fixture(fixtures[i].file, &len);
+      validate(doc, len, round == 2 ? 7 : 0, r);
+      free(doc);
+      for(s = 0; s < XSD_SCHEMA_COUNT; s++) {
+        if(r[s].pass != first[i][s].pass ||
+           strcmp(r[s].info, first[i][s].info))
+          fail_msg("%s against %s, round %u: \"%s\", first time \"%s\"",
+                   fixtures[i].file, xsd_schema_name(s), round, r[s].info,
+                   first[i][s].info);
+      }
+    }
+  }
+  validate(many, strlen(many), 0, r);
+  assert_true(r[RELAXED].pass);
+  assert_true(r[RFC7489].pass);
+  free(many);
+}
+
 /* libxml2 never prints: run failing documents with stderr redirected to a
  * file and check the file stays empty. */
 static void test_nothing_on_stderr(void **state)
@@ -654,6 +735,7 @@ int main(void)
     cmocka_unit_test(test_interleaved),
     cmocka_unit_test(test_demo_samples),
     cmocka_unit_test(test_nothing_on_stderr),
+    cmocka_unit_test(test_reuse_leaves_nothing_behind),
   };
 
   return cmocka_run_group_tests_name("xsd", tests, setup, NULL);

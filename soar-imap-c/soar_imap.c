@@ -1,0 +1,255 @@
+/*
+ * soar_imap: the SOAR IMAP connector as one executable.
+ *
+ *   soar_imap [--store DIR] [ACTION.json]
+ *       Run a SOAR action JSON (from the file, else stdin): one run of the
+ *       action per entry of "parameters".  The result JSON goes to stdout,
+ *       progress to stderr.  Exit 0 when the action succeeded, 1 when it
+ *       failed (the JSON says why), 2 on a usage error.
+ *   soar_imap parse [--folder F] [--uid N] FILE.eml...
+ *       Print, one line per file, the container with its artifacts that
+ *       the email would produce (nothing is stored).
+ *
+ * The store (containers, vault, state) is --store DIR, else
+ * $SOAR_IMAP_STORE, else ./soar-imap-data.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actions.h"
+#include "container.h"
+#include "pyjson.h"
+#include "sstore.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#define MAX_ACTION_JSON (16u * 1024 * 1024)
+#define MAX_EML_FILE    (1024ull * 1024 * 1024)   /* read; 64 MB are parsed */
+
+static void usage(void)
+{
+  fputs("usage: soar_imap [--store DIR] [ACTION.json]\n"
+        "       soar_imap parse [--folder F] [--uid N] FILE.eml...\n", stderr);
+}
+
+/* Read all of f (at most max bytes). */
+static char *read_all(FILE *f, size_t max, size_t *len_r)
+{
+  struct buf b;
+  char chunk[65536];
+  size_t n;
+
+  buf_init(&b, max);
+  while((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    if(buf_append(&b, chunk, n)) {
+      buf_free(&b);
+      errno = EFBIG;
+      return NULL;
+    }
+  *len_r = b.len;
+  char *s = buf_steal(&b);
+  buf_free(&b);
+  return s;
+}
+
+static int print_json(const cJSON *j)
+{
+  struct buf b;
+  int rc;
+
+  buf_init(&b, (size_t)1 << 30);
+  rc = pyjson_dump(&b, j, false) || buf_putc(&b, '\n') ||
+       fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout);
+  buf_free(&b);
+  return rc ? -1 : 0;
+}
+
+/* ---- parse mode -------------------------------------------------------- */
+
+static int cmd_parse(int argc, char **argv)
+{
+  struct soar_email_opts o;
+  int rc = 0, files = 0;
+
+  soar_email_opts_default(&o);
+  for(int i = 0; i < argc; i++) {
+    if(!strcmp(argv[i], "--folder") && i + 1 < argc) {
+      o.folder = argv[++i];
+      continue;
+    }
+    if(!strcmp(argv[i], "--uid") && i + 1 < argc) {
+      o.uid = argv[++i];
+      continue;
+    }
+    size_t len;
+    char err[SOAR_ERR_LEN];
+    struct soar_container c;
+    char *raw = sstore_read_file(argv[i], MAX_EML_FILE, &len);
+    files++;
+    if(!raw) {
+      log_error("cannot read %s: %s", argv[i], strerror(errno));
+      rc = 1;
+      continue;
+    }
+    if(soar_email_process(raw, len, &o, &c, err, sizeof(err))) {
+      log_error("%s: %s", argv[i], err);
+      rc = 1;
+    }
+    else {
+      if(soar_container_write(stdout, &c, -1)) {
+        log_error("cannot write the output: %s", strerror(errno));
+        rc = 1;
+      }
+      soar_container_free(&c);
+    }
+    free(raw);
+  }
+  if(!files) {
+    usage();
+    return 2;
+  }
+  if(fflush(stdout))
+    rc = 1;
+  return rc;
+}
+
+/* ---- action mode ------------------------------------------------------- */
+
+/* The app-run JSON around the action results. */
+static cJSON *app_result(const char *identifier, cJSON *results)
+{
+  cJSON *out = cJSON_CreateObject();
+  int total = cJSON_GetArraySize(results), ok = 0;
+  const cJSON *r;
+  char msg[128];
+
+  cJSON_ArrayForEach(r, results)
+    ok += !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")), "success");
+  bool success = total > 0 && ok == total;
+  if(success)
+    snprintf(msg, sizeof(msg), "%d action%s succeeded", total, total == 1 ? "" : "s");
+  else
+    snprintf(msg, sizeof(msg), "%d action%s failed", total - ok,
+             total - ok == 1 ? "" : "s");
+  if(identifier)
+    cJSON_AddStringToObject(out, "identifier", identifier);
+  else
+    cJSON_AddNullToObject(out, "identifier");
+  cJSON_AddStringToObject(out, "status", success ? "success" : "failed");
+  /* One failed run: its own message says more than a count. */
+  if(!success && total == 1)
+    cJSON_AddStringToObject(out, "message",
+      cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(results, 0), "message")));
+  else
+    cJSON_AddStringToObject(out, "message", msg);
+  cJSON_AddItemToObject(out, "result_data", results);
+  cJSON *sum = cJSON_AddObjectToObject(out, "result_summary");
+  cJSON_AddNumberToObject(sum, "total_objects", total);
+  cJSON_AddNumberToObject(sum, "total_objects_successful", ok);
+  return out;
+}
+
+static int cmd_action(const char *file, const char *store_dir)
+{
+  size_t len;
+  char *text;
+  char err[SOAR_ERR_LEN];
+  cJSON *in, *results = cJSON_CreateArray();
+  const char *identifier = NULL;
+
+  if(file) {
+    FILE *f = fopen(file, "rb");
+    text = f ? read_all(f, MAX_ACTION_JSON, &len) : NULL;
+    if(f)
+      fclose(f);
+  }
+  else
+    text = read_all(stdin, MAX_ACTION_JSON, &len);
+  if(!text) {
+    snprintf(err, sizeof(err), "Cannot read the action JSON from %s: %s",
+             file ? file : "stdin", strerror(errno));
+    cJSON_AddItemToArray(results, soar_result_failed(NULL, err));
+    in = NULL;
+    goto out;
+  }
+  in = cJSON_ParseWithLength(text, len);
+  if(!cJSON_IsObject(in)) {
+    const char *at = cJSON_GetErrorPtr();
+    snprintf(err, sizeof(err), "Invalid action JSON: %s near byte %ld",
+             in ? "not an object" : "parse error",
+             (!in && at && at >= text && at <= text + len) ? (long)(at - text) : 0L);
+    cJSON_AddItemToArray(results, soar_result_failed(NULL, err));
+    goto out;
+  }
+  identifier = cJSON_GetStringValue(cJSON_GetObjectItem(in, "identifier"));
+  const cJSON *params = cJSON_GetObjectItem(in, "parameters");
+  if(!identifier || !*identifier) {
+    cJSON_AddItemToArray(results, soar_result_failed(NULL,
+      "Invalid action JSON: \"identifier\" is missing"));
+    goto out;
+  }
+  if(params && !cJSON_IsArray(params)) {
+    cJSON_AddItemToArray(results, soar_result_failed(NULL,
+      "Invalid action JSON: \"parameters\" is not a list"));
+    goto out;
+  }
+  struct soar_config cfg;
+  struct soar_env env = { store_dir,
+    cJSON_GetStringValue(cJSON_GetObjectItem(in, "asset_id")) };
+  bool cfg_ok = !soar_config_parse(cJSON_GetObjectItem(in, "config"), &cfg,
+                                   err, sizeof(err));
+  cJSON *empty = cJSON_CreateObject();
+  const cJSON *p = (params && cJSON_GetArraySize(params)) ? params->child : empty;
+  for(; p; p = (p == empty) ? NULL : p->next) {
+    log_info("Running action %s", identifier);
+    if(!cJSON_IsObject(p))
+      cJSON_AddItemToArray(results, soar_result_failed(p,
+        "Invalid action JSON: a parameters entry is not an object"));
+    else if(!cfg_ok)
+      cJSON_AddItemToArray(results, soar_result_failed(p, err));
+    else
+      cJSON_AddItemToArray(results, soar_action_run(identifier, &cfg, p, &env));
+  }
+  cJSON_Delete(empty);
+out:;
+  cJSON *outj = app_result(identifier, results);
+  int rc = print_json(outj) ? 2 :
+           strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(outj, "status")), "success") ? 1 : 0;
+  cJSON_Delete(outj);
+  cJSON_Delete(in);
+  free(text);
+  return rc;
+}
+
+int main(int argc, char **argv)
+{
+  const char *store = getenv("SOAR_IMAP_STORE");
+  const char *file = NULL;
+
+  if(!store || !*store)
+    store = "./soar-imap-data";
+  if(argc >= 2 && !strcmp(argv[1], "parse"))
+    return cmd_parse(argc - 2, argv + 2);
+  for(int i = 1; i < argc; i++) {
+    if(!strcmp(argv[i], "--store") && i + 1 < argc)
+      store = argv[++i];
+    else if(!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      usage();
+      return 0;
+    }
+    else if(argv[i][0] == '-' && argv[i][1]) {
+      usage();
+      return 2;
+    }
+    else if(!file)
+      file = argv[i];
+    else {
+      usage();
+      return 2;
+    }
+  }
+  return cmd_action(file, store);
+}

@@ -1,0 +1,292 @@
+"""soar_imap parse: emails written here, exact artifact sets expected.
+
+Each email is built byte for byte in this file, so what it contains is
+visible next to what must come out.  Email Artifacts, container names and
+every source_data_identifier are also recomputed with soar_ref (Python's
+own email package and json.dumps), so they are checked to be what the
+Python connector makes."""
+import base64
+import hashlib
+import json
+import os
+import tempfile
+import unittest
+
+import soar_ref
+from tapp import main, run
+
+MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+SHA512 = ("cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+          "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e")
+PDF = b"%PDF-1.4\n% test pdf\n" + bytes(range(256)) * 4
+ZIP = b"PK\x03\x04" + b"\x00" * 60 + b"zip payload" * 10
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x01\x02" * 50
+
+
+def b64(data):
+    s = base64.b64encode(data).decode()
+    return "\r\n".join(s[i:i + 76] for i in range(0, len(s), 76))
+
+
+def crlf(s):
+    return s.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+
+
+def headers(subject="Test", extra=""):
+    return ("From: Alice Sender <alice@sender.example.com>\n"
+            "To: Bob <bob@rcpt.example.org>\n"
+            "Subject: %s\n"
+            "Date: Mon, 2 Mar 2026 10:00:00 +0000\n"
+            "Message-ID: <m1@sender.example.com>\n"
+            "Received: from mx1.example.net by mx2.example.net\n"
+            "\tfor <bob@rcpt.example.org>; Mon, 2 Mar 2026 10:00:01 +0000\n"
+            "Received: from client by mx1.example.net\n"
+            "MIME-Version: 1.0\n%s" % (subject, extra))
+
+
+def parse(raw, uid="42", folder=None):
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "m.eml")
+        with open(p, "wb") as f:
+            f.write(raw)
+        args = ["parse", "--uid", uid] + (["--folder", folder] if folder else []) + [p]
+        r = run("soar_imap", args, timeout=300)
+    if r.rc != 0:
+        raise AssertionError("soar_imap parse failed: %r" % r)
+    return json.loads(r.out.decode()), r
+
+
+def values(c, name, key):
+    return [a["cef"][key] for a in c["artifacts"] if a["name"] == name]
+
+
+class SoarParse(unittest.TestCase):
+    def check_common(self, c, raw, uid="42", folder="inbox"):
+        """What every container must satisfy, whatever the email."""
+        self.assertEqual(c["source_data_identifier"], soar_ref.folder_sdi(folder, uid))
+        self.assertEqual(c["name"], soar_ref.container_name(raw, uid))
+        self.assertFalse(c["run_automation"])
+        try:                  # as the Python connector reads the bytes
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        self.assertEqual(c["data"]["raw_email"], text)
+        arts = c["artifacts"]
+        order = ["IP Artifact", "Hash Artifact", "URL Artifact", "Domain Artifact",
+                 "Email Artifact", "Email Limits Artifact", "Vault Artifact"]
+        ranks = [order.index(a["name"]) for a in arts]
+        self.assertEqual(ranks, sorted(ranks), "artifact order")
+        # run_automation: only the last artifact, or the last vault artifact
+        flags = [a["run_automation"] for a in arts]
+        self.assertEqual(flags, [False] * (len(arts) - 1) + [True])
+        nvault = sum(a["name"] == "Vault Artifact" for a in arts)
+        for i, a in enumerate(arts):
+            b = dict(a)
+            if a["name"] != "Vault Artifact":
+                b["run_automation"] = False   # the SDI is made before the flag
+            self.assertEqual(a["source_data_identifier"], soar_ref.sdi(b), a)
+        # Email Artifacts of the MIME walk: exactly the Python connector's
+        py = soar_ref.walk_email_artifacts(raw, int(uid))
+        mine = [a for a in arts if a["name"] == "Email Artifact"][:len(py)]
+        for p, m in zip(py, mine):
+            p["source_data_identifier"] = soar_ref.sdi(p)
+            m = {k: v for k, v in m.items() if k != "run_automation"}
+            p.pop("run_automation")
+            self.assertEqual(m, p)
+        return nvault
+
+    def test_alternative_html_and_text_urls(self):
+        raw = crlf(headers(extra='Content-Type: multipart/alternative; boundary="alt"\n') +
+                   "\n--alt\nContent-Type: text/plain; charset=utf-8\n\n"
+                   "Click http://link.example.com/a?x=1 now. Server 192.0.2.10.\n"
+                   "--alt\nContent-Type: text/html; charset=utf-8\n\n"
+                   '<html><body><p>Click <a href="http://link.example.com/a?x=1">here</a>'
+                   ' or see http://texturl.example.net/page.</p>'
+                   '<img src="https://img.example.org/t.gif">'
+                   '<a href="mailto:help@support.example.com?subject=x">mail</a>'
+                   "</body></html>\n--alt--\n")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        self.assertEqual(values(c, "IP Artifact", "sourceAddress"), ["192.0.2.10"])
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["http://link.example.com/a?x=1", "https://img.example.org/t.gif",
+                          "http://texturl.example.net/page"])
+        self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
+                         ["link.example.com", "img.example.org", "support.example.com",
+                          "texturl.example.net"])
+        self.assertEqual(values(c, "Hash Artifact", "fileHash"), [])
+        self.assertEqual(len(values(c, "Email Artifact", "emailHeaders")), 1)
+        self.assertEqual(values(c, "Vault Artifact", "fileName"), [])
+        ea = [a for a in c["artifacts"] if a["name"] == "Email Artifact"][0]
+        self.assertEqual(ea["cef"]["emailId"], 42)
+        self.assertEqual(ea["cef"]["emailHeaders"]["Received"][0],
+                         "from mx1.example.net by mx2.example.net\r\n"
+                         "\tfor <bob@rcpt.example.org>; Mon, 2 Mar 2026 10:00:01 +0000")
+
+    def test_nested_with_attached_message(self):
+        inner = ("From: Mallory <mallory@inner.example.net>\n"
+                 "To: Bob <bob@rcpt.example.org>\n"
+                 "Subject: inner\nMessage-ID: <inner@x>\nMIME-Version: 1.0\n"
+                 'Content-Type: multipart/mixed; boundary="in"\n\n'
+                 "--in\nContent-Type: text/plain\n\ninner body 203.0.113.5\n"
+                 "--in\nContent-Type: application/zip; name=\"inner.zip\"\n"
+                 "Content-Disposition: attachment; filename=\"inner.zip\"\n"
+                 "Content-Transfer-Encoding: base64\n\n" + b64(ZIP) + "\n--in--\n")
+        raw = crlf(headers(extra='Content-Type: multipart/mixed; boundary="mix"\n') +
+                   "\n--mix\nContent-Type: multipart/related; boundary=\"rel\"\n\n"
+                   "--rel\nContent-Type: multipart/alternative; boundary=\"alt\"\n\n"
+                   "--alt\nContent-Type: text/plain\n\nouter text " + MD5 + "\n"
+                   "--alt\nContent-Type: text/html\n\n<p>outer html</p>\n--alt--\n"
+                   "--rel\nContent-Type: image/png\nContent-ID: <logo@x>\n"
+                   "Content-Transfer-Encoding: base64\n\n" + b64(PNG) + "\n--rel--\n"
+                   "--mix\nContent-Type: application/pdf; name=\"r.pdf\"\n"
+                   "Content-Disposition: attachment; filename=\"r.pdf\"\n"
+                   "Content-Transfer-Encoding: base64\n\n" + b64(PDF) + "\n"
+                   "--mix\nContent-Type: message/rfc822\n\n" + inner + "\n--mix--\n")
+        c, _ = parse(raw)
+        self.assertEqual(self.check_common(c, raw), 3)
+        self.assertEqual(values(c, "IP Artifact", "sourceAddress"), ["203.0.113.5"])
+        self.assertEqual(values(c, "Hash Artifact", "fileHash"), [MD5])
+        emails = values(c, "Email Artifact", "fromEmail")
+        self.assertEqual(emails, ["Alice Sender <alice@sender.example.com>",
+                                  "Mallory <mallory@inner.example.net>"])
+        inner_art = [a for a in c["artifacts"] if a["name"] == "Email Artifact"][1]
+        self.assertNotIn("emailId", inner_art["cef"])
+        vault = [a for a in c["artifacts"] if a["name"] == "Vault Artifact"]
+        self.assertEqual([a["cef"]["fileName"] for a in vault],
+                         ["logo@x.png", "r.pdf", "inner.zip"])
+        for a, data in zip(vault, [PNG, PDF, ZIP]):
+            self.assertEqual(a["cef"]["vaultId"], hashlib.sha1(data).hexdigest())
+            self.assertEqual(a["cef"]["cs6"], hashlib.sha1(data).hexdigest())
+            self.assertEqual(a["cef"]["cs6Label"], "Vault ID")
+            self.assertEqual(a["cef"]["fileHashMd5"], hashlib.md5(data).hexdigest())
+            self.assertEqual(a["cef"]["fileHashSha256"], hashlib.sha256(data).hexdigest())
+            self.assertIsNone(a["container_id"])
+        self.assertEqual(vault[1]["cef_types"], {"vaultId": ["pdf"], "cs6": ["pdf"]})
+        self.assertNotIn("cef_types", vault[0])
+        self.assertEqual(vault[1]["cef"]["headers"]["Content-Disposition"],
+                         'attachment; filename="r.pdf"')
+
+    def test_forwarded_block(self):
+        raw = crlf(headers(subject="Fwd: invoice", extra="Content-Type: text/plain\n") +
+                   "\nFYI, see below.\n\n"
+                   "---------- Forwarded message ---------\n"
+                   "From: Eve Phisher <eve@phish.example.net>\n"
+                   "Date: Sun, 1 Mar 2026 at 09:00\n"
+                   "Subject: Invoice overdue\n"
+                   "To: Alice <alice@sender.example.com>\n\n"
+                   "Pay at https://pay.phish.example.net/now\n")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        arts = [a for a in c["artifacts"] if a["name"] == "Email Artifact"]
+        self.assertEqual(len(arts), 2)
+        fwd = arts[1]["cef"]
+        self.assertEqual(fwd["fromEmail"], "Eve Phisher <eve@phish.example.net>")
+        self.assertEqual(fwd["toEmail"], "Alice <alice@sender.example.com>")
+        self.assertEqual(fwd["emailId"], 42)
+        self.assertEqual(fwd["emailHeaders"]["decodedSubject"], "Invoice overdue")
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["https://pay.phish.example.net/now"])
+        self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
+                         ["pay.phish.example.net", "phish.example.net",
+                          "sender.example.com"])
+
+    def test_charsets_and_encodings(self):
+        latin1 = "caf\xe9 10.9.8.7 http://latin.example.com/caf\xe9".encode("iso-8859-1")
+        qp = latin1.replace(b"\xe9", b"=E9")
+        w1252 = "\u20ac price http://w1252.example.com/eur".encode("cp1252")
+        sjis = "\u65e5\u672c\u8a9e http://sjis.example.jp/\u30da\u30fc\u30b8".encode("shift_jis")
+        utf8 = "\u00fcber https://b\u00fccher.de/angebot \u2713".encode("utf-8")
+        raw = (crlf(headers(subject="=?iso-8859-1?Q?Caf=E9?= =?utf-8?B?4pyT?=",
+                            extra='Content-Type: multipart/mixed; boundary="cs"\n') +
+                    "\n--cs\nContent-Type: text/plain; charset=iso-8859-1\n"
+                    "Content-Transfer-Encoding: quoted-printable\n\n") + qp +
+               b"\r\n--cs\r\nContent-Type: text/plain; charset=windows-1252\r\n"
+               b"Content-Transfer-Encoding: 8bit\r\n\r\n" + w1252 +
+               b"\r\n--cs\r\nContent-Type: text/plain; charset=shift_jis\r\n"
+               b"Content-Transfer-Encoding: base64\r\n\r\n" + b64(sjis).encode() +
+               b"\r\n--cs\r\nContent-Type: text/plain; charset=utf-8\r\n"
+               b"Content-Transfer-Encoding: base64\r\n\r\n" + b64(utf8).encode() +
+               b"\r\n--cs\r\nContent-Type: application/pdf\r\n"
+               b"Content-Disposition: attachment; filename*=UTF-8''%E2%82%AC%20rates.pdf\r\n"
+               b"Content-Transfer-Encoding: base64\r\n\r\n" + b64(PDF).encode() +
+               b"\r\n--cs--\r\n")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        self.assertEqual(c["name"], "Caf\u00e9\u2713")
+        self.assertEqual(values(c, "IP Artifact", "sourceAddress"), ["10.9.8.7"])
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["http://latin.example.com/caf\u00e9", "http://w1252.example.com/eur",
+                          "http://sjis.example.jp/\u30da\u30fc\u30b8",
+                          "https://b\u00fccher.de/angebot"])
+        self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
+                         ["latin.example.com", "w1252.example.com", "sjis.example.jp",
+                          "b\u00fccher.de"])
+        self.assertEqual(values(c, "Vault Artifact", "fileName"), ["\u20ac rates.pdf"])
+
+    def test_tricky_ips_and_hashes(self):
+        body = ("bad 1234.5.6.7 v1.2.3.4.5 192.168.0.300 Note::Foo std::vector\n"
+                "good ::ffff:10.1.2.3 and fe80::1%eth0 and 2001:db8::7.\n"
+                "md5 " + MD5 + " sha1 " + SHA1.upper() + "\nsha256 " + SHA256 +
+                "\nsha512 " + SHA512 + "\nnot " + MD5 + "ff\n")
+        raw = crlf(headers(extra="Content-Type: text/plain\n") + "\n" + body)
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        self.assertEqual(values(c, "IP Artifact", "sourceAddress"),
+                         ["::ffff:10.1.2.3", "fe80::1", "2001:db8::7"])
+        self.assertEqual(values(c, "Hash Artifact", "fileHash"),
+                         [MD5, SHA1.upper(), SHA256, SHA512])
+
+    def test_duplicate_and_nameless_attachments(self):
+        def att(ctype, data, disp):
+            return ("--d\nContent-Type: %s\n%sContent-Transfer-Encoding: base64\n\n%s\n"
+                    % (ctype, disp, b64(data)))
+        raw = crlf(headers(subject="", extra='Content-Type: multipart/mixed; boundary="d"\n') +
+                   "\n--d\nContent-Type: text/plain\n\nsee attachments\n" +
+                   att("application/pdf", PDF, 'Content-Disposition: attachment; filename="a.pdf"\n') +
+                   att("application/pdf", PDF, 'Content-Disposition: attachment; filename="a.pdf"\n') +
+                   att("application/pdf", PDF, 'Content-Disposition: attachment; filename="copy.pdf"\n') +
+                   att("application/octet-stream", ZIP, "") +
+                   att("image/png", PNG, "Content-Disposition: inline\n") + "--d--\n")
+        c, _ = parse(raw, uid="7")
+        self.check_common(c, raw, uid="7")
+        self.assertEqual(c["name"], "Email ID: 7")
+        vault = [a for a in c["artifacts"] if a["name"] == "Vault Artifact"]
+        self.assertEqual([a["cef"]["fileName"] for a in vault],
+                         ["a.pdf", "copy.pdf", "part_5.bin", "part_6.png"])
+        self.assertEqual(vault[0]["cef"]["vaultId"], vault[1]["cef"]["vaultId"])
+
+    def test_single_part_html(self):
+        raw = crlf(headers(extra="Content-Type: text/html; charset=utf-8\n") +
+                   '\n<p>Login at <a href="https://login.example.com/x">https://login.example.com/x</a>'
+                   " from 198.51.100.1 &mdash; ok</p>\n")
+        c, _ = parse(raw, folder="INBOX")
+        self.check_common(c, raw, folder="INBOX")
+        self.assertEqual(values(c, "URL Artifact", "requestURL"), ["https://login.example.com/x"])
+        self.assertEqual(values(c, "IP Artifact", "sourceAddress"), ["198.51.100.1"])
+        self.assertEqual(c["artifacts"][-1]["name"], "Email Artifact")
+
+    def test_message_size_limit(self):
+        big = os.urandom(50 * 1024 * 1024)
+        raw = crlf(headers(subject="big", extra='Content-Type: multipart/mixed; boundary="b"\n') +
+                   "\n--b\nContent-Type: text/plain\n\nbig one 192.0.2.99\n"
+                   "--b\nContent-Type: application/octet-stream\n"
+                   "Content-Disposition: attachment; filename=\"big.bin\"\n"
+                   "Content-Transfer-Encoding: base64\n\n") + b64(big).encode() + b"\r\n--b--\r\n"
+        self.assertGreater(len(raw), 64 * 1024 * 1024)
+        c, r = parse(raw)
+        self.assertEqual(values(c, "IP Artifact", "sourceAddress"), ["192.0.2.99"])
+        lim = values(c, "Email Limits Artifact", "emailLimits")
+        self.assertEqual(len(lim), 1)
+        self.assertIn("over the limit of 67108864", lim[0])
+        self.assertEqual(len(c["data"]["raw_email"]), 64 * 1024 * 1024)
+        vault = values(c, "Vault Artifact", "fileName")
+        self.assertEqual(vault, ["big.bin"])     # what could be read of it
+        # memory: the input, one decoded part and the output stream
+        self.assertLess(r.maxrss_mb, 3 * len(raw) / 2**20 + 16, r)
+
+
+if __name__ == "__main__":
+    main()
