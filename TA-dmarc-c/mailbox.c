@@ -846,6 +846,8 @@ struct batch {
   const char *section;
   struct buf body;       /* the literal being received */
   bool started;
+  bool planned;          /* candidates chosen from the structures: only
+                            then may a message without any count as done */
 };
 
 static struct slot *slot_find(struct batch *b, uint32_t uid)
@@ -1081,7 +1083,7 @@ static void batch_commit(struct batch *b)
     return;
   for(size_t i = 0; i < b->n; i++) {
     struct slot *sl = &b->s[i];
-    bool ok = sl->seen_bs;
+    bool ok = sl->seen_bs && b->planned;
     for(size_t j = 0; ok && j < sl->ncand; j++)
       ok = sl->cand_done[j];
     if(!ok || sl->oc.transient)
@@ -1206,6 +1208,7 @@ static int imap_batch(struct mb *mb, struct imap *im, const uint32_t *uids,
       }
     }
   }
+  b.planned = true;
   if(mb->o->dkim) {
     /* 3'. whole messages: a signature covers all of it */
     req.items = IMAP_FETCH_BODY;
@@ -1562,12 +1565,18 @@ struct pop_msg {
 struct pop_list {
   struct pop_msg *m;
   size_t n, cap;
+  size_t next;           /* LIST: where the next message number should be */
+  bool too_many;         /* UIDL listed more than MAILBOX_MAX_POP3_MESSAGES */
 };
 
 static int pop_uidl_cb(void *ctx, uint32_t msgno, const char *uid)
 {
   struct pop_list *l = ctx;
 
+  if(l->n == MAILBOX_MAX_POP3_MESSAGES) {
+    l->too_many = true;
+    return 1;
+  }
   if(l->n == l->cap) {
     size_t nc = l->cap ? l->cap * 2 : 256;
     struct pop_msg *nm = realloc(l->m, nc * sizeof(*nm));
@@ -1586,12 +1595,16 @@ static int pop_uidl_cb(void *ctx, uint32_t msgno, const char *uid)
 static int pop_list_cb(void *ctx, uint32_t msgno, uint64_t size)
 {
   struct pop_list *l = ctx;
-  /* UIDL and LIST come in the same order, by message number */
-  for(size_t i = 0; i < l->n; i++)
+  /* UIDL and LIST come in the same order, by message number: look where
+   * the last one left off first, so a long listing stays linear */
+  for(size_t k = 0; k < l->n; k++) {
+    size_t i = (l->next + k) % l->n;
     if(l->m[i].msgno == msgno) {
       l->m[i].size = size;
+      l->next = i + 1;
       break;
     }
+  }
   return 0;
 }
 
@@ -1639,13 +1652,28 @@ static void pop3_commit(struct mb *mb, const struct pop_list *l,
 struct pop_body {
   struct buf b;
   struct mb *mb;
+  bool over;             /* went past its ceiling: treated as too large */
 };
 
 static int pop_data(void *ctx, const void *data, size_t len)
 {
   struct pop_body *pb = ctx;
   pb->mb->t.fetched_bytes += len;
-  return buf_append(&pb->b, data, len);
+  if(buf_append(&pb->b, data, len)) {
+    pb->over = true;
+    return 1;
+  }
+  return 0;
+}
+
+/* What RETR may bring: what LIST announced, with room for servers that
+ * count bare LF line ends (CRLF doubles a file of empty lines), at most
+ * max_message.  A server sending without end is cut at this, not at
+ * max_message, so a lie costs little memory. */
+static uint64_t pop_ceiling(uint64_t listed, uint64_t max_message)
+{
+  uint64_t c = listed * 2 + 64 * 1024;
+  return listed && c < max_message ? c : max_message;
 }
 
 static int pop3_session(struct mb *mb, bool first)
@@ -1694,6 +1722,13 @@ static int pop3_session(struct mb *mb, bool first)
     return S_FATAL;
   }
   if(pop3_uidl(p, pop_uidl_cb, &l) || pop3_list(p, pop_list_cb, &l)) {
+    if(l.too_many) {
+      log_error("%s lists more than %d messages: refused (POP3 leaves "
+                "every message on the server; clean the mailbox or use "
+                "IMAP)", o->server, MAILBOX_MAX_POP3_MESSAGES);
+      rc = S_FATAL;
+      goto out;
+    }
     log_error("listing the messages on %s failed: %s", o->server,
               pop3_error(p));
     rc = pop3_get_state(p) == POP3_STATE_BROKEN ? S_BROKEN : S_FATAL;
@@ -1728,15 +1763,34 @@ static int pop3_session(struct mb *mb, bool first)
     }
     else {
       pb.mb = mb;
-      buf_init(&pb.b, o->max_message + 1);
+      pb.over = false;
+      buf_init(&pb.b, pop_ceiling(pm->size, o->max_message) + 1);
       if(pop3_retr(p, pm->msgno, pop_data, &pb)) {
+        bool too_large = pb.over || pop3_retr_too_large(p);
         buf_free(&pb.b);
-        if(pop3_get_state(p) == POP3_STATE_BROKEN) {
+        if(pop3_get_state(p) == POP3_STATE_BROKEN && !too_large) {
           log_warn("RETR %u: %s", pm->msgno, pop3_error(p));
           rc = S_BROKEN;
           break;
         }
-        log_warn("message %s left out: %s", pm->uid, pop3_error(p));
+        /* Over the limit, even if it never ended and cost the connection:
+         * left out and checkpointed like one LIST said was too large,
+         * rather than tried again on every reconnect and every run. */
+        if(!too_large) {
+          /* -ERR: not read, so not checkpointed; the next run tries again */
+          log_warn("message %s not read, tried again next run: %s", pm->uid,
+                   pop3_error(p));
+          continue;
+        }
+        if(pop3_get_state(p) == POP3_STATE_BROKEN)
+          rc = S_BROKEN;
+        if(pb.over)
+          log_warn("message %s left out: more than %llu bytes arrived where "
+                   "LIST announced %llu", pm->uid, (unsigned long long)
+                   pop_ceiling(pm->size, o->max_message),
+                   (unsigned long long)pm->size);
+        else
+          log_warn("message %s left out: %s", pm->uid, pop3_error(p));
         mb->t.too_large++;
       }
       else {

@@ -64,6 +64,9 @@
 /* A text/plain message without attachments is fetched only up to this
  * size: reporters that paste the XML into the body stay small. */
 #define MAILBOX_MAX_INLINE_TEXT    (1024 * 1024)
+/* A POP3 listing longer than this is refused: every message listed costs
+ * memory (~100 bytes) and checkpoint space for the whole run. */
+#define MAILBOX_MAX_POP3_MESSAGES  200000
 
 enum mailbox_proto { MAILBOX_IMAP, MAILBOX_POP3 };
 enum mailbox_security { MAILBOX_TLS = 0, MAILBOX_STARTTLS };

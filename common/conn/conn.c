@@ -110,10 +110,10 @@ static int conn_wait(struct conn *c, short events, int64_t deadline,
   }
 }
 
-/* Read up to n bytes into p.  Returns the count (> 0) or -1. */
-static ssize_t conn_recv(struct conn *c, void *p, size_t n)
+/* Read up to n bytes into p, waiting at most until deadline (util_now_ms
+ * time).  Returns the count (> 0) or -1. */
+static ssize_t conn_recv(struct conn *c, void *p, size_t n, int64_t deadline)
 {
-  int64_t deadline = util_now_ms() + c->timeout_ms;
   if (n > INT32_MAX)
     n = INT32_MAX;
   for (;;) {
@@ -219,8 +219,8 @@ int conn_write_str(struct conn *c, const char *s)
 }
 
 /* Make room at the end of the buffer by moving unread bytes to the front,
- * then read more.  Returns 0 or -1. */
-static int conn_fill(struct conn *c)
+ * then read more, waiting at most until deadline.  Returns 0 or -1. */
+static int conn_fill(struct conn *c, int64_t deadline)
 {
   ssize_t r;
   if (c->rpos > 0) {
@@ -232,7 +232,7 @@ static int conn_fill(struct conn *c)
     conn_seterr(c, "internal: read buffer full for %s", c->peer);
     return -1;
   }
-  r = conn_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen);
+  r = conn_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen, deadline);
   if (r < 0)
     return -1;
   c->rlen += (size_t)r;
@@ -242,6 +242,9 @@ static int conn_fill(struct conn *c)
 int conn_read_line_chunk(struct conn *c, const char **p_r, size_t *len_r,
                          bool *eol_r)
 {
+  /* One deadline for the whole line (or piece): a peer trickling a byte
+   * at a time must not keep a reader waiting for ever. */
+  int64_t deadline = util_now_ms() + c->timeout_ms;
   if (c->broken)
     return -1;
   for (;;) {
@@ -274,7 +277,7 @@ int conn_read_line_chunk(struct conn *c, const char **p_r, size_t *len_r,
       *eol_r = false;
       return 0;
     }
-    if (conn_fill(c) < 0)
+    if (conn_fill(c, deadline) < 0)
       return -1;
   }
 }
@@ -293,6 +296,10 @@ int conn_read_line(struct conn *c, const char **line_r, size_t *len_r)
 
 int conn_read_exact(struct conn *c, uint64_t n, conn_chunk_fn *fn, void *ctx)
 {
+  /* The deadline moves on with every CONN_MIN_PROGRESS bytes, not with
+   * every recv: a literal trickled a byte at a time times out. */
+  int64_t deadline = util_now_ms() + c->timeout_ms;
+  uint64_t since = 0;
   if (c->broken)
     return -1;
   while (n > 0) {
@@ -300,9 +307,14 @@ int conn_read_exact(struct conn *c, uint64_t n, conn_chunk_fn *fn, void *ctx)
     size_t take;
     if (avail == 0) {
       c->rpos = c->rlen = 0;
-      if (conn_fill(c) < 0)
+      if (conn_fill(c, deadline) < 0)
         return -1;
       avail = c->rlen;
+      since += avail;
+      if (since >= CONN_MIN_PROGRESS) {
+        deadline = util_now_ms() + c->timeout_ms;
+        since = 0;
+      }
     }
     take = avail < n ? avail : (size_t)n;
     if (fn && fn(ctx, c->rbuf + c->rpos, take) != 0) {

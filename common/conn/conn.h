@@ -11,7 +11,10 @@
  *    pieces), never a reason to grow the buffer;
  *  - exact-length reads (IMAP literals) go to a callback in chunks, so the
  *    announced length is a counter, never an allocation size;
- *  - every read and write has a deadline (default 60 s).
+ *  - every read and write has a deadline (default 60 s): a whole line
+ *    (or line piece) must arrive within it, a literal must move on by at
+ *    least CONN_MIN_PROGRESS bytes within it, and a write must finish in
+ *    it, so a peer sending one byte a second cannot hold a reader.
  *
  * Errors are kept in the connection as one line naming the peer and the
  * reason, e.g. "timeout after 5000 ms reading from 127.0.0.1:993" or
@@ -35,6 +38,8 @@
 /* Upper bound for conn_opts.max_line: the read buffer is this big. */
 #define CONN_MAX_MAX_LINE       (16 * 1024 * 1024)
 #define CONN_ERR_LEN            512
+/* conn_read_exact: bytes that must arrive per timeout period. */
+#define CONN_MIN_PROGRESS       (16 * 1024)
 
 enum conn_tls {
   CONN_TLS_NONE = 0,    /* plain TCP (conn_starttls may upgrade it later) */
@@ -46,7 +51,8 @@ struct conn_opts {
   uint16_t port;             /* required */
   enum conn_tls tls;
   int connect_timeout_ms;    /* per address tried; 0 = CONN_DEFAULT_TIMEOUT_MS */
-  int io_timeout_ms;         /* per read/write call and for the TLS handshake;
+  int io_timeout_ms;         /* per line, per CONN_MIN_PROGRESS bytes of an
+                                exact read, per write, and for the TLS handshake;
                                 0 = CONN_DEFAULT_TIMEOUT_MS */
   size_t max_line;           /* longest line conn_read_line accepts, without
                                 CRLF; 0 = CONN_DEFAULT_MAX_LINE */

@@ -189,42 +189,53 @@ int itok_astring(struct itok *t, char **s_r, size_t *len_r)
   return 0;
 }
 
+/* Iterative, so the nesting allowed is a counter, not stack depth: a
+ * BODYSTRUCTURE nested thousands deep can be stepped over (and then refused
+ * for that message alone by the structure parser). */
 int itok_skip_value(struct itok *t, unsigned max_depth)
 {
-  int c = itok_peek(t);
-  if (c == '(') {
-    if (max_depth == 0)
-      return -1;
-    t->p++;
-    for (;;) {
-      while (itok_eat(t, ' '))
-        ;
-      if (itok_eat(t, ')'))
+  unsigned depth = 0;
+  for (;;) {
+    int c = itok_peek(t);
+    if (depth > 0 && c == ' ') {
+      t->p++;
+      continue;
+    }
+    if (depth > 0 && c == ')') {
+      t->p++;
+      if (--depth == 0)
         return 0;
-      if (itok_skip_value(t, max_depth - 1) < 0)
+      continue;
+    }
+    if (c == '(') {
+      if (depth == max_depth)
+        return -1;
+      t->p++;
+      depth++;
+      continue;
+    }
+    if (c == '"') {
+      t->p++;
+      while (t->p < t->end && *t->p != '"') {
+        if (*t->p == '\\')
+          t->p++;
+        t->p++;
+      }
+      if (t->p >= t->end)
+        return -1;
+      t->p++;
+    } else if (c == '{') {
+      const char *s;
+      size_t n;
+      if (itok_literal_span(t, &s, &n) < 0)
+        return -1;
+    } else {
+      const char *s;
+      size_t n;
+      if (itok_atom(t, false, &s, &n) < 0)
         return -1;
     }
-  }
-  if (c == '"') {
-    t->p++;
-    while (t->p < t->end && *t->p != '"') {
-      if (*t->p == '\\')
-        t->p++;
-      t->p++;
-    }
-    if (t->p >= t->end)
-      return -1;
-    t->p++;
-    return 0;
-  }
-  if (c == '{') {
-    const char *s;
-    size_t n;
-    return itok_literal_span(t, &s, &n);
-  }
-  {
-    const char *s;
-    size_t n;
-    return itok_atom(t, false, &s, &n);
+    if (depth == 0)
+      return 0;
   }
 }

@@ -18,6 +18,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -679,7 +680,9 @@ static int handle_fetch(struct imap *im, uint32_t seq, struct itok *t)
     } else if (imap_word_eq(name, n, "BODYSTRUCTURE")) {
       const char *start = t->p;
       char perr[200];
-      if (itok_skip_value(t, IMAP_FETCH_SKIP_DEPTH) < 0)
+      /* any nesting is stepped over (the response is capped in size);
+       * the parser refuses what is too deep, for this message only */
+      if (itok_skip_value(t, UINT_MAX) < 0)
         goto bad;
       imap_bodystructure_free(m->bodystructure);
       m->bodystructure = NULL;

@@ -23,6 +23,7 @@ struct pop3 {
   enum pop3_state state;
   bool allow_plaintext_auth;
   uint64_t max_message;
+  bool retr_too_large;     /* the last RETR was over max_message */
   char *capa;              /* "\nUIDL\nSASL PLAIN XOAUTH2\n...": one per line */
   char err[CONN_ERR_LEN];
 };
@@ -544,11 +545,17 @@ int pop3_list(struct pop3 *p, pop3_list_fn *fn, void *ctx)
   return read_multiline(p, "LIST", list_line, &l);
 }
 
+bool pop3_retr_too_large(const struct pop3 *p)
+{
+  return p->retr_too_large;
+}
+
 int pop3_retr(struct pop3 *p, uint32_t msgno, pop3_data_fn *fn, void *ctx)
 {
   char line[32];
-  uint64_t total = 0;
+  uint64_t total = 0, dropped = 0;
   bool at_start = true, too_large = false;
+  p->retr_too_large = false;
   if (pop3_require(p, POP3_STATE_TRANSACTION, "RETR") < 0)
     return -1;
   if (msgno == 0) {
@@ -575,10 +582,19 @@ int pop3_retr(struct pop3 *p, uint32_t msgno, pop3_data_fn *fn, void *ctx)
       }
     }
     at_start = eol;
-    if (too_large)
+    if (too_large) {
+      dropped += n + (eol ? 2 : 0);
+      if (dropped > POP3_MAX_DRAIN) {
+        conn_fail(p->c, "RETR %u from %s: message larger than %llu bytes and "
+                  "still going after %llu more; connection dropped", msgno,
+                  conn_peer(p->c), (unsigned long long)p->max_message,
+                  (unsigned long long)POP3_MAX_DRAIN);
+        return pop3_io_fail(p);
+      }
       continue;
+    }
     if (total + n + (eol ? 2 : 0) > p->max_message) {
-      too_large = true;
+      too_large = p->retr_too_large = true;
       continue;
     }
     total += n + (eol ? 2 : 0);

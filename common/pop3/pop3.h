@@ -24,6 +24,9 @@
 #define POP3_DEFAULT_MAX_MESSAGE (64ull * 1024 * 1024)
 #define POP3_LINE_CHUNK          (64 * 1024)   /* conn max_line */
 #define POP3_MAX_UID_LEN         70            /* RFC 1939: 1-70 chars */
+/* RETR: bytes past max_message read and dropped to keep the session; a
+ * message still going after that breaks it (a server sending without end). */
+#define POP3_MAX_DRAIN           (16ull * 1024 * 1024)
 
 enum pop3_tls {
   POP3_TLS_IMPLICIT = 0,   /* TLS from the first byte (port 995) */
@@ -102,9 +105,14 @@ typedef int pop3_data_fn(void *ctx, const void *data, size_t len);
 
 /* RETR msgno: the message, dot-unstuffed, every line ending in CRLF, to
  * fn in order.  If it exceeds max_message, delivery stops at the limit,
- * the rest is read and dropped, and -1 is returned ("larger than N
- * bytes"); the session stays usable and what fn got must be discarded.
- * TRANSACTION only. */
+ * up to POP3_MAX_DRAIN more bytes are read and dropped, and -1 is returned
+ * ("larger than N bytes"); the session stays usable (or, when the message
+ * went on past the drain too, is broken) and what fn got must be
+ * discarded.  TRANSACTION only. */
 int pop3_retr(struct pop3 *p, uint32_t msgno, pop3_data_fn *fn, void *ctx);
+
+/* Whether the last pop3_retr failed because the message was over
+ * max_message (whether or not the session survived it). */
+bool pop3_retr_too_large(const struct pop3 *p);
 
 #endif
