@@ -154,7 +154,19 @@ int soar_config_parse(const cJSON *cfg, struct soar_config *c, char *err,
   c->extract_ips = cfg_bool(cfg, "extract_ips", true);
   c->extract_domains = cfg_bool(cfg, "extract_domains", true);
   c->extract_hashes = cfg_bool(cfg, "extract_hashes", true);
+  /* Ours: the Python app had a fixed 60 s socket timeout. */
   c->timeout_ms = SOAR_IO_TIMEOUT_MS;
+  const cJSON *to = cJSON_GetObjectItem(cfg, "timeout");
+  if(to) {
+    double t = cJSON_IsNumber(to) ? to->valuedouble
+             : cJSON_IsString(to) ? strtod(to->valuestring, NULL) : -1;
+    if(!(t >= 1 && t <= 3600)) {
+      snprintf(err, errlen, "Please provide a valid timeout in seconds "
+               "(1 to 3600)");
+      return -1;
+    }
+    c->timeout_ms = (int)(t * 1000);
+  }
   return 0;
 }
 

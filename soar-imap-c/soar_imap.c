@@ -34,8 +34,16 @@
 
 static void usage(void)
 {
-  fputs("usage: soar_imap [--store DIR] [ACTION.json]\n"
-        "       soar_imap parse [--folder F] [--uid N] FILE.eml...\n", stderr);
+  fputs("usage: soar_imap [--store DIR] [--log-level LEVEL] [ACTION.json]\n"
+        "       soar_imap parse [--folder F] [--uid N] FILE.eml...\n"
+        "\n"
+        "Runs the SOAR action JSON read from ACTION.json or stdin (test\n"
+        "connectivity, get email) and prints the result JSON.  Containers go\n"
+        "to --store DIR (or $SOAR_IMAP_STORE, default ./soar-imap-data).\n"
+        "LEVEL: debug, info (default), warn, error; an action JSON with\n"
+        "\"debug_level\" above 0 also turns on debug.  Config additions to the\n"
+        "Python app's: server may be host:port, ca_file adds trust anchors,\n"
+        "timeout (seconds, default 60) bounds connect and every read.\n", stderr);
 }
 
 /* Read all of f (at most max bytes). */
@@ -249,6 +257,12 @@ static int cmd_action(const char *file, const char *store_dir)
     goto out;
   }
   identifier = cJSON_GetStringValue(cJSON_GetObjectItem(in, "identifier"));
+  {
+    /* The platform's debug switch for an action run. */
+    const cJSON *dl = cJSON_GetObjectItem(in, "debug_level");
+    if(cJSON_IsNumber(dl) && dl->valuedouble > 0)
+      log_set_level(LOG_DEBUG);
+  }
   const cJSON *params = cJSON_GetObjectItem(in, "parameters");
   if(!identifier || !*identifier) {
     cJSON_AddItemToArray(results, soar_result_failed(NULL,
@@ -300,6 +314,14 @@ int main(int argc, char **argv)
   for(int i = 1; i < argc; i++) {
     if(!strcmp(argv[i], "--store") && i + 1 < argc)
       store = argv[++i];
+    else if(!strcmp(argv[i], "--log-level") && i + 1 < argc) {
+      enum log_level l;
+      if(log_level_parse(argv[++i], &l)) {
+        usage();
+        return 2;
+      }
+      log_set_level(l);
+    }
     else if(!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       usage();
       return 0;
