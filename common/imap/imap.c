@@ -1062,6 +1062,14 @@ struct imap *imap_connect(const struct imap_opts *o, char *err, size_t errlen)
   im->max_response = o->max_response ? o->max_response : IMAP_DEFAULT_MAX_RESPONSE;
   im->max_body = o->max_body ? o->max_body : IMAP_DEFAULT_MAX_BODY;
   buf_init(&im->resp, im->max_response + 16);
+  /* Storage from the start, so a response that assembled nothing (an
+   * empty line, or a "* SEARCH" streamed instead) is "" and not NULL to
+   * the tokenizer and the error messages that quote it. */
+  if (buf_reserve(&im->resp, 0) < 0) {
+    snprintf(err, errlen, "imap: out of memory");
+    imap_free(im);
+    return NULL;
+  }
   co = o->conn;
   co.tls = o->tls == IMAP_TLS_IMPLICIT ? CONN_TLS_IMPLICIT : CONN_TLS_NONE;
   co.max_line = IMAP_LINE_CHUNK;

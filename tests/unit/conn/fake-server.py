@@ -112,6 +112,13 @@ def imap_bye(s, f):
     s.close()
 
 
+def imap_search_greeting(s, f):
+    # streamed by the client instead of assembled: nothing to check a
+    # greeting against (fuzz_imap_response found the NULL buffer this hit)
+    s.sendall(b"* SEARCH 1 2\r\n")
+    time.sleep(5)
+
+
 def starttls_inject(s, f):
     s.sendall(GREETING)
     t = tag_of(readline(f))
@@ -123,7 +130,7 @@ SCENARIOS = {name: fn for name, fn in globals().items()
              if callable(fn) and name in (
                  "silent", "longline", "chunks", "imap_badtag", "imap_garbage",
                  "imap_no_login", "imap_bigsearch", "imap_hugeliteral",
-                 "imap_bye", "starttls_inject")}
+                 "imap_bye", "imap_search_greeting", "starttls_inject")}
 
 
 def serve(lsock, fn):

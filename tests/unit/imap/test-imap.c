@@ -541,6 +541,18 @@ static void test_bye(void **state)
   imap_free(im);
 }
 
+/* A "* SEARCH" line is streamed, never assembled, so as the greeting it
+ * left the response buffer without storage; the greeting check then did
+ * arithmetic on NULL and quoted it with %s (found by fuzz_imap_response). */
+static void test_search_as_greeting(void **state)
+{
+  struct imap_opts o = fake_opts("imap_search_greeting");
+  char err[CONN_ERR_LEN + 64];
+  (void)state;
+  assert_null(imap_connect(&o, err, sizeof(err)));
+  assert_contains(err, "not an IMAP greeting from 127.0.0.1:");
+}
+
 static int stop_early(void *ctx, uint32_t uid)
 {
   (void)ctx;
@@ -670,6 +682,7 @@ int main(void)
     cmocka_unit_test(test_garbage),
     cmocka_unit_test(test_no_then_ok),
     cmocka_unit_test(test_bye),
+    cmocka_unit_test(test_search_as_greeting),
     cmocka_unit_test(test_huge_search),
     cmocka_unit_test(test_huge_literal),
     cmocka_unit_test(test_huge_literal_flags),
