@@ -369,6 +369,7 @@ static int stream_body_literal(struct imap *im, size_t brace, uint64_t n)
   snprintf(im->cur.section, sizeof(im->cur.section), "%s", sec);
   im->cur.body_len = n;
   im->cur.body_offset = 0;
+  im->cur.body_too_large = false;   /* it described an earlier body */
   b->len = brace;
   b->data[b->len] = '\0';
   if (buf_puts(b, "NIL") < 0)
@@ -702,6 +703,7 @@ static int handle_fetch(struct imap *im, uint32_t seq, struct itok *t)
           goto bad;
         m->body_len = sl;
         m->body_offset = 0;
+        m->body_too_large = false;
         if (sl > im->max_body) {
           m->body_too_large = true;
         } else if (im->fetch_h && im->fetch_h->on_body &&

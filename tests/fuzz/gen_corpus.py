@@ -327,7 +327,7 @@ def pop3_sessions(eml):
     rest = (b"+OK 2 400\r\n+OK\r\n1 000001a1.67890\r\n2 zz!~\r\n.\r\n"
             b"+OK 2 messages\r\n1 120\r\n2 280\r\n.\r\n"
             b"+OK 120 octets\r\n" + stuffed + b".\r\n"
-            b"+OK\r\n..leading dot\r\n.\r\nno final newline\r\n.\r\n+OK Logging out.\r\n")
+            b"+OK\r\n..leading dot\r\nlast line\r\n.\r\n+OK Logging out.\r\n")
     yield "user-pass", 0x00, b"+OK Dovecot ready.\r\n" + capa + b"+OK\r\n+OK Logged in.\r\n" + rest
     yield "no-capa", 0x04, b"+OK hi\r\n-ERR unknown command\r\n+OK\r\n+OK in\r\n" + rest
     yield "xoauth2", 0x01, (b"+OK hi\r\n" + capa + b"+ " +

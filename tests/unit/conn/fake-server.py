@@ -105,6 +105,15 @@ def imap_hugeliteral(s, f):
     time.sleep(5)
 
 
+def imap_two_bodies(s, f):
+    # one FETCH, a body over max_body then one under it
+    imap_login_examine(s, f)
+    t = tag_of(readline(f))
+    s.sendall(b"* 1 FETCH (UID 11 BODY[1] {3000}\r\n" + b"x" * 3000 +
+              b" BODY[2] {5}\r\nhello)\r\n" + t + b" OK fetched\r\n")
+    time.sleep(5)
+
+
 def imap_bye(s, f):
     s.sendall(GREETING)
     readline(f)
@@ -130,7 +139,7 @@ SCENARIOS = {name: fn for name, fn in globals().items()
              if callable(fn) and name in (
                  "silent", "longline", "chunks", "imap_badtag", "imap_garbage",
                  "imap_no_login", "imap_bigsearch", "imap_hugeliteral",
-                 "imap_bye", "imap_search_greeting", "starttls_inject")}
+                 "imap_bye", "imap_two_bodies", "imap_search_greeting", "starttls_inject")}
 
 
 def serve(lsock, fn):
