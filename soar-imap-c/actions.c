@@ -170,6 +170,41 @@ int soar_config_parse(const cJSON *cfg, struct soar_config *c, char *err,
   return 0;
 }
 
+int soar_action_doc_parse(const char *text, size_t len,
+                          struct soar_action_doc *d, char *err, size_t errlen)
+{
+  memset(d, 0, sizeof(*d));
+  d->root = cJSON_ParseWithLength(text, len);
+  if(!cJSON_IsObject(d->root)) {
+    const char *at = cJSON_GetErrorPtr();
+    snprintf(err, errlen, "Invalid action JSON: %s near byte %ld",
+             d->root ? "not an object" : "parse error",
+             (!d->root && at && at >= text && at <= text + len) ?
+             (long)(at - text) : 0L);
+    return -1;
+  }
+  d->identifier = cJSON_GetStringValue(cJSON_GetObjectItem(d->root, "identifier"));
+  d->params = cJSON_GetObjectItem(d->root, "parameters");
+  d->asset_id = cJSON_GetStringValue(cJSON_GetObjectItem(d->root, "asset_id"));
+  if(!d->identifier || !*d->identifier) {
+    snprintf(err, errlen, "Invalid action JSON: \"identifier\" is missing");
+    return -1;
+  }
+  if(d->params && !cJSON_IsArray(d->params)) {
+    snprintf(err, errlen, "Invalid action JSON: \"parameters\" is not a list");
+    return -1;
+  }
+  d->cfg_ok = !soar_config_parse(cJSON_GetObjectItem(d->root, "config"),
+                                 &d->cfg, d->cfg_err, sizeof(d->cfg_err));
+  return 0;
+}
+
+void soar_action_doc_free(struct soar_action_doc *d)
+{
+  cJSON_Delete(d->root);
+  memset(d, 0, sizeof(*d));
+}
+
 /* ---- IMAP -------------------------------------------------------------- */
 
 /* Connect, (STARTTLS,) log in and EXAMINE folder.  NULL with the Python

@@ -229,9 +229,10 @@ static int cmd_action(const char *file, const char *store_dir)
   size_t len;
   char *text;
   char err[SOAR_ERR_LEN];
-  cJSON *in, *results = cJSON_CreateArray();
-  const char *identifier = NULL;
+  cJSON *results = cJSON_CreateArray();
+  struct soar_action_doc doc;
 
+  memset(&doc, 0, sizeof(doc));
   if(file) {
     FILE *f = fopen(file, "rb");
     text = f ? read_all(f, MAX_ACTION_JSON, &len) : NULL;
@@ -244,60 +245,40 @@ static int cmd_action(const char *file, const char *store_dir)
     snprintf(err, sizeof(err), "Cannot read the action JSON from %s: %s",
              file ? file : "stdin", strerror(errno));
     cJSON_AddItemToArray(results, soar_result_failed(NULL, err));
-    in = NULL;
     goto out;
   }
-  in = cJSON_ParseWithLength(text, len);
-  if(!cJSON_IsObject(in)) {
-    const char *at = cJSON_GetErrorPtr();
-    snprintf(err, sizeof(err), "Invalid action JSON: %s near byte %ld",
-             in ? "not an object" : "parse error",
-             (!in && at && at >= text && at <= text + len) ? (long)(at - text) : 0L);
+  if(soar_action_doc_parse(text, len, &doc, err, sizeof(err))) {
     cJSON_AddItemToArray(results, soar_result_failed(NULL, err));
     goto out;
   }
-  identifier = cJSON_GetStringValue(cJSON_GetObjectItem(in, "identifier"));
   {
     /* The platform's debug switch for an action run. */
-    const cJSON *dl = cJSON_GetObjectItem(in, "debug_level");
+    const cJSON *dl = cJSON_GetObjectItem(doc.root, "debug_level");
     if(cJSON_IsNumber(dl) && dl->valuedouble > 0)
       log_set_level(LOG_DEBUG);
   }
-  const cJSON *params = cJSON_GetObjectItem(in, "parameters");
-  if(!identifier || !*identifier) {
-    cJSON_AddItemToArray(results, soar_result_failed(NULL,
-      "Invalid action JSON: \"identifier\" is missing"));
-    goto out;
-  }
-  if(params && !cJSON_IsArray(params)) {
-    cJSON_AddItemToArray(results, soar_result_failed(NULL,
-      "Invalid action JSON: \"parameters\" is not a list"));
-    goto out;
-  }
-  struct soar_config cfg;
-  struct soar_env env = { store_dir,
-    cJSON_GetStringValue(cJSON_GetObjectItem(in, "asset_id")) };
-  bool cfg_ok = !soar_config_parse(cJSON_GetObjectItem(in, "config"), &cfg,
-                                   err, sizeof(err));
+  struct soar_env env = { store_dir, doc.asset_id };
   cJSON *empty = cJSON_CreateObject();
-  const cJSON *p = (params && cJSON_GetArraySize(params)) ? params->child : empty;
+  const cJSON *p = (doc.params && cJSON_GetArraySize(doc.params)) ?
+                   doc.params->child : empty;
   for(; p; p = (p == empty) ? NULL : p->next) {
-    log_info("Running action %s", identifier);
+    log_info("Running action %s", doc.identifier);
     if(!cJSON_IsObject(p))
       cJSON_AddItemToArray(results, soar_result_failed(p,
         "Invalid action JSON: a parameters entry is not an object"));
-    else if(!cfg_ok)
-      cJSON_AddItemToArray(results, soar_result_failed(p, err));
+    else if(!doc.cfg_ok)
+      cJSON_AddItemToArray(results, soar_result_failed(p, doc.cfg_err));
     else
-      cJSON_AddItemToArray(results, soar_action_run(identifier, &cfg, p, &env));
+      cJSON_AddItemToArray(results, soar_action_run(doc.identifier, &doc.cfg,
+                                                    p, &env));
   }
   cJSON_Delete(empty);
 out:;
-  cJSON *outj = app_result(identifier, results);
+  cJSON *outj = app_result(doc.identifier, results);
   int rc = print_json(outj) ? 2 :
            strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(outj, "status")), "success") ? 1 : 0;
   cJSON_Delete(outj);
-  cJSON_Delete(in);
+  soar_action_doc_free(&doc);
   free(text);
   return rc;
 }

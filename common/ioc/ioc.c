@@ -361,7 +361,8 @@ int ioc_url_host(const char *url, size_t len, const char **host_r,
     if(!digits || port > 65535)
       return 0;
   }
-  if(url[host_start] == '[')
+  /* host_start is len for "http://user@": url[len] is not ours to read */
+  if(host_start < auth_end && url[host_start] == '[')
     return 1;
   size_t hl = *hostlen_r;
   if(hl && (*host_r)[hl - 1] == '.')
