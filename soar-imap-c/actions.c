@@ -154,8 +154,55 @@ int soar_config_parse(const cJSON *cfg, struct soar_config *c, char *err,
   c->extract_ips = cfg_bool(cfg, "extract_ips", true);
   c->extract_domains = cfg_bool(cfg, "extract_domains", true);
   c->extract_hashes = cfg_bool(cfg, "extract_hashes", true);
+  /* Ours: the Python app had a fixed 60 s socket timeout. */
   c->timeout_ms = SOAR_IO_TIMEOUT_MS;
+  const cJSON *to = cJSON_GetObjectItem(cfg, "timeout");
+  if(to) {
+    double t = cJSON_IsNumber(to) ? to->valuedouble
+             : cJSON_IsString(to) ? strtod(to->valuestring, NULL) : -1;
+    if(!(t >= 1 && t <= 3600)) {
+      snprintf(err, errlen, "Please provide a valid timeout in seconds "
+               "(1 to 3600)");
+      return -1;
+    }
+    c->timeout_ms = (int)(t * 1000);
+  }
   return 0;
+}
+
+int soar_action_doc_parse(const char *text, size_t len,
+                          struct soar_action_doc *d, char *err, size_t errlen)
+{
+  memset(d, 0, sizeof(*d));
+  d->root = cJSON_ParseWithLength(text, len);
+  if(!cJSON_IsObject(d->root)) {
+    const char *at = cJSON_GetErrorPtr();
+    snprintf(err, errlen, "Invalid action JSON: %s near byte %ld",
+             d->root ? "not an object" : "parse error",
+             (!d->root && at && at >= text && at <= text + len) ?
+             (long)(at - text) : 0L);
+    return -1;
+  }
+  d->identifier = cJSON_GetStringValue(cJSON_GetObjectItem(d->root, "identifier"));
+  d->params = cJSON_GetObjectItem(d->root, "parameters");
+  d->asset_id = cJSON_GetStringValue(cJSON_GetObjectItem(d->root, "asset_id"));
+  if(!d->identifier || !*d->identifier) {
+    snprintf(err, errlen, "Invalid action JSON: \"identifier\" is missing");
+    return -1;
+  }
+  if(d->params && !cJSON_IsArray(d->params)) {
+    snprintf(err, errlen, "Invalid action JSON: \"parameters\" is not a list");
+    return -1;
+  }
+  d->cfg_ok = !soar_config_parse(cJSON_GetObjectItem(d->root, "config"),
+                                 &d->cfg, d->cfg_err, sizeof(d->cfg_err));
+  return 0;
+}
+
+void soar_action_doc_free(struct soar_action_doc *d)
+{
+  cJSON_Delete(d->root);
+  memset(d, 0, sizeof(*d));
 }
 
 /* ---- IMAP -------------------------------------------------------------- */
@@ -311,8 +358,8 @@ static int ingest(const struct soar_env *env, const struct soar_config *c,
   if(!rc) {
     rc = sstore_save(&st, &ct, id_r, &created, err, errlen);
     if(!rc)
-      log_info("%s container %lld with %d artifacts", created ? "Created" :
-               "Updated duplicate", *id_r, cJSON_GetArraySize(ct.artifacts));
+      log_info("%s container %lld with %zu artifacts", created ? "Created" :
+               "Updated duplicate", *id_r, soar_container_count(&ct));
     soar_container_free(&ct);
   }
   sstore_close(&st);

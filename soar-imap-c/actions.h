@@ -39,6 +39,30 @@ struct soar_config {
 int soar_config_parse(const cJSON *cfg, struct soar_config *c, char *err,
                       size_t errlen);
 
+/* An action document as the platform sends it ({"identifier", "asset_id",
+ * "config", "parameters": [...]}), parsed and checked; nothing is run. */
+struct soar_action_doc {
+  cJSON *root;               /* the whole document; owns what follows */
+  const char *identifier;    /* non-empty after success; on failure as
+                                found (NULL or "") */
+  const char *asset_id;      /* NULL when absent */
+  const cJSON *params;       /* the "parameters" array, NULL when absent */
+  struct soar_config cfg;    /* valid when cfg_ok */
+  bool cfg_ok;
+  char cfg_err[SOAR_ERR_LEN];/* why not, the message every run then gets */
+};
+
+/* Parse and check the action JSON text[0..len) into *d: an object with a
+ * non-empty "identifier" and, if present, a list of "parameters"; then its
+ * "config" (soar_config_parse; a bad config is not an error here, every
+ * run of the action fails with cfg_err).  Returns 0, or -1 with the
+ * message of the failed action result in err ("Invalid action JSON: ...").
+ * Either way, free with soar_action_doc_free (identifier may be set even
+ * on failure: the app result names it). */
+int soar_action_doc_parse(const char *text, size_t len,
+                          struct soar_action_doc *d, char *err, size_t errlen);
+void soar_action_doc_free(struct soar_action_doc *d);
+
 struct soar_env {
   const char *store_dir;     /* the local store */
   const char *asset_id;

@@ -1,18 +1,24 @@
 #include "b64.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* 0..63 alphabet, 64 '=', 65 blank, 66 junk */
 static unsigned char cls[256];
+/* For the fast path: an alphabet character's six bits already at their
+ * place in a quantum's 24 bits (first character of four in q0, ...), any
+ * other character Q_BAD, so one OR of four lookups both decodes a quantum
+ * and says whether all four were in the alphabet. */
+#define Q_BAD 0x80000000u
+static uint32_t q0[256], q1[256], q2[256], q3[256];
 
 static void init_cls(void)
 {
   static const char a[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  if(cls[0])
-    return;
   memset(cls, 66, sizeof(cls));
   for(int i = 0; i < 64; i++)
     cls[(unsigned char)a[i]] = (unsigned char)i;
@@ -20,6 +26,32 @@ static void init_cls(void)
   cls['_'] = 63;
   cls['='] = 64;
   cls[' '] = cls['\t'] = cls['\r'] = cls['\n'] = 65;
+  for(int c = 0; c < 256; c++) {
+    uint32_t v = cls[c];
+    bool ok = v < 64;
+    q0[c] = ok ? v << 18 : Q_BAD;
+    q1[c] = ok ? v << 12 : Q_BAD;
+    q2[c] = ok ? v << 6 : Q_BAD;
+    q3[c] = ok ? v : Q_BAD;
+  }
+}
+
+void soar_b64_init(void)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, init_cls);
+}
+
+static inline uint32_t quantum(const unsigned char *p)
+{
+  return q0[p[0]] | q1[p[1]] | q2[p[2]] | q3[p[3]];
+}
+
+static inline void put3(unsigned char *d, uint32_t v)
+{
+  d[0] = (unsigned char)(v >> 16);
+  d[1] = (unsigned char)(v >> 8);
+  d[2] = (unsigned char)v;
 }
 
 int soar_b64_decode(const char *in, size_t len, size_t max,
@@ -30,7 +62,7 @@ int soar_b64_decode(const char *in, size_t len, size_t max,
   uint32_t acc = 0;
   unsigned nq = 0;
 
-  init_cls();
+  soar_b64_init();
   memset(out, 0, sizeof(*out));
   if(max && cap > max + 3)
     cap = max + 3;
@@ -38,18 +70,28 @@ int soar_b64_decode(const char *in, size_t len, size_t max,
   if(!d)
     return -1;
   while(i < len) {
-    /* fast path: a whole quantum of alphabet characters */
-    if(nq == 0 && i + 4 <= len && o + 3 <= cap) {
-      unsigned a = cls[p[i]], b = cls[p[i + 1]], c = cls[p[i + 2]],
-               e = cls[p[i + 3]];
-      if((a | b | c | e) < 64) {
-        uint32_t v = (a << 18) | (b << 12) | (c << 6) | e;
-        d[o] = (unsigned char)(v >> 16);
-        d[o + 1] = (unsigned char)(v >> 8);
-        d[o + 2] = (unsigned char)v;
-        o += 3;
-        i += 4;
-        continue;
+    /* fast path: whole quanta of alphabet characters, two at a time
+     * (a 76-character line is 19 of them) */
+    if(nq == 0) {
+      while(i + 8 <= len && o + 6 <= cap) {
+        uint32_t v = quantum(p + i), w = quantum(p + i + 4);
+        if((v | w) & Q_BAD)
+          break;
+        put3(d + o, v);
+        put3(d + o + 3, w);
+        o += 6;
+        i += 8;
+      }
+      if(i >= len)
+        break;
+      if(i + 4 <= len && o + 3 <= cap) {
+        uint32_t v = quantum(p + i);
+        if(!(v & Q_BAD)) {
+          put3(d + o, v);
+          o += 3;
+          i += 4;
+          continue;
+        }
       }
     }
     unsigned v = cls[p[i++]];

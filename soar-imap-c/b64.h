@@ -11,6 +11,10 @@
 
 #include "mime/mime.h"
 
+/* Fill the decoding tables (soar_b64_decode does it when needed; call it
+ * before decoding on several threads). */
+void soar_b64_init(void);
+
 /* Decode in[0..len) into *out (zeroed first; free with mime_data_free),
  * at most max bytes (MIME_DATA_TRUNCATED beyond).  MIME_DATA_DAMAGED when
  * junk or a lone sextet was skipped.  Returns 0, or -1 out of memory. */

@@ -20,6 +20,9 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "b64.h"
 #include "ioc/ioc.h"
@@ -776,6 +779,78 @@ static int handle_body(struct ctx *x, const struct mime_part *p)
 
 /* ---- 5. the walk and the artifact list --------------------------------- */
 
+/* The IOC Artifacts, in this order of kinds. */
+static const struct {
+  enum ioc_kind k;
+  const char *name, *key;     /* plain ASCII: printed without escaping */
+} ioc_kinds[] = {
+  { IOC_IP, "IP Artifact", "sourceAddress" },
+  { IOC_HASH, "Hash Artifact", "fileHash" },
+  { IOC_URL, "URL Artifact", "requestURL" },
+  { IOC_DOMAIN, "Domain Artifact", "destinationDnsDomain" },
+};
+#define N_IOC_KINDS (sizeof(ioc_kinds) / sizeof(ioc_kinds[0]))
+
+/* How many values of the k-th kind r holds (r may be NULL). */
+static size_t ioc_n(const struct ioc_result *r, size_t k)
+{
+  return r ? ioc_count(r, ioc_kinds[k].k) : 0;
+}
+
+static size_t ioc_arts_count(const struct ioc_result *r)
+{
+  size_t n = 0;
+
+  for(size_t k = 0; k < N_IOC_KINDS; k++)
+    n += ioc_n(r, k);
+  return n;
+}
+
+/* The source_data_identifier of an IOC Artifact: the md5 of
+ *   {"cef": {"<key>": "<value>"}, "name": "<name>", "run_automation": false}
+ * (json.dumps with sorted keys, what set_sdi computes from a tree).  tmp
+ * is scratch space, reused from one artifact to the next. */
+static int ioc_art_sdi(struct buf *tmp, size_t k, const char *v, char hex[33])
+{
+  buf_reset(tmp);
+  if(buf_puts(tmp, "{\"cef\": {\"") || buf_puts(tmp, ioc_kinds[k].key) ||
+     buf_puts(tmp, "\": \"") || util_json_escape(tmp, v, strlen(v)) ||
+     buf_puts(tmp, "\"}, \"name\": \"") || buf_puts(tmp, ioc_kinds[k].name) ||
+     buf_puts(tmp, "\", \"run_automation\": false}"))
+    return -1;
+  pyjson_md5_hex(tmp->data, tmp->len, hex);
+  return 0;
+}
+
+/* Print c's IOC Artifacts into b as json.dumps prints their trees (keys in
+ * insertion order), each preceded by ", " but the first when *first. */
+static int ioc_arts_dump(struct buf *b, const struct soar_container *c,
+                         bool *first)
+{
+  struct buf tmp;
+  char hex[33];
+  int rc = 0;
+  size_t left = ioc_arts_count(c->iocs);
+
+  buf_init(&tmp, 6 * IOC_MAX_VALUE + 256);
+  for(size_t k = 0; k < N_IOC_KINDS && !rc; k++)
+    for(size_t i = 0; i < ioc_n(c->iocs, k) && !rc; i++) {
+      const char *v = ioc_get(c->iocs, ioc_kinds[k].k, i);
+      bool runs = --left == 0 && c->ioc_last_runs;
+      rc = ioc_art_sdi(&tmp, k, v, hex) ||
+           buf_puts(b, *first ? "{\"run_automation\": " : ", {\"run_automation\": ") ||
+           buf_puts(b, runs ? "true, \"cef\": {\"" : "false, \"cef\": {\"") ||
+           buf_puts(b, ioc_kinds[k].key) || buf_puts(b, "\": \"") ||
+           util_json_escape(b, v, strlen(v)) ||
+           buf_puts(b, "\"}, \"name\": \"") || buf_puts(b, ioc_kinds[k].name) ||
+           buf_puts(b, "\", \"source_data_identifier\": \"") ||
+           buf_puts(b, hex) || buf_puts(b, "\"}");
+      *first = false;
+    }
+  buf_free(&tmp);
+  return rc ? -1 : 0;
+}
+
 static cJSON *ioc_artifact(const char *name, const char *key, const char *v)
 {
   cJSON *a = cJSON_CreateObject();
@@ -806,6 +881,15 @@ static void move_all(cJSON *from, cJSON *to)
   cJSON *c;
   while((c = cJSON_DetachItemFromArray(from, 0)))
     cJSON_AddItemToArray(to, c);
+}
+
+void soar_parse_init(void)
+{
+  char hex[33];
+
+  ioc_init();
+  soar_b64_init();
+  pyjson_md5_hex("", 0, hex);       /* fetches MD5 */
 }
 
 int soar_email_process(const char *raw, size_t len,
@@ -891,20 +975,9 @@ int soar_email_process(const char *raw, size_t len,
     note(&x.notes, "%zu indicators over the limit of %d per kind were dropped",
          ioc_dropped(x.iocs), IOC_MAX_PER_KIND);
 
-  static const struct { enum ioc_kind k; const char *name, *key; } kinds[] = {
-    { IOC_IP, "IP Artifact", "sourceAddress" },
-    { IOC_HASH, "Hash Artifact", "fileHash" },
-    { IOC_URL, "URL Artifact", "requestURL" },
-    { IOC_DOMAIN, "Domain Artifact", "destinationDnsDomain" },
-  };
-  for(size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-    for(size_t i = 0; i < ioc_count(x.iocs, kinds[k].k); i++) {
-      cJSON *a = ioc_artifact(kinds[k].name, kinds[k].key,
-                              ioc_get(x.iocs, kinds[k].k, i));
-      if(!a)
-        goto done;
-      cJSON_AddItemToArray(c->artifacts, a);
-    }
+  /* The IOC Artifacts stay in x.iocs (see container.h). */
+  c->iocs = x.iocs;
+  x.iocs = NULL;
   move_all(x.email_arts, c->artifacts);
   move_all(x.forward_arts, c->artifacts);
   if(x.notes.n) {
@@ -929,6 +1002,8 @@ int soar_email_process(const char *raw, size_t len,
   if(n && !nv)
     cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(c->artifacts, n - 1),
                                            "run_automation", cJSON_CreateTrue());
+  else if(!nv && ioc_arts_count(c->iocs))
+    c->ioc_last_runs = true;
   /* Vault Artifacts: the same artifact twice (same name, same part headers,
    * same bytes) is kept once; the last one triggers automation. */
   for(int i = 0; i < nv; i++) {
@@ -986,6 +1061,7 @@ done_keep_err:
 void soar_container_free(struct soar_container *c)
 {
   free(c->name);
+  ioc_result_free(c->iocs);
   cJSON_Delete(c->artifacts);
   memset(c, 0, sizeof(*c));
 }
@@ -1000,26 +1076,44 @@ static bool json_plain(unsigned char c)
   return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
+/* The length of the run of plain bytes (json_plain) at s[0..len).  Raw
+ * email is mostly such runs (a base64 line is 76 of them), so on x86-64
+ * sixteen bytes are looked at per step. */
+static size_t plain_run(const unsigned char *s, size_t len)
+{
+  size_t i = 0;
+
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                del = _mm_set1_epi8(0x7f), space = _mm_set1_epi8(0x20);
+  while(i + 16 <= len) {
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+    /* signed: bytes >= 0x80 are negative, so below 0x20 too */
+    __m128i bad = _mm_or_si128(
+      _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+      _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmplt_epi8(v, space)));
+    unsigned m = (unsigned)_mm_movemask_epi8(bad);
+    if(m)
+      return i + (size_t)__builtin_ctz(m);
+    i += 16;
+  }
+#endif
+  while(i < len && json_plain(s[i]))
+    i++;
+  return i;
+}
+
 /* Print raw[0..len) as the inside of a JSON string, the way json.dumps
  * would: runs of plain bytes are copied with memcpy, the rest escaped. */
 static int write_raw(FILE *f, const char *raw, size_t len, bool latin1)
 {
-  static bool plain[256];
-  static bool ready;
   struct buf b;
   const unsigned char *s = (const unsigned char *)raw;
   int rc = 0;
 
-  if(!ready) {
-    for(int c = 0; c < 256; c++)
-      plain[c] = json_plain((unsigned char)c);
-    ready = true;
-  }
   buf_init(&b, 2 * RAW_CHUNK + 64);
   for(size_t i = 0; i < len && !rc;) {
-    size_t j = i;
-    while(j < len && j - i < RAW_CHUNK && plain[s[j]])
-      j++;
+    size_t j = i + plain_run(s + i, len - i < RAW_CHUNK ? len - i : RAW_CHUNK);
     if(j > i)
       rc = buf_append(&b, s + i, j - i);
     i = j;
@@ -1052,6 +1146,62 @@ static int write_raw(FILE *f, const char *raw, size_t len, bool latin1)
   return rc ? -1 : 0;
 }
 
+/* The artifacts array as pyjson_dump would print it. */
+static int artifacts_dump(struct buf *b, const struct soar_container *c)
+{
+  bool first = true;
+
+  if(buf_putc(b, '[') || ioc_arts_dump(b, c, &first))
+    return -1;
+  for(const cJSON *a = c->artifacts ? c->artifacts->child : NULL; a; a = a->next) {
+    if((!first && buf_puts(b, ", ")) || pyjson_dump(b, a, false))
+      return -1;
+    first = false;
+  }
+  return buf_putc(b, ']');
+}
+
+size_t soar_container_count(const struct soar_container *c)
+{
+  return ioc_arts_count(c->iocs) + (size_t)cJSON_GetArraySize(c->artifacts);
+}
+
+cJSON *soar_container_artifacts(const struct soar_container *c)
+{
+  cJSON *all = cJSON_CreateArray();
+  struct buf tmp;
+  char hex[33];
+  size_t left = ioc_arts_count(c->iocs);
+  bool oom = !all;
+
+  buf_init(&tmp, 6 * IOC_MAX_VALUE + 256);
+  for(size_t k = 0; k < N_IOC_KINDS && !oom; k++)
+    for(size_t i = 0; i < ioc_n(c->iocs, k) && !oom; i++) {
+      const char *v = ioc_get(c->iocs, ioc_kinds[k].k, i);
+      cJSON *a = ioc_artifact(ioc_kinds[k].name, ioc_kinds[k].key, v);
+      oom = !a || ioc_art_sdi(&tmp, k, v, hex) ||
+            !cJSON_AddStringToObject(a, "source_data_identifier", hex);
+      if(a && --left == 0 && c->ioc_last_runs)
+        cJSON_ReplaceItemInObjectCaseSensitive(a, "run_automation",
+                                               cJSON_CreateTrue());
+      if(a)
+        cJSON_AddItemToArray(all, a);
+    }
+  buf_free(&tmp);
+  for(const cJSON *a = c->artifacts ? c->artifacts->child : NULL; a && !oom;
+      a = a->next) {
+    cJSON *d = cJSON_Duplicate(a, 1);
+    oom = !d;
+    if(d)
+      cJSON_AddItemToArray(all, d);
+  }
+  if(oom) {
+    cJSON_Delete(all);
+    return NULL;
+  }
+  return all;
+}
+
 int soar_container_write(FILE *f, const struct soar_container *c,
                          long long id)
 {
@@ -1067,7 +1217,7 @@ int soar_container_write(FILE *f, const struct soar_container *c,
   buf_puts(&b, "\", \"source_data_identifier\": \"");
   util_json_escape(&b, c->sdi, strlen(c->sdi));
   buf_puts(&b, "\", \"run_automation\": false, \"artifacts\": ");
-  rc = pyjson_dump(&b, c->artifacts, false) ||
+  rc = artifacts_dump(&b, c) ||
        buf_puts(&b, ", \"data\": {\"raw_email\": \"");
   if(!rc && fwrite(b.data, 1, b.len, f) != b.len)
     rc = -1;

@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "ioc/ioc.h"
 #include "mime/mime.h"
 
 #define SOAR_DEFAULT_MAX_MESSAGE     (64u * 1024 * 1024)
@@ -65,10 +66,23 @@ struct soar_container {
   const char *raw;           /* the raw email (caller's memory) */
   size_t raw_len;
   bool raw_latin1;           /* not UTF-8: read as Latin-1, as Python does */
-  cJSON *artifacts;          /* array, in the order above */
+  /* The artifacts are the IOC Artifacts (IP, Hash, URL, Domain) of iocs,
+   * then those in the array "artifacts".  IOC Artifacts are the bulk of a
+   * container (hundreds in a mail full of links) and all of one shape, so
+   * they are kept as iocs' strings and printed from there rather than as
+   * a cJSON tree each; soar_container_artifacts() gives them all as JSON. */
+  struct ioc_result *iocs;   /* NULL: none */
+  bool ioc_last_runs;        /* the last IOC Artifact is the last artifact:
+                                run_automation true */
+  cJSON *artifacts;          /* array: Email, forwarded, limits, Vault */
   unsigned nvault;           /* Vault Artifacts among them */
   bool limited;              /* a limit tripped (see the limits artifact) */
 };
+
+/* Set up what soar_email_process shares between threads (libxml2, the
+ * public suffix list, tables).  Call it before processing mail on more
+ * than one thread; calling it again does nothing. */
+void soar_parse_init(void);
 
 /* Turn raw[0..len) into *c (zeroed first).  raw must outlive c.  Returns 0,
  * or -1 with a reason in err (out of memory, vault write error). */
@@ -76,6 +90,13 @@ int soar_email_process(const char *raw, size_t len,
                        const struct soar_email_opts *o,
                        struct soar_container *c, char *err, size_t errlen);
 void soar_container_free(struct soar_container *c);
+
+/* All the artifacts of c as one new JSON array (the caller deletes it),
+ * as soar_container_write prints them; NULL out of memory. */
+cJSON *soar_container_artifacts(const struct soar_container *c);
+
+/* How many artifacts c has. */
+size_t soar_container_count(const struct soar_container *c);
 
 /* Print the container (id < 0: no "id" key) with its artifacts as one
  * JSON object, streaming raw_email so it is never copied whole. */

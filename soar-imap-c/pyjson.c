@@ -1,6 +1,7 @@
 #include "pyjson.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,12 +87,39 @@ int pyjson_dump(struct buf *b, const cJSON *item, bool sort)
   return dump(b, item, sort, 0);
 }
 
+/* MD5 is fetched once: EVP_Digest(EVP_md5()) looks the algorithm up in
+ * the provider tables (a lock and a hash lookup) and makes a new context
+ * on every call, which costs several times what hashing one artifact's
+ * hundred bytes does, and a container has hundreds of artifacts. */
+static EVP_MD *md5_alg;
+static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
+static pthread_key_t md5_key;     /* frees a thread's context at its exit */
+static bool md5_key_ok;
+
+static void md5_ctx_free(void *ctx)
+{
+  EVP_MD_CTX_free(ctx);
+}
+
+static void md5_fetch(void)
+{
+  md5_alg = EVP_MD_fetch(NULL, "MD5", NULL);
+  md5_key_ok = pthread_key_create(&md5_key, md5_ctx_free) == 0;
+}
+
 void pyjson_md5_hex(const void *data, size_t len, char hex[33])
 {
+  /* One context per thread, reused; freed when the thread ends. */
+  static __thread EVP_MD_CTX *ctx;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
 
-  EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL);
+  pthread_once(&md5_once, md5_fetch);
+  if(!ctx && (ctx = EVP_MD_CTX_new()) && md5_key_ok)
+    pthread_setspecific(md5_key, ctx);
+  if(!md5_alg || !ctx || !EVP_DigestInit_ex2(ctx, md5_alg, NULL) ||
+     !EVP_DigestUpdate(ctx, data, len) || !EVP_DigestFinal_ex(ctx, md, &mdlen))
+    EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL);  /* the slow way */
   static const char hx[] = "0123456789abcdef";
   for(unsigned i = 0; i < mdlen && i < 16; i++) {
     hex[2 * i] = hx[md[i] >> 4];

@@ -15,9 +15,12 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "actions.h"
 #include "container.h"
@@ -31,8 +34,16 @@
 
 static void usage(void)
 {
-  fputs("usage: soar_imap [--store DIR] [ACTION.json]\n"
-        "       soar_imap parse [--folder F] [--uid N] FILE.eml...\n", stderr);
+  fputs("usage: soar_imap [--store DIR] [--log-level LEVEL] [ACTION.json]\n"
+        "       soar_imap parse [--folder F] [--uid N] FILE.eml...\n"
+        "\n"
+        "Runs the SOAR action JSON read from ACTION.json or stdin (test\n"
+        "connectivity, get email) and prints the result JSON.  Containers go\n"
+        "to --store DIR (or $SOAR_IMAP_STORE, default ./soar-imap-data).\n"
+        "LEVEL: debug, info (default), warn, error; an action JSON with\n"
+        "\"debug_level\" above 0 also turns on debug.  Config additions to the\n"
+        "Python app's: server may be host:port, ca_file adds trust anchors,\n"
+        "timeout (seconds, default 60) bounds connect and every read.\n", stderr);
 }
 
 /* Read all of f (at most max bytes). */
@@ -69,48 +80,109 @@ static int print_json(const cJSON *j)
 
 /* ---- parse mode -------------------------------------------------------- */
 
+/* Files up to this size are parsed two at a time, on two threads; bigger
+ * ones alone (their MD5 already runs on a second thread, and two of them
+ * at once would double the peak memory). */
+#define PARSE_PAIR_MAX (1024u * 1024)
+
+/* One file of parse mode: read and turned into a container, kept until it
+ * is printed, so output and messages come in the order of the files. */
+struct parse_job {
+  const char *path;
+  struct soar_email_opts o;   /* --folder/--uid as given before the file */
+  char *raw;
+  size_t len;
+  int read_errno;             /* raw == NULL: why */
+  int rc;                     /* of soar_email_process */
+  char err[SOAR_ERR_LEN];
+  struct soar_container c;
+};
+
+static void *parse_run(void *arg)
+{
+  struct parse_job *j = arg;
+
+  if(!(j->raw = sstore_read_file(j->path, MAX_EML_FILE, &j->len)))
+    j->read_errno = errno;
+  else
+    j->rc = soar_email_process(j->raw, j->len, &j->o, &j->c, j->err,
+                               sizeof(j->err));
+  return NULL;
+}
+
+/* Print j's container (or its error) and free it.  0 or 1 (failed). */
+static int parse_finish(struct parse_job *j)
+{
+  int rc = 0;
+
+  if(!j->raw) {
+    log_error("cannot read %s: %s", j->path, strerror(j->read_errno));
+    return 1;
+  }
+  if(j->rc) {
+    log_error("%s: %s", j->path, j->err);
+    rc = 1;
+  }
+  else {
+    if(soar_container_write(stdout, &j->c, -1)) {
+      log_error("cannot write the output: %s", strerror(errno));
+      rc = 1;
+    }
+    soar_container_free(&j->c);
+  }
+  free(j->raw);
+  return rc;
+}
+
+static bool parse_small(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+         (unsigned long long)st.st_size <= PARSE_PAIR_MAX;
+}
+
 static int cmd_parse(int argc, char **argv)
 {
   struct soar_email_opts o;
-  int rc = 0, files = 0;
+  int rc = 0, nfiles = 0;
+  struct parse_job *jobs = calloc((size_t)argc + 1, sizeof(*jobs));
 
+  if(!jobs) {
+    log_error("out of memory");
+    return 1;
+  }
   soar_email_opts_default(&o);
   for(int i = 0; i < argc; i++) {
-    if(!strcmp(argv[i], "--folder") && i + 1 < argc) {
+    if(!strcmp(argv[i], "--folder") && i + 1 < argc)
       o.folder = argv[++i];
-      continue;
-    }
-    if(!strcmp(argv[i], "--uid") && i + 1 < argc) {
+    else if(!strcmp(argv[i], "--uid") && i + 1 < argc)
       o.uid = argv[++i];
-      continue;
-    }
-    size_t len;
-    char err[SOAR_ERR_LEN];
-    struct soar_container c;
-    char *raw = sstore_read_file(argv[i], MAX_EML_FILE, &len);
-    files++;
-    if(!raw) {
-      log_error("cannot read %s: %s", argv[i], strerror(errno));
-      rc = 1;
-      continue;
-    }
-    if(soar_email_process(raw, len, &o, &c, err, sizeof(err))) {
-      log_error("%s: %s", argv[i], err);
-      rc = 1;
-    }
     else {
-      if(soar_container_write(stdout, &c, -1)) {
-        log_error("cannot write the output: %s", strerror(errno));
-        rc = 1;
-      }
-      soar_container_free(&c);
+      jobs[nfiles].path = argv[i];
+      jobs[nfiles++].o = o;
     }
-    free(raw);
   }
-  if(!files) {
+  if(!nfiles) {
+    free(jobs);
     usage();
     return 2;
   }
+  /* What the threads share is set up before there are two. */
+  soar_parse_init();
+  for(int i = 0; i < nfiles;) {
+    pthread_t th;
+    bool pair = i + 1 < nfiles && parse_small(jobs[i].path) &&
+                parse_small(jobs[i + 1].path) &&
+                pthread_create(&th, NULL, parse_run, &jobs[i + 1]) == 0;
+    parse_run(&jobs[i]);
+    rc |= parse_finish(&jobs[i]);
+    if(pair) {
+      pthread_join(th, NULL);
+      rc |= parse_finish(&jobs[i + 1]);
+    }
+    i += pair ? 2 : 1;
+  }
+  free(jobs);
   if(fflush(stdout))
     rc = 1;
   return rc;
@@ -157,9 +229,10 @@ static int cmd_action(const char *file, const char *store_dir)
   size_t len;
   char *text;
   char err[SOAR_ERR_LEN];
-  cJSON *in, *results = cJSON_CreateArray();
-  const char *identifier = NULL;
+  cJSON *results = cJSON_CreateArray();
+  struct soar_action_doc doc;
 
+  memset(&doc, 0, sizeof(doc));
   if(file) {
     FILE *f = fopen(file, "rb");
     text = f ? read_all(f, MAX_ACTION_JSON, &len) : NULL;
@@ -172,54 +245,40 @@ static int cmd_action(const char *file, const char *store_dir)
     snprintf(err, sizeof(err), "Cannot read the action JSON from %s: %s",
              file ? file : "stdin", strerror(errno));
     cJSON_AddItemToArray(results, soar_result_failed(NULL, err));
-    in = NULL;
     goto out;
   }
-  in = cJSON_ParseWithLength(text, len);
-  if(!cJSON_IsObject(in)) {
-    const char *at = cJSON_GetErrorPtr();
-    snprintf(err, sizeof(err), "Invalid action JSON: %s near byte %ld",
-             in ? "not an object" : "parse error",
-             (!in && at && at >= text && at <= text + len) ? (long)(at - text) : 0L);
+  if(soar_action_doc_parse(text, len, &doc, err, sizeof(err))) {
     cJSON_AddItemToArray(results, soar_result_failed(NULL, err));
     goto out;
   }
-  identifier = cJSON_GetStringValue(cJSON_GetObjectItem(in, "identifier"));
-  const cJSON *params = cJSON_GetObjectItem(in, "parameters");
-  if(!identifier || !*identifier) {
-    cJSON_AddItemToArray(results, soar_result_failed(NULL,
-      "Invalid action JSON: \"identifier\" is missing"));
-    goto out;
+  {
+    /* The platform's debug switch for an action run. */
+    const cJSON *dl = cJSON_GetObjectItem(doc.root, "debug_level");
+    if(cJSON_IsNumber(dl) && dl->valuedouble > 0)
+      log_set_level(LOG_DEBUG);
   }
-  if(params && !cJSON_IsArray(params)) {
-    cJSON_AddItemToArray(results, soar_result_failed(NULL,
-      "Invalid action JSON: \"parameters\" is not a list"));
-    goto out;
-  }
-  struct soar_config cfg;
-  struct soar_env env = { store_dir,
-    cJSON_GetStringValue(cJSON_GetObjectItem(in, "asset_id")) };
-  bool cfg_ok = !soar_config_parse(cJSON_GetObjectItem(in, "config"), &cfg,
-                                   err, sizeof(err));
+  struct soar_env env = { store_dir, doc.asset_id };
   cJSON *empty = cJSON_CreateObject();
-  const cJSON *p = (params && cJSON_GetArraySize(params)) ? params->child : empty;
+  const cJSON *p = (doc.params && cJSON_GetArraySize(doc.params)) ?
+                   doc.params->child : empty;
   for(; p; p = (p == empty) ? NULL : p->next) {
-    log_info("Running action %s", identifier);
+    log_info("Running action %s", doc.identifier);
     if(!cJSON_IsObject(p))
       cJSON_AddItemToArray(results, soar_result_failed(p,
         "Invalid action JSON: a parameters entry is not an object"));
-    else if(!cfg_ok)
-      cJSON_AddItemToArray(results, soar_result_failed(p, err));
+    else if(!doc.cfg_ok)
+      cJSON_AddItemToArray(results, soar_result_failed(p, doc.cfg_err));
     else
-      cJSON_AddItemToArray(results, soar_action_run(identifier, &cfg, p, &env));
+      cJSON_AddItemToArray(results, soar_action_run(doc.identifier, &doc.cfg,
+                                                    p, &env));
   }
   cJSON_Delete(empty);
 out:;
-  cJSON *outj = app_result(identifier, results);
+  cJSON *outj = app_result(doc.identifier, results);
   int rc = print_json(outj) ? 2 :
            strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(outj, "status")), "success") ? 1 : 0;
   cJSON_Delete(outj);
-  cJSON_Delete(in);
+  soar_action_doc_free(&doc);
   free(text);
   return rc;
 }
@@ -236,6 +295,14 @@ int main(int argc, char **argv)
   for(int i = 1; i < argc; i++) {
     if(!strcmp(argv[i], "--store") && i + 1 < argc)
       store = argv[++i];
+    else if(!strcmp(argv[i], "--log-level") && i + 1 < argc) {
+      enum log_level l;
+      if(log_level_parse(argv[++i], &l)) {
+        usage();
+        return 2;
+      }
+      log_set_level(l);
+    }
     else if(!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       usage();
       return 0;

@@ -249,8 +249,13 @@ int sstore_save(struct sstore *s, const struct soar_container *c,
     cJSON_Delete(old);
     return -1;
   }
-  cJSON *a;
-  cJSON_ArrayForEach(a, c->artifacts) {
+  cJSON *a, *all = soar_container_artifacts(c);
+  if(!all) {
+    snprintf(err, errlen, "out of memory");
+    cJSON_Delete(old);
+    return -1;
+  }
+  cJSON_ArrayForEach(a, all) {
     const char *sdi = cJSON_GetStringValue(cJSON_GetObjectItem(a, "source_data_identifier"));
     bool have = false;
     cJSON *o;
@@ -268,7 +273,10 @@ int sstore_save(struct sstore *s, const struct soar_container *c,
   m.raw_len = strlen(raw);
   m.raw_latin1 = false;
   m.artifacts = oarts;
+  m.iocs = NULL;              /* all of them are in oarts now */
+  m.ioc_last_runs = false;
   int rc = write_container(s, &m, id, err, errlen);
+  cJSON_Delete(all);
   cJSON_Delete(old);
   *id_r = id;
   return rc;

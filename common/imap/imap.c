@@ -377,6 +377,7 @@ static int stream_body_literal(struct imap *im, size_t brace, uint64_t n)
   snprintf(im->cur.section, sizeof(im->cur.section), "%s", sec);
   im->cur.body_len = n;
   im->cur.body_offset = 0;
+  im->cur.body_too_large = false;   /* it described an earlier body */
   b->len = brace;
   b->data[b->len] = '\0';
   if (buf_puts(b, "NIL") < 0)
@@ -712,6 +713,7 @@ static int handle_fetch(struct imap *im, uint32_t seq, struct itok *t)
           goto bad;
         m->body_len = sl;
         m->body_offset = 0;
+        m->body_too_large = false;
         if (sl > im->max_body) {
           m->body_too_large = true;
         } else if (im->fetch_h && im->fetch_h->on_body &&
@@ -1072,6 +1074,14 @@ struct imap *imap_connect(const struct imap_opts *o, char *err, size_t errlen)
   im->max_response = o->max_response ? o->max_response : IMAP_DEFAULT_MAX_RESPONSE;
   im->max_body = o->max_body ? o->max_body : IMAP_DEFAULT_MAX_BODY;
   buf_init(&im->resp, im->max_response + 16);
+  /* Storage from the start, so a response that assembled nothing (an
+   * empty line, or a "* SEARCH" streamed instead) is "" and not NULL to
+   * the tokenizer and the error messages that quote it. */
+  if (buf_reserve(&im->resp, 0) < 0) {
+    snprintf(err, errlen, "imap: out of memory");
+    imap_free(im);
+    return NULL;
+  }
   co = o->conn;
   co.tls = o->tls == IMAP_TLS_IMPLICIT ? CONN_TLS_IMPLICIT : CONN_TLS_NONE;
   co.max_line = IMAP_LINE_CHUNK;

@@ -10,11 +10,13 @@
 
 #include <arpa/inet.h>
 #include <libpsl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 /* ---- sets: insertion-ordered, open addressing ------------------------- */
@@ -57,6 +59,20 @@ static int set_grow(struct ioc_set *st)
   st->slots = slots;
   st->nslots = nslots;
   return 0;
+}
+
+/* Whether s[0..len) is in st. */
+static bool set_has(const struct ioc_set *st, const char *s, size_t len)
+{
+  if(!st->nslots)
+    return false;
+  for(size_t j = hash_bytes(s, len) & (st->nslots - 1); st->slots[j];
+      j = (j + 1) & (st->nslots - 1)) {
+    const char *e = st->items[st->slots[j] - 1];
+    if(!strncmp(e, s, len) && e[len] == '\0')
+      return true;
+  }
+  return false;
 }
 
 /* Add s[0..len) unless present.  0 ok (added, present or dropped), -1 OOM */
@@ -205,19 +221,27 @@ bool ioc_is_ipv6(const char *s, size_t len)
   return inet_pton(AF_INET6, tmp, addr) == 1;
 }
 
+static const psl_ctx_t *psl_list;
+static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
+
+static void psl_load(void)
+{
+  /* The newer of the built-in list and the system file. */
+  psl_list = psl_latest(NULL);
+  if(!psl_list)
+    psl_list = psl_builtin();
+}
+
 static const psl_ctx_t *psl_ctx(void)
 {
-  static const psl_ctx_t *ctx;
-  static bool tried;
+  pthread_once(&psl_once, psl_load);
+  return psl_list;
+}
 
-  if(!tried) {
-    tried = true;
-    /* The newer of the built-in list and the system file. */
-    ctx = psl_latest(NULL);
-    if(!ctx)
-      ctx = psl_builtin();
-  }
-  return ctx;
+void ioc_init(void)
+{
+  xmlInitParser();
+  (void)psl_ctx();
 }
 
 /* A host name: labels of letters, digits, '-' or non-ASCII bytes, 1..63
@@ -337,7 +361,8 @@ int ioc_url_host(const char *url, size_t len, const char **host_r,
     if(!digits || port > 65535)
       return 0;
   }
-  if(url[host_start] == '[')
+  /* host_start is len for "http://user@": url[len] is not ours to read */
+  if(host_start < auth_end && url[host_start] == '[')
     return 1;
   size_t hl = *hostlen_r;
   if(hl && (*host_r)[hl - 1] == '.')
@@ -355,10 +380,17 @@ static int add_domain(struct ioc_result *r, const char *s, size_t len)
 
   if(len && s[len - 1] == '.')
     len--;
-  if(len >= sizeof(tmp) || ioc_is_ipv4(s, len) || !ioc_domain_ok(s, len))
+  if(len >= sizeof(tmp))
     return 0;
   for(size_t i = 0; i < len; i++)
     tmp[i] = (char)lower((unsigned char)s[i]);
+  /* Mail names the same few hosts again and again: one already in the
+   * list passed the checks below (they ignore ASCII case), so the libpsl
+   * lookups, the bulk of the cost, are skipped for it. */
+  if(set_has(&r->set[IOC_DOMAIN], tmp, len))
+    return 0;
+  if(ioc_is_ipv4(s, len) || !ioc_domain_ok(s, len))
+    return 0;
   return set_add(r, IOC_DOMAIN, tmp, len);
 }
 

@@ -53,6 +53,11 @@ struct ioc_opts {
 
 struct ioc_result;
 
+/* Load what every scan shares (the public suffix list, libxml2's
+ * globals).  Scans do it when needed; call it first when scanning on
+ * several threads at once. */
+void ioc_init(void);
+
 /* An empty result, or NULL when out of memory. */
 struct ioc_result *ioc_result_new(void);
 void ioc_result_free(struct ioc_result *r);

@@ -9,8 +9,11 @@
 #ifndef FUZZ_COMMON_H
 #define FUZZ_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/util.h"
 
 /* The libFuzzer entry point; declared here so -Wmissing-prototypes holds. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -54,6 +57,16 @@ static inline uint32_t fuzz_touch(const void *buf, size_t len)
   for(size_t i = 0; i < len; i++)
     h = (h ^ p[i]) * 16777619u;
   return h;
+}
+
+/* True when s[0..len) is valid UTF-8 (no overlong forms, surrogates or
+ * truncated sequences): what the headers call "UTF-8" must pass this. */
+static inline bool fuzz_utf8_ok(const char *s, size_t len)
+{
+  for(size_t i = 0, used; i < len; i += used)
+    if(util_utf8_decode((const unsigned char *)s + i, len - i, &used) < 0)
+      return false;
+  return true;
 }
 
 /* Stop at once, with a message, when the code under test broke a promise

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Write the seed corpora in tests/fuzz/corpus/<harness>/ from the project's
-own fixtures (tests/data/reports, TA-dmarc-c/samples) and a few small
-archives and documents built here.  Deterministic (gzip/zip times fixed), so
+own fixtures (tests/data/reports, TA-dmarc-c/samples, tests/data/mail, the
+BODYSTRUCTURE strings of tests/unit/imap/test-imap-parse.c) and a few small
+archives, documents, mails and server transcripts built here.  Deterministic (gzip/zip times fixed), so
 re-running it only changes seeds when the fixtures change.  Inputs that came
 from fuzzing are kept: regress-* (once crashed) and found-* (a minimised
 set of what earlier runs reached, so a short run starts deeper).
 
     python3 tests/fuzz/gen_corpus.py
 """
+import base64
 import glob
 import gzip
 import io
 import os
+import re
 import shutil
 import zipfile
 
@@ -117,6 +120,251 @@ SPLUNK = [
 ]
 
 
+# ---- mail: fuzz_mime, fuzz_mime_header, fuzz_soar_action, fuzz_ioc ------
+
+def mail_fixtures():
+    """(name, bytes) of tests/data/mail/*.eml (all a few KB)."""
+    for p in sorted(glob.glob(os.path.join(ROOT, "tests/data/mail/*.eml"))):
+        with open(p, "rb") as f:
+            data = f.read()
+        if len(data) <= LIMIT:
+            yield os.path.basename(p)[:-4], data
+
+
+def b64lines(data):
+    s = base64.b64encode(data).decode()
+    return "\r\n".join(s[i:i + 76] for i in range(0, len(s), 76))
+
+
+HDRS = ("From: Alice Sender <alice@sender.example.com>\r\n"
+        "To: Bob <bob@rcpt.example.org>, =?utf-8?B?w4lsaXNl?= <elise@x.example>\r\n"
+        "Subject: =?utf-8?Q?Quarterly_r=C3=A9sults?= =?iso-8859-1?q?_caf=E9?=\r\n"
+        "Date: Mon, 2 Mar 2026 10:00:00 +0000\r\n"
+        "Message-ID: <m1@sender.example.com>\r\n"
+        "Received: from mx1.example.net by mx2.example.net\r\n"
+        "\tfor <bob@rcpt.example.org>; Mon, 2 Mar 2026 10:00:01 +0000\r\n"
+        "MIME-Version: 1.0\r\n")
+
+IOC_TEXT = ("See https://reports.example.com/q1?a=1&b=2 (and http://[2001:db8::1]/x).\r\n"
+            "From 192.0.2.44 and 2001:db8::7 and ::ffff:10.1.2.3, not 1234.5.6.7.\r\n"
+            "md5 d41d8cd98f00b204e9800998ecf8427e sha1 "
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709\r\n"
+            "mail carol@other.example.net, www.example.co.uk, xn--bcher-kva.example\r\n")
+IOC_HTML = ('<html><head><style>p{color:red}</style></head><body>'
+            '<p>Visit <a href="https://evil.example.org/login?x=1&amp;y=2">here</a>'
+            ' or <a href="mailto:boss@corp.example.com">boss</a>.</p>'
+            '<img src="http://198.51.100.7/pixel.gif"><!-- 203.0.113.9 -->'
+            '<div>sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+            '</div><p>&lt;http://b\xc3\xbccher.example/&gt; &#x68;ttp://entity.example/</p>'
+            '</body></html>\r\n')
+
+
+def own_mails():
+    """Small mails covering what the fixtures do not: SOAR-style bodies
+    with IOCs, attachments, encodings, digest, encoded message/rfc822."""
+    pdf = b"%PDF-1.4\n" + bytes(range(256))
+    yield "soar-mixed", (HDRS + 'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        + IOC_TEXT.replace("=", "=3D") + "caf=C3=A9 soft=\r\nbreak\r\n"
+        "--b\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n" + IOC_HTML +
+        "--b\r\nContent-Type: application/pdf\r\n"
+        "Content-Disposition: attachment; filename*=utf-8''r%C3%A9sum%C3%A9.pdf\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n" + b64lines(pdf) + "\r\n"
+        "--b--\r\n").encode("latin-1")
+    yield "soar-forwarded", (HDRS + "Content-Type: text/plain\r\n\r\n"
+        "FYI\r\n\r\n---------- Forwarded message ---------\r\n"
+        "From: Mallory <mallory@phish.example.net>\r\nDate: Sun, 1 Mar 2026\r\n"
+        "Subject: invoice\r\nTo: Alice <alice@sender.example.com>\r\n\r\n"
+        "pay at http://phish.example.net/pay from 203.0.113.5\r\n").encode()
+    inner = ("From: inner@example.org\r\nSubject: inner\r\n"
+             "Content-Type: text/plain\r\n\r\nhello 192.0.2.1\r\n")
+    yield "encoded-rfc822", (HDRS + 'Content-Type: multipart/mixed; boundary=x\r\n\r\n'
+        "--x\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + b64lines(inner.encode()) + "\r\n--x--\r\n").encode()
+    yield "digest", (HDRS + 'Content-Type: multipart/digest; boundary="d"\r\n\r\n'
+        "preamble\r\n--d\r\n\r\n" + inner + "--d\r\n\r\nSubject: two\r\n\r\nx\r\n"
+        "--d--\r\nepilogue\r\n").encode()
+    yield "lf-only-8bit", ("From: =?koi8-r?B?8NLJ18XU?= <a@b.example>\n"
+        "Subject: caf\xe9 raw latin-1\nContent-Type: text/plain; charset=\"shift_jis\"\n"
+        "Content-Transfer-Encoding: 8bit\n\n\x82\xa0\x82\xa2 http://jp.example.jp/\n"
+        ).encode("latin-1")
+    yield "no-header-end", b"Subject: x\r\nnot a header line\r\nbody\r\n"
+    yield "uuencode", (HDRS + "Content-Type: application/octet-stream; name=\"a.bin\"\r\n"
+        "Content-Transfer-Encoding: x-uuencode\r\n\r\nbegin 644 a.bin\r\n#86)C\r\n`\r\nend\r\n"
+        ).encode()
+
+
+MIME_HEADER = [
+    # mode 0: RFC 2047
+    ("words", b"\0=?utf-8?Q?caf=C3=A9?= =?UTF-8?B?w6k=?=\t=?iso-8859-1?q?_x?= plain"),
+    ("split-char", b"\0=?utf-8?B?4oK=?= =?utf-8?B?rA==?= end"),
+    ("unknown-charset", b"\0=?x-unknown?Q?abc?= =?utf-8*en?Q?lang?= raw \xe9\xff"),
+    ("bad-words", b"\0=?utf-8?X?abc?= =?utf-8?B?!!!?= =?=?utf-8?Q?=ZZ?="),
+    # mode 1: Content-Type \n Content-Disposition
+    ("rfc2231", b"\x01application/pdf; name*0*=utf-8'en'r%C3%A9; name*1*=sum%C3%A9;"
+                b" name*2=\".pdf\"; charset=\"utf-8\"\nattachment; filename*=iso-8859-1''caf%E9.txt;"
+                b" size=10 (comment); creation-date=\"Mon, 2 Mar 2026 10:00:00 +0000\""),
+    ("quoted", b"\x01text/plain; charset=\"iso-8859-1\"; name=\"a \\\"b\\\" c\"\n"
+               b"inline; filename==?utf-8?B?w6kudHh0?="),
+    ("multipart", b"\x01multipart/mixed; boundary=\"==b==\"\nform-data; name=x"),
+    # mode 2: dates
+    ("date", b"\x02Tue, 1 Jul 2003 10:52:37 +0200"),
+    ("date-obs", b"\x021 Jan 99 23:59 EST (comment)"),
+    ("date-odd", b"\x02Mon, 31 Dec 9999 23:59:60 -2359"),
+    # mode 3: name length, cap, name, text
+    ("cs-sjis", b"\x03\x09\x04shift_jis\x82\xa0\x82\xa2\x82\xa4"),
+    ("cs-latin1", b"\x03\x0a\xffISO-8859-1caf\xe9 \x80\x9f"),
+    ("cs-utf16", b"\x03\x06\x02UTF-16\xff\xfeh\x00i\x00\x00\xd8"),
+    ("cs-none", b"\x03\x00\x03valid \xc3\xa9 and bad \xc3"),
+]
+
+
+# ---- protocol transcripts: fuzz_imap_response, fuzz_pop3_response -------
+
+def imap_sessions(eml):
+    """(name, flags byte, server script).  Tags are the client's: A0001 up,
+    one per command in the harness's order."""
+    caps = b"IMAP4rev1 LITERAL+ SASL-IR AUTH=PLAIN AUTH=XOAUTH2 IDLE"
+    bs1 = (b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 12 1 NIL NIL NIL NIL)')
+    lit = b"{%d}\r\n" % len(eml) + eml
+    list_ = (b'* LIST (\\HasNoChildren) "/" INBOX\r\n'
+             b'* LIST (\\HasNoChildren \\Sent) "/" "Sent"\r\n'
+             b'* LIST () "/" {20}\r\nRapports/F&AOk-vrier\r\n')
+    examine = (b"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+               b"* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n* 3 EXISTS\r\n* 0 RECENT\r\n"
+               b"* OK [UIDVALIDITY 1700000000] UIDs valid\r\n"
+               b"* OK [UIDNEXT 4] Predicted next UID\r\n")
+    fetch = (b'* 1 FETCH (UID 1 FLAGS (\\Seen) INTERNALDATE "14-Nov-2023 22:13:20 +0000"'
+             b" RFC822.SIZE 12 BODYSTRUCTURE " + bs1 + b" BODY[] {12}\r\nHello world!)\r\n"
+             b"* 2 FETCH (UID 2 FLAGS () INTERNALDATE \" 4-Jan-2024 01:02:03 -0800\""
+             b" RFC822.SIZE %d BODYSTRUCTURE " % len(eml) + COMPLEX_BS + b" BODY[] " + lit +
+             b")\r\n* 3 FETCH (FLAGS (\\Flagged))\r\n")
+
+    def session(greet, auth, tail_fetch, n0=1):
+        t = n0
+        out = greet + auth(t)
+        t += 1
+        out += list_ + b"A%04d OK List completed\r\n" % t
+        t += 1
+        out += examine + b"A%04d OK [READ-ONLY] Examine completed\r\n" % t
+        t += 1
+        out += b"* SEARCH 1 2 3\r\nA%04d OK Search completed\r\n" % t
+        t += 1
+        out += tail_fetch(t)
+        t += 1
+        out += b"* BYE Logging out\r\nA%04d OK Logout completed\r\n" % t
+        return out
+
+    greet = b"* OK [CAPABILITY " + caps + b"] Dovecot ready.\r\n"
+    one = lambda t: fetch + b"A%04d OK Fetch completed\r\n" % t
+    yield "login", 0x00, session(greet, lambda t: b"A%04d OK [CAPABILITY %s] Logged in\r\n" % (t, caps), one)
+    # no capabilities in the greeting: CAPABILITY is A0001
+    yield "capability-cmd", 0x00, session(
+        b"* OK ready\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\nA0001 OK done\r\n",
+        lambda t: b"A%04d NO [AUTHENTICATIONFAILED] bad\r\n" % t, one, 2)
+    # LOGIN with a literal user name, no LITERAL+: wait for "+"
+    yield "login-literal", 0x01, session(
+        b"* OK [CAPABILITY IMAP4rev1] hi\r\n",
+        lambda t: b"+ OK\r\nA%04d OK Logged in\r\n" % t, one)
+    yield "auth-plain", 0x02, session(
+        b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n",
+        lambda t: b"+ \r\nA%04d OK Logged in\r\n" % t, one)
+    yield "xoauth2-fail", 0x03, (
+        greet + b"+ " + base64.b64encode(b'{"status":"400","schemes":"Bearer"}') +
+        b"\r\nA0001 NO [AUTHENTICATIONFAILED] Invalid credentials\r\n")
+    # pipelined fetch of three sets (flags 8), section 1.2, utf-7 mailbox
+    three = lambda t: (b"* 1 FETCH (UID 1 BODY[1.2] {5}\r\nhello BODYSTRUCTURE " + bs1 + b")\r\n"
+                       b"A%04d OK a\r\n* 2 FETCH (BODY[1.2] \"quoted body\" UID 2)\r\n"
+                       b"A%04d OK b\r\nA%04d NO c\r\n" % (t, t + 1, t + 2))
+    s = session(greet, lambda t: b"A%04d OK in\r\n" % t, three)
+    yield "pipelined", 0x08, s.replace(b"A0006 OK Logout", b"A0008 OK Logout")
+    # small limits (flags 4): a body over max_body, a long response
+    big = (lambda t: b"* 1 FETCH (UID 1 BODY[] {300}\r\n" + b"x" * 300 + b")\r\n"
+           b"* 2 FETCH (UID 2 FLAGS (" + b"\\Seen " * 400 + b"))\r\nA%04d OK\r\n" % t)
+    yield "limits", 0x04, session(greet, lambda t: b"A%04d OK in\r\n" % t, big)
+    # PREAUTH, search by callback (flags 0x10), no LIST (0x80), take tree (0x20)
+    # (LOGIN is refused in that state without being sent: EXAMINE is A0001)
+    yield "preauth", 0xb0, (b"* PREAUTH [CAPABILITY IMAP4rev1] welcome\r\n" + examine +
+        b"A0001 OK [READ-ONLY] done\r\n* SEARCH\r\n* SEARCH 5 6 7 8\r\nA0002 OK\r\n" +
+        fetch + b"A0003 OK\r\nA0004 OK\r\n")
+    yield "bye", 0x00, b"* BYE go away\r\n"
+    yield "read-write", 0x80, (greet + b"A0001 OK in\r\n* 1 EXISTS\r\n"
+        b"A0002 OK [READ-WRITE] Select completed\r\n")
+
+
+def imap_bodystructures():
+    """The BODYSTRUCTURE strings of test-imap-parse.c, as the C compiler
+    would read them (adjacent literals joined)."""
+    path = os.path.join(ROOT, "tests/unit/imap/test-imap-parse.c")
+    with open(path, encoding="utf-8") as f:
+        src = f.read()
+    esc = {"n": b"\n", "r": b"\r", "t": b"\t", "0": b"\0", '"': b'"', "\\": b"\\"}
+    out = []
+    # one statement's worth of adjacent string literals
+    for m in re.finditer(r'((?:"(?:[^"\\\n]|\\.)*"\s*)+)', src):
+        data = b""
+        for lit in re.findall(r'"((?:[^"\\\n]|\\.)*)"', m.group(1)):
+            data += re.sub(rb"\\(.)", lambda e: esc.get(e.group(1).decode(), e.group(1)),
+                           lit.encode())
+        if data.startswith(b"(") and len(data) > 8:
+            out.append(data)
+    return out
+
+
+COMPLEX_BS = (b'(("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 26 1 NIL NIL NIL NIL)'
+              b'("application" "zip" ("name" "report.zip") NIL NIL "base64" 310 NIL'
+              b' ("attachment" ("filename" "report.zip")) NIL NIL) "mixed"'
+              b' ("boundary" "outer-b") NIL NIL NIL)')
+
+
+def pop3_sessions(eml):
+    """(name, flags byte, server script) in the harness's command order:
+    greeting, CAPA, USER, PASS (or AUTH XOAUTH2), STAT, UIDL, LIST, RETR 1,
+    RETR 2, QUIT."""
+    stuffed = re.sub(rb"(?m)^\.", b"..", eml.replace(b"\r\n", b"\n")).replace(b"\n", b"\r\n")
+    capa = b"+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nSASL PLAIN XOAUTH2\r\nUSER\r\n.\r\n"
+    rest = (b"+OK 2 400\r\n+OK\r\n1 000001a1.67890\r\n2 zz!~\r\n.\r\n"
+            b"+OK 2 messages\r\n1 120\r\n2 280\r\n.\r\n"
+            b"+OK 120 octets\r\n" + stuffed + b".\r\n"
+            b"+OK\r\n..leading dot\r\nlast line\r\n.\r\n+OK Logging out.\r\n")
+    yield "user-pass", 0x00, b"+OK Dovecot ready.\r\n" + capa + b"+OK\r\n+OK Logged in.\r\n" + rest
+    yield "no-capa", 0x04, b"+OK hi\r\n-ERR unknown command\r\n+OK\r\n+OK in\r\n" + rest
+    yield "xoauth2", 0x01, (b"+OK hi\r\n" + capa + b"+ " +
+        base64.b64encode(b'{"status":"401","schemes":"bearer"}') +
+        b"\r\n-ERR [AUTH] Authentication failed.\r\n")
+    yield "xoauth2-ok", 0x03, b"+OK hi\r\n" + capa + b"+OK welcome\r\n" + rest
+    yield "small-max", 0x02, b"+OK hi\r\n" + capa + b"+OK\r\n+OK\r\n" + rest
+    yield "bad-pass", 0x08, b"+OK hi\r\n" + capa + b"+OK\r\n-ERR [AUTH] nope\r\n+OK bye\r\n"
+    yield "refused", 0x00, b"-ERR [SYS/TEMP] too busy\r\n"
+
+
+# ---- SOAR action documents ---------------------------------------------
+
+SOAR_ACTIONS = [
+    ("get-email-id", b'{"action": "get email", "identifier": "get_email", "asset_id": "3",'
+     b' "config": {"server": "127.0.0.1:10993", "username": "testuser", "password": "pw",'
+     b' "use_ssl": true, "verify_server_cert": false, "folder": "INBOX",'
+     b' "extract_urls": "true", "extract_ips": 0},'
+     b' "parameters": [{"id": "42", "folder": "Sent", "ingest_email": true},'
+     b' {"id": 7}, {"id": "0"}, {"id": 1.5}, {"id": "99999999999"}]}'),
+    ("get-email-cid", b'{"identifier": "get_email", "config": {"server": "[::1]:993",'
+     b' "username": "u", "password": "p", "auth_type": "Basic"},'
+     b' "parameters": [{"container_id": 12}, {"container_id": "12"}, {"container_id": null},'
+     b' {"container_id": "x"}, {}, 5]}'),
+    ("test-connectivity", b'{"identifier": "test_asset_connectivity", "config": {"server":'
+     b' "imap.example.com", "username": "u", "password": "p", "use_ssl": false},'
+     b' "parameters": [{}]}'),
+    ("oauth", b'{"identifier": "get_email", "config": {"server": "h:1", "auth_type": "OAuth",'
+     b' "username": "u", "client_id": "c", "client_secret": "s"}, "parameters": [{"id": "1"}]}'),
+    ("bad-config", b'{"identifier": "on_poll", "config": {"server": "h:70000", "username": "u",'
+     b' "password": "p"}, "parameters": [{"a": "\\u00e9\\ud83d\\ude00"}]}'),
+    ("not-object", b'[1, 2]'),
+    ("no-identifier", b'{"identifier": "", "parameters": {}}'),
+    ("truncated", b'{"identifier": "get_email", '),
+]
+
+
 def write(harness, name, data):
     d = os.path.join(OUT, harness)
     os.makedirs(d, exist_ok=True)
@@ -126,7 +374,9 @@ def write(harness, name, data):
 
 def main():
     for h in ("fuzz_report", "fuzz_archive", "fuzz_ingest", "fuzz_xsd",
-              "fuzz_splunk_config"):
+              "fuzz_splunk_config", "fuzz_mime", "fuzz_mime_header",
+              "fuzz_imap_response", "fuzz_pop3_response", "fuzz_soar_action",
+              "fuzz_ioc"):
         d = os.path.join(OUT, h)
         if os.path.isdir(d):
             for f in os.listdir(d):
@@ -167,6 +417,52 @@ def main():
 
     for name, data in SPLUNK:
         write("fuzz_splunk_config", name, data)
+
+    # fuzz_mime: 2-byte limits header (see the harness), then the mail;
+    # roomy limits, and tight ones (depth 2, 4 parts, 512 B headers, 8
+    # fields, 256 B decoded) for a few.
+    mails = list(mail_fixtures()) + list(own_mails())
+    for i, (name, data) in enumerate(mails):
+        write("fuzz_mime", name, bytes([0x3f, 10]) + data)
+        if i % 3 == 0:
+            write("fuzz_mime", name + ".tight", bytes([0xc9, 2]) + data)
+        # fuzz_soar_action mode 1: byte 0 odd, then its limits byte
+        write("fuzz_soar_action", "mail-" + name, bytes([1, 0x3f]) + data)
+    for name, data in MIME_HEADER:
+        write("fuzz_mime_header", name, data)
+    hdr_lines = set()
+    for _, data in mails:
+        for m in re.finditer(rb"(?im)^(subject|from|to): (.*)$", data):
+            hdr_lines.add(m.group(2).strip())
+    for i, v in enumerate(sorted(hdr_lines)[:24]):
+        write("fuzz_mime_header", "hdr-%02d" % i, b"\0" + v)
+
+    # fuzz_imap_response: sessions (mode byte 0), the test BODYSTRUCTUREs
+    # (mode 5), UTF-7 names (6), INTERNALDATEs (7).
+    eml = dict(mails)["nested"]
+    for name, flags, script in imap_sessions(eml):
+        write("fuzz_imap_response", "session-" + name, bytes([0, flags]) + script)
+    for i, bs in enumerate(imap_bodystructures()):
+        write("fuzz_imap_response", "bs-%02d" % i, b"\5" + bs)
+    for i, n in enumerate([b"Rapports/F&AOk-vrier", b"&ZeVnLIqe-", b"a&-b", b"&AGE-",
+                           b"&Jjo-!", b"\xc3\xa9t\xc3\xa9 &", b"INBOX"]):
+        write("fuzz_imap_response", "utf7-%d" % i, b"\6" + n)
+    for i, d in enumerate([b"14-Nov-2023 22:13:20 +0000", b" 4-Jan-2024 01:02:03 -0800",
+                           b"31-Dec-1969 23:59:60 +2359"]):
+        write("fuzz_imap_response", "date-%d" % i, b"\7" + d)
+
+    for name, flags, script in pop3_sessions(eml):
+        write("fuzz_pop3_response", name, bytes([flags]) + script)
+
+    for name, data in SOAR_ACTIONS:
+        write("fuzz_soar_action", "action-" + name, b"\0" + data)
+
+    # fuzz_ioc: byte 0 bit 0 HTML, bit 5 visible text, bit 6 scan twice
+    write("fuzz_ioc", "text", b"\x40" + IOC_TEXT.encode())
+    write("fuzz_ioc", "html", b"\x61" + IOC_HTML.encode("latin-1"))
+    write("fuzz_ioc", "html-urls-only", b"\x17" + IOC_HTML.encode("latin-1"))
+    write("fuzz_ioc", "ipv6", b"\0fe80::1%eth0 ::1 1::2::3 [2001:db8::]:80 "
+                              b"Note::Foo std::vector 2001:db8:0:0:0:0:2:1.\n")
 
     total = sum(os.path.getsize(os.path.join(dp, f))
                 for dp, _, fs in os.walk(OUT) for f in fs)

@@ -49,5 +49,5 @@ if [ $rc -ne 0 ]; then
   ls -l "$artifacts" >&2
   exit 1
 fi
-grep -E '^(INFO: seed corpus|#[0-9]+ +(INITED|DONE))|^stat::' "$work/log"
+grep -E '^(INFO: seed corpus|#[0-9]+[[:space:]]+(INITED|DONE))|^stat::' "$work/log"
 echo "$name: ok, $(ls "$work/corpus" | wc -l) corpus entries after the run"

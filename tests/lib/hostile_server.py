@@ -449,8 +449,9 @@ COMMAND_HOOKS = {
 
 
 def _is_body_section(unit):
-    """An IMAP FETCH response carrying BODY[n] (a report part)."""
-    return re.search(rb"BODY\[\d[\d.]*\] \{\d+\}\r\n", unit) is not None
+    """An IMAP FETCH response carrying BODY[n] (a report part) or BODY[]
+    (a whole message, as soar_imap's get email fetches it)."""
+    return re.search(rb"BODY\[(\d[\d.]*)?\] \{\d+\}\r\n", unit) is not None
 
 
 def _is_retr(conn, unit):

@@ -105,11 +105,27 @@ def imap_hugeliteral(s, f):
     time.sleep(5)
 
 
+def imap_two_bodies(s, f):
+    # one FETCH, a body over max_body then one under it
+    imap_login_examine(s, f)
+    t = tag_of(readline(f))
+    s.sendall(b"* 1 FETCH (UID 11 BODY[1] {3000}\r\n" + b"x" * 3000 +
+              b" BODY[2] {5}\r\nhello)\r\n" + t + b" OK fetched\r\n")
+    time.sleep(5)
+
+
 def imap_bye(s, f):
     s.sendall(GREETING)
     readline(f)
     s.sendall(b"* BYE shutting down for maintenance\r\n")
     s.close()
+
+
+def imap_search_greeting(s, f):
+    # streamed by the client instead of assembled: nothing to check a
+    # greeting against (fuzz_imap_response found the NULL buffer this hit)
+    s.sendall(b"* SEARCH 1 2\r\n")
+    time.sleep(5)
 
 
 def starttls_inject(s, f):
@@ -123,7 +139,7 @@ SCENARIOS = {name: fn for name, fn in globals().items()
              if callable(fn) and name in (
                  "silent", "longline", "chunks", "imap_badtag", "imap_garbage",
                  "imap_no_login", "imap_bigsearch", "imap_hugeliteral",
-                 "imap_bye", "starttls_inject")}
+                 "imap_bye", "imap_two_bodies", "imap_search_greeting", "starttls_inject")}
 
 
 def serve(lsock, fn):

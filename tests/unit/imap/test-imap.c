@@ -631,6 +631,18 @@ static void test_bye(void **state)
   imap_free(im);
 }
 
+/* A "* SEARCH" line is streamed, never assembled, so as the greeting it
+ * left the response buffer without storage; the greeting check then did
+ * arithmetic on NULL and quoted it with %s (found by fuzz_imap_response). */
+static void test_search_as_greeting(void **state)
+{
+  struct imap_opts o = fake_opts("imap_search_greeting");
+  char err[CONN_ERR_LEN + 64];
+  (void)state;
+  assert_null(imap_connect(&o, err, sizeof(err)));
+  assert_contains(err, "not an IMAP greeting from 127.0.0.1:");
+}
+
 static int stop_early(void *ctx, uint32_t uid)
 {
   (void)ctx;
@@ -739,6 +751,40 @@ static void test_huge_literal_flags(void **state)
   imap_free(im);
 }
 
+static int two_body(void *ctx, const struct imap_message *m, const void *d,
+                    size_t n)
+{
+  struct flagged *f = ctx;
+  /* on_body only ever sees a body that fits */
+  f->too_large[0] |= m->body_too_large;
+  if (n < sizeof(f->body))
+    memcpy(f->body, d, n);
+  return 0;
+}
+
+/* body_too_large of the first body in a FETCH was still set while the
+ * second one streamed (found by fuzz_imap_response). */
+static void test_too_large_then_small(void **state)
+{
+  struct imap_opts o = fake_opts("imap_two_bodies");
+  struct imap *im;
+  struct imap_mailbox_status st;
+  struct flagged f;
+  struct imap_fetch_handler h = { two_body, fl_msg, &f };
+  struct imap_fetch_req req = { IMAP_FETCH_BODY, "1" };
+  (void)state;
+  memset(&f, 0, sizeof(f));
+  o.max_body = 1000;
+  im = connect_ok(&o);
+  assert_int_equal(imap_login(im, "u", "p"), 0);
+  assert_int_equal(imap_examine(im, "INBOX", &st), 0);
+  assert_int_equal(imap_uid_fetch(im, "11", &req, &h), 0);
+  assert_string_equal(f.body, "hello");
+  assert_false(f.too_large[0]);
+  assert_false(f.too_large[1]);   /* the last body, as on_message sees it */
+  imap_free(im);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -761,6 +807,8 @@ int main(void)
     cmocka_unit_test(test_garbage),
     cmocka_unit_test(test_no_then_ok),
     cmocka_unit_test(test_bye),
+    cmocka_unit_test(test_search_as_greeting),
+    cmocka_unit_test(test_too_large_then_small),
     cmocka_unit_test(test_huge_search),
     cmocka_unit_test(test_huge_literal),
     cmocka_unit_test(test_huge_literal_flags),

@@ -170,6 +170,13 @@ static void test_validators(void **state)
   assert_memory_equal(h, "h.example.com", 13);
   assert_int_equal(ioc_url_host("http://h.example.com:99999/", 27, &h, &hl), 0);
   assert_int_equal(ioc_url_host("ftp://h.example.com/", 20, &h, &hl), 0);
+  /* Ends at the "@": no host, and nothing read past the end (a copy of
+   * exactly that size, so ASan sees it; found by fuzz_ioc). */
+  char *at = malloc(10);
+  assert_non_null(at);
+  memcpy(at, "https://r@", 10);
+  assert_int_equal(ioc_url_host(at, 10, &h, &hl), 0);
+  free(at);
 }
 
 static void test_hostile(void **state)
