@@ -182,6 +182,41 @@ static int scrub_nul(struct buf *b)
   return 0;
 }
 
+/* The last guard of the "decoded values are UTF-8" promise: whatever a
+ * charset converter or a cut at a buffer limit let through, each byte that
+ * does not start a valid sequence becomes U+FFFD.  Returns 0 or -1. */
+static int scrub_utf8(struct buf *b)
+{
+  struct buf tmp;
+  size_t i = 0, used;
+
+  if (b->data == NULL)
+    return 0;
+  while (i < b->len && util_utf8_decode((const unsigned char *)b->data + i,
+                                        b->len - i, &used) >= 0)
+    i += used;
+  if (i == b->len)
+    return 0;   /* the common case: already valid */
+  buf_init(&tmp, b->max > SIZE_MAX / 3 ? SIZE_MAX : b->max * 3);
+  if (buf_append(&tmp, b->data, i) < 0)
+    goto fail;
+  while (i < b->len) {
+    if (util_utf8_decode((const unsigned char *)b->data + i, b->len - i,
+                         &used) >= 0) {
+      if (buf_append(&tmp, b->data + i, used) < 0)
+        goto fail;
+    } else if (buf_append(&tmp, "\xEF\xBF\xBD", 3) < 0)
+      goto fail;
+    i += used;
+  }
+  buf_free(b);
+  *b = tmp;
+  return 0;
+fail:
+  buf_free(&tmp);
+  return -1;
+}
+
 char *mime_header_decode(const char *in, size_t len, size_t *len_r)
 {
   struct buf b;
@@ -191,6 +226,7 @@ char *mime_header_decode(const char *in, size_t len, size_t *len_r)
   /* worst case: every byte becomes a 3-byte character */
   buf_init(&b, len * 3 + 16);
   if (mime_words_decode(in, len, &b) < 0 || scrub_nul(&b) < 0 ||
+      scrub_utf8(&b) < 0 ||
       (b.data == NULL && buf_append(&b, "", 0) < 0)) {
     buf_free(&b);
     return NULL;
