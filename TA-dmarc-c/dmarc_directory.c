@@ -285,13 +285,23 @@ static int validate_arguments(void)
   return rc;
 }
 
+struct dir_run {
+  const struct dir_job *job;
+  struct input_opts *o;
+};
+
+static int dir_run_cb(void *ud, struct splunk_writer *w)
+{
+  struct dir_run *dr = ud;
+  return run(dr->job, dr->o, w);
+}
+
 /* No arguments: splunkd sends the input definition on stdin. */
 static int run_modinput(void)
 {
   struct splunk_config cfg;
   struct input_opts o;
   struct dir_job job;
-  struct splunk_writer *w;
   char err[600];
   int rc;
 
@@ -311,11 +321,10 @@ static int run_modinput(void)
     input_opts_free(&o);
     return 2;
   }
-  w = splunk_writer_new(stdout, SPLUNK_WRITER_XML, cfg.stanza, "dmarc",
-                        o.index, o.host);
-  rc = w ? run(&job, &o, w) : 1;
-  if(splunk_writer_finish(w))
-    rc = 1;
+  {
+    struct dir_run dr = { &job, &o };
+    rc = input_run_stream(&cfg, &o, dir_run_cb, &dr);
+  }
   input_opts_free(&o);
   splunk_config_free(&cfg);
   return rc;

@@ -146,6 +146,20 @@ int input_opts_flag(struct input_opts *o, const char *flag, const char *v)
   return 0;
 }
 
+int input_run_stream(const struct splunk_config *cfg,
+                     const struct input_opts *o,
+                     int (*run)(void *ud, struct splunk_writer *w), void *ud)
+{
+  struct splunk_writer *w = splunk_writer_new(stdout, SPLUNK_WRITER_XML,
+                                              cfg->stanza, "dmarc", o->index,
+                                              o->host);
+  int rc = w ? run(ud, w) : 1;
+
+  if(splunk_writer_finish(w))
+    rc = 1;
+  return rc;
+}
+
 int input_sink_event(void *ud, const char *text, size_t len, int64_t time,
                      const char *source)
 {

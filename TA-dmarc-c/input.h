@@ -68,6 +68,14 @@ extern const struct option input_long_options[];
   "  --max-records N           records per report (default 1000000)\n" \
   "  --log-level LEVEL         debug, info, warn or error (default info)\n"
 
+/* A splunkd run's output: open the XML event stream with the stanza's
+ * metadata (sourcetype dmarc, the stanza's index and host), call run with
+ * it, then close the stream.  Returns run's exit code, or 1 when the stream
+ * could not be opened or written to the end. */
+int input_run_stream(const struct splunk_config *cfg,
+                     const struct input_opts *o,
+                     int (*run)(void *ud, struct splunk_writer *w), void *ud);
+
 /* Sink for dmarc_ingest: every event to the writer, counted. */
 struct input_sink {
   struct splunk_writer *w;

@@ -175,13 +175,23 @@ static int validate_arguments(const struct mailbox_frontend *fe,
   return rc;
 }
 
+struct mb_run {
+  struct mailbox_opts *m;
+  struct input_opts *io;
+};
+
+static int mb_run_cb(void *ud, struct splunk_writer *w)
+{
+  struct mb_run *mr = ud;
+  return mailbox_run(mr->m, mr->io, w);
+}
+
 static int run_modinput(const struct mailbox_frontend *fe,
                         const struct mailbox_opts *defaults)
 {
   struct splunk_config cfg;
   struct input_opts io;
   struct mailbox_opts m = *defaults;
-  struct splunk_writer *w;
   char err[600];
   int rc;
 
@@ -198,11 +208,10 @@ static int run_modinput(const struct mailbox_frontend *fe,
     splunk_config_free(&cfg);
     return 2;
   }
-  w = splunk_writer_new(stdout, SPLUNK_WRITER_XML, cfg.stanza, "dmarc",
-                        io.index, io.host);
-  rc = w ? mailbox_run(&m, &io, w) : 1;
-  if(splunk_writer_finish(w))
-    rc = 1;
+  {
+    struct mb_run mr = { &m, &io };
+    rc = input_run_stream(&cfg, &io, mb_run_cb, &mr);
+  }
   mailbox_dkim_free(&dkim_state);
   input_opts_free(&io);
   splunk_config_free(&cfg);
