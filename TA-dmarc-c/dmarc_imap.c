@@ -14,18 +14,10 @@ static const struct splunk_arg args[] = {
     SPLUNK_ARG_STRING, 1 },
   { "port", "Port", "Default 993 (tls) or 143 (starttls)",
     SPLUNK_ARG_NUMBER, 0 },
-  { "security", "Security", "tls (default: TLS from the start) or starttls; "
-    "a password is never sent without verified TLS", SPLUNK_ARG_STRING, 0 },
-  { "ca_file", "CA file", "PEM file of the CAs to trust (default: the "
-    "system store)", SPLUNK_ARG_STRING, 0 },
+  MAILBOX_SCHEME_TLS_ARGS,
   { "username", "Username", "Login name", SPLUNK_ARG_STRING, 1 },
   { "password", "Password", "Login password", SPLUNK_ARG_STRING, 1 },
-  { "mailbox", "Folder", "Folder to read (default INBOX)",
-    SPLUNK_ARG_STRING, 0 },
-  { "search", "Search", "IMAP SEARCH criteria selecting the messages "
-    "(default ALL)", SPLUNK_ARG_STRING, 0 },
-  { "batch_size", "Batch size", "Messages per round trip and checkpoint "
-    "(default 100)", SPLUNK_ARG_NUMBER, 0 },
+  MAILBOX_SCHEME_FOLDER_ARGS,
   INPUT_SCHEME_REPORT_ARGS,
   INPUT_SCHEME_DKIM_ARGS,
   { NULL, NULL, NULL, 0, 0 },

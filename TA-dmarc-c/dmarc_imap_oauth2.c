@@ -51,12 +51,7 @@ static const struct splunk_arg args[] = {
     "the authority)", SPLUNK_ARG_STRING, 0 },
   { "token_ca_file", "Token endpoint CA file", "PEM file of extra CAs for "
     "the token endpoint", SPLUNK_ARG_STRING, 0 },
-  { "mailbox", "Folder", "Folder to read (default INBOX)",
-    SPLUNK_ARG_STRING, 0 },
-  { "search", "Search", "IMAP SEARCH criteria selecting the messages "
-    "(default ALL)", SPLUNK_ARG_STRING, 0 },
-  { "batch_size", "Batch size", "Messages per round trip and checkpoint "
-    "(default 100)", SPLUNK_ARG_NUMBER, 0 },
+  MAILBOX_SCHEME_FOLDER_ARGS,
   INPUT_SCHEME_REPORT_ARGS,
   INPUT_SCHEME_DKIM_ARGS,
   { NULL, NULL, NULL, 0, 0 },

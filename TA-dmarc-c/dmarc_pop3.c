@@ -14,10 +14,7 @@ static const struct splunk_arg args[] = {
     SPLUNK_ARG_STRING, 1 },
   { "port", "Port", "Default 995 (tls) or 110 (starttls, i.e. STLS)",
     SPLUNK_ARG_NUMBER, 0 },
-  { "security", "Security", "tls (default: TLS from the start) or starttls; "
-    "a password is never sent without verified TLS", SPLUNK_ARG_STRING, 0 },
-  { "ca_file", "CA file", "PEM file of the CAs to trust (default: the "
-    "system store)", SPLUNK_ARG_STRING, 0 },
+  MAILBOX_SCHEME_TLS_ARGS,
   { "username", "Username", "Login name", SPLUNK_ARG_STRING, 1 },
   { "password", "Password", "Login password", SPLUNK_ARG_STRING, 1 },
   { "batch_size", "Batch size", "Messages per checkpoint (default 100)",

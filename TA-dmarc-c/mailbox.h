@@ -171,4 +171,19 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe);
  * Returns a malloc'd string, or NULL with a message in err. */
 char *mailbox_read_password_file(const char *path, char *err, size_t errlen);
 
+/* Scheme args the mail inputs share, written once. */
+#define MAILBOX_SCHEME_TLS_ARGS \
+  { "security", "Security", "tls (default: TLS from the start) or starttls; " \
+    "a password is never sent without verified TLS", SPLUNK_ARG_STRING, 0 }, \
+  { "ca_file", "CA file", "PEM file of the CAs to trust (default: the " \
+    "system store)", SPLUNK_ARG_STRING, 0 }
+
+#define MAILBOX_SCHEME_FOLDER_ARGS \
+  { "mailbox", "Folder", "Folder to read (default INBOX)", \
+    SPLUNK_ARG_STRING, 0 }, \
+  { "search", "Search", "IMAP SEARCH criteria selecting the messages " \
+    "(default ALL)", SPLUNK_ARG_STRING, 0 }, \
+  { "batch_size", "Batch size", "Messages per round trip and checkpoint " \
+    "(default 100)", SPLUNK_ARG_NUMBER, 0 }
+
 #endif
