@@ -675,6 +675,7 @@ static int handle_fetch(struct imap *im, uint32_t seq, struct itok *t)
       if (itok_string(t, &s, &sl) < 0)
         goto bad;
       snprintf(m->internaldate_str, sizeof(m->internaldate_str), "%s", s);
+      m->have &= ~(unsigned)IMAP_FETCH_INTERNALDATE;
       if (imap_parse_internaldate(s, sl, &m->internaldate) == 0)
         m->have |= IMAP_FETCH_INTERNALDATE;
       else
@@ -692,8 +693,11 @@ static int handle_fetch(struct imap *im, uint32_t seq, struct itok *t)
        * the parser refuses what is too deep, for this message only */
       if (itok_skip_value(t, UINT_MAX) < 0)
         goto bad;
+      /* a second BODYSTRUCTURE replaces the first, even a malformed one:
+       * the flag must never promise a tree that was just freed */
       imap_bodystructure_free(m->bodystructure);
       m->bodystructure = NULL;
+      m->have &= ~(unsigned)IMAP_FETCH_BODYSTRUCTURE;
       if (imap_bodystructure_parse(start, (size_t)(t->p - start),
                                    &m->bodystructure, perr, sizeof(perr)) == 0) {
         m->have |= IMAP_FETCH_BODYSTRUCTURE;

@@ -114,6 +114,18 @@ def imap_two_bodies(s, f):
     time.sleep(5)
 
 
+def imap_two_bodystructures(s, f):
+    # a good BODYSTRUCTURE, then a malformed one (and the same for
+    # INTERNALDATE) in one FETCH: the last one counts
+    imap_login_examine(s, f)
+    t = tag_of(readline(f))
+    s.sendall(b'* 1 FETCH (UID 11 BODYSTRUCTURE ("text" "plain" NIL NIL NIL'
+              b' "7bit" 5 1 NIL NIL NIL NIL) INTERNALDATE'
+              b' "01-Jan-2024 00:00:00 +0000" BODYSTRUCTURE ("text" 5)'
+              b' INTERNALDATE "not a date")\r\n' + t + b" OK fetched\r\n")
+    time.sleep(5)
+
+
 def imap_bye(s, f):
     s.sendall(GREETING)
     readline(f)
@@ -139,7 +151,7 @@ SCENARIOS = {name: fn for name, fn in globals().items()
              if callable(fn) and name in (
                  "silent", "longline", "chunks", "imap_badtag", "imap_garbage",
                  "imap_no_login", "imap_bigsearch", "imap_hugeliteral",
-                 "imap_bye", "imap_two_bodies", "imap_search_greeting", "starttls_inject")}
+                 "imap_bye", "imap_two_bodies", "imap_two_bodystructures", "imap_search_greeting", "starttls_inject")}
 
 
 def serve(lsock, fn):

@@ -785,6 +785,38 @@ static void test_too_large_then_small(void **state)
   imap_free(im);
 }
 
+static int bs_msg(void *ctx, struct imap_message *m)
+{
+  unsigned *have = ctx;
+  /* the flag promises a tree: check the promise where it is made */
+  if ((m->have & IMAP_FETCH_BODYSTRUCTURE) && !m->bodystructure)
+    fail_msg("BODYSTRUCTURE flagged without a tree");
+  *have = m->have;
+  return 0;
+}
+
+/* A second, malformed BODYSTRUCTURE in one FETCH freed the first tree but
+ * left its flag set (found by fuzz_imap_response); INTERNALDATE alike. */
+static void test_two_bodystructures(void **state)
+{
+  struct imap_opts o = fake_opts("imap_two_bodystructures");
+  struct imap *im;
+  struct imap_mailbox_status st;
+  unsigned have = 0;
+  struct imap_fetch_handler h = { NULL, bs_msg, &have };
+  struct imap_fetch_req req = { IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_INTERNALDATE, NULL };
+  (void)state;
+  im = connect_ok(&o);
+  assert_int_equal(imap_login(im, "u", "p"), 0);
+  assert_int_equal(imap_examine(im, "INBOX", &st), 0);
+  /* the message is still delivered; the fetch reports the bad item */
+  assert_int_equal(imap_uid_fetch(im, "11", &req, &h), -1);
+  assert_contains(imap_error(im), "uid 11: BODYSTRUCTURE: bad media subtype");
+  assert_int_equal(have & IMAP_FETCH_BODYSTRUCTURE, 0);
+  assert_int_equal(have & IMAP_FETCH_INTERNALDATE, 0);
+  imap_free(im);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -809,6 +841,7 @@ int main(void)
     cmocka_unit_test(test_bye),
     cmocka_unit_test(test_search_as_greeting),
     cmocka_unit_test(test_too_large_then_small),
+    cmocka_unit_test(test_two_bodystructures),
     cmocka_unit_test(test_huge_search),
     cmocka_unit_test(test_huge_literal),
     cmocka_unit_test(test_huge_literal_flags),
