@@ -478,6 +478,7 @@ struct mb {
   size_t ndone_uidl;
   bool store_failed;
   bool fatal;            /* stop: an output error or similar */
+  bool timed_out;        /* the last session ended: the server went quiet */
   unsigned progress;     /* messages checkpointed this run */
 };
 
@@ -1563,6 +1564,14 @@ static const char *tls_hint(const char *err)
 }
 
 /* One connection's worth of work. */
+/* Close a session, noting whether it ended because the server stopped
+ * answering. */
+static void session_end(struct mb *mb, struct imap *im)
+{
+  mb->timed_out = imap_timed_out(im);
+  imap_free(im);
+}
+
 static int imap_session(struct mb *mb, bool first)
 {
   const struct mailbox_opts *o = mb->o;
@@ -1572,8 +1581,10 @@ static int imap_session(struct mb *mb, bool first)
   char err[1024];
   int rc = S_OK;
 
+  mb->timed_out = false;
   im = imap_open(mb, err, sizeof(err));
   if(!im) {
+    mb->timed_out = strstr(err, "timeout after") != NULL;
     log_error("%s%s", err, tls_hint(err));
     /* A server that cannot be reached or refuses us at the start is a
      * configuration matter; after a cut it may be a moment's trouble. */
@@ -1584,17 +1595,17 @@ static int imap_session(struct mb *mb, bool first)
               o->server, imap_error(im));
     rc = imap_get_state(im) == IMAP_STATE_BROKEN && !first ? S_BROKEN
                                                            : S_FATAL;
-    imap_free(im);
+    session_end(mb, im);
     return rc;
   }
   if(!st.uidvalidity) {
     log_error("folder \"%s\" on %s has no UIDVALIDITY: cannot checkpoint",
               mb->folder, o->server);
-    imap_free(im);
+    session_end(mb, im);
     return S_FATAL;
   }
   if(imap_load_done(mb, st.uidvalidity)) {
-    imap_free(im);
+    session_end(mb, im);
     return S_FATAL;
   }
   memset(&sc, 0, sizeof(sc));
@@ -1608,7 +1619,7 @@ static int imap_session(struct mb *mb, bool first)
                 o->search ? o->search : "ALL", mb->folder, imap_error(im));
     rc = imap_get_state(im) == IMAP_STATE_BROKEN ? S_BROKEN : S_FATAL;
     free(sc.u);
-    imap_free(im);
+    session_end(mb, im);
     return rc;
   }
   if(sc.n)
@@ -1623,7 +1634,7 @@ static int imap_session(struct mb *mb, bool first)
   free(sc.u);
   if(rc == S_OK)
     imap_logout(im);
-  imap_free(im);
+  session_end(mb, im);
   return rc;
 }
 
@@ -1649,6 +1660,15 @@ static int run_imap(struct mb *mb)
       return rc == S_OK ? 0 : 1;
     }
     fails = mb->progress > before ? 0 : fails + 1;
+    /* A server that went quiet without our getting anything done is not
+     * retried: each try would wait a whole timeout again, and the run
+     * must end within one. */
+    if(fails && mb->timed_out) {
+      imap_compact(mb);
+      log_error("giving up on %s: it stopped answering; the next run goes "
+                "on where this one stopped", mb->o->server);
+      return 1;
+    }
     if(fails > mb->o->max_reconnects) {
       imap_compact(mb);
       log_error("giving up on %s after %u reconnect(s) without progress; "
@@ -1846,8 +1866,10 @@ static int pop3_session(struct mb *mb, bool first)
   po.tls = o->security == MAILBOX_STARTTLS ? POP3_TLS_STLS
                                            : POP3_TLS_IMPLICIT;
   po.max_message = o->max_message;
+  mb->timed_out = false;
   p = pop3_connect(&po, err, sizeof(err));
   if(!p) {
+    mb->timed_out = strstr(err, "timeout after") != NULL;
     log_error("%s%s", err, tls_hint(err));
     return first ? S_FATAL : S_BROKEN;
   }
@@ -1980,6 +2002,7 @@ out:
     free(fresh[j]);
   free(fresh);
   free(l.m);
+  mb->timed_out = pop3_timed_out(p);
   pop3_free(p);
   return mb->fatal ? S_FATAL : rc;
 }
@@ -1997,6 +2020,11 @@ static int run_pop3(struct mb *mb)
     if(rc != S_BROKEN)
       return rc == S_OK ? 0 : 1;
     fails = mb->progress > before ? 0 : fails + 1;
+    if(fails && mb->timed_out) {   /* as for IMAP: one timeout, not four */
+      log_error("giving up on %s: it stopped answering; the next run goes "
+                "on where this one stopped", mb->o->server);
+      return 1;
+    }
     if(fails > mb->o->max_reconnects) {
       log_error("giving up on %s after %u reconnect(s) without progress",
                 mb->o->server, mb->o->max_reconnects);

@@ -60,7 +60,10 @@
  *
  * A connection that breaks in the middle is reopened (up to max_reconnects
  * times in a row without progress) and the run goes on with the messages
- * not done; what was finished before the break is checkpointed first.
+ * not done; what was finished before the break is checkpointed first.  A
+ * server that stops answering (a whole timeout without a byte) is tried
+ * again only when the session before had got something done, so a stalled
+ * server ends the run within one timeout.
  */
 #ifndef TA_MAILBOX_H
 #define TA_MAILBOX_H

@@ -39,6 +39,7 @@ struct conn {
   SSL *ssl;
   bool verified;
   bool broken;
+  bool timed_out;      /* broken because the peer went quiet */
   int timeout_ms;
   size_t max_line;
   char *rbuf;          /* unread bytes are rbuf[rpos..rlen) */
@@ -98,6 +99,7 @@ static int conn_wait(struct conn *c, short events, int64_t deadline,
     if (left <= 0) {
       conn_seterr(c, "timeout after %d ms %s %s", c->timeout_ms, what,
                   c->peer);
+      c->timed_out = true;
       return -1;
     }
     r = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
@@ -642,6 +644,8 @@ bool conn_is_verified(const struct conn *c) { return c->ssl && c->verified; }
 bool conn_is_tls(const struct conn *c) { return c->ssl != NULL; }
 size_t conn_buffered(const struct conn *c) { return c->rlen - c->rpos; }
 const char *conn_peer(const struct conn *c) { return c->peer; }
+bool conn_timed_out(const struct conn *c) { return c->timed_out; }
+
 const char *conn_error(const struct conn *c) { return c->err; }
 bool conn_is_broken(const struct conn *c) { return c->broken; }
 

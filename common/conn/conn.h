@@ -131,6 +131,10 @@ void conn_set_timeout(struct conn *c, int ms);
 /* "host:port" as given in the options (IPv6 literals in brackets). */
 const char *conn_peer(const struct conn *c);
 
+/* True when c broke because the peer sent or took nothing for a whole
+ * timeout period (the error then says "timeout after N ms ..."). */
+bool conn_timed_out(const struct conn *c);
+
 /* The last error, "" if none.  Valid until the next call on c. */
 const char *conn_error(const struct conn *c);
 

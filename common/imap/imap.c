@@ -1192,6 +1192,7 @@ int imap_logout(struct imap *im)
 const char *imap_error(const struct imap *im) { return im->err; }
 enum imap_state imap_get_state(const struct imap *im) { return im->state; }
 bool imap_is_verified(const struct imap *im) { return conn_is_verified(im->c); }
+bool imap_timed_out(const struct imap *im) { return conn_timed_out(im->c); }
 
 /* ------------------------------------------------------------ auth */
 

@@ -97,6 +97,10 @@ const char *imap_state_name(enum imap_state s);
 /* True when the connection is TLS-protected and verified (conn). */
 bool imap_is_verified(const struct imap *im);
 
+/* True when the session broke because the server went quiet for a whole
+ * timeout period (conn_timed_out), not because of what it sent. */
+bool imap_timed_out(const struct imap *im);
+
 /* Whether the server advertised `cap` (case-insensitive, e.g. "IDLE",
  * "AUTH=XOAUTH2"). */
 bool imap_has_capability(const struct imap *im, const char *cap);

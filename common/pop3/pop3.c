@@ -321,6 +321,7 @@ int pop3_quit(struct pop3 *p)
 const char *pop3_error(const struct pop3 *p) { return p->err; }
 enum pop3_state pop3_get_state(const struct pop3 *p) { return p->state; }
 bool pop3_is_verified(const struct pop3 *p) { return conn_is_verified(p->c); }
+bool pop3_timed_out(const struct pop3 *p) { return conn_timed_out(p->c); }
 
 static int auth_allowed(struct pop3 *p, const char *what)
 {

@@ -66,6 +66,9 @@ int pop3_quit(struct pop3 *p);
 const char *pop3_error(const struct pop3 *p);
 enum pop3_state pop3_get_state(const struct pop3 *p);
 bool pop3_is_verified(const struct pop3 *p);
+/* True when the session broke because the server went quiet for a whole
+ * timeout period (conn_timed_out). */
+bool pop3_timed_out(const struct pop3 *p);
 
 /* Whether CAPA listed `capa` as a line's first word (case-insensitive,
  * e.g. "UIDL", "STLS", "SASL"). */

@@ -138,8 +138,12 @@ class Dovecot:
         env = dict(os.environ)
         env.update(extra_env or {})
         self.env_extra = env
-        out = subprocess.run(["bash", DOVECOT_SH, "start"], env=env, check=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout.decode()
+        p = subprocess.run(["bash", DOVECOT_SH, "start"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode:
+            raise RuntimeError("dovecot.sh start failed (%d): %s" % (
+                p.returncode, p.stderr.decode(errors="replace")[-3000:]))
+        out = p.stdout.decode()
         self.v = {}
         for line in out.splitlines():
             k, _, val = line.partition("=")
