@@ -15,6 +15,7 @@
 #include "mailbox.h"
 #include "mailbox_auth.h"
 
+#include "dmarc/pool.h"
 #include "mime/mime.h"
 #include "pop3/pop3.h"
 #include "store/store.h"
@@ -467,7 +468,9 @@ struct mb {
   const struct mailbox_opts *o;
   struct input_opts *io;
   struct splunk_writer *w;
-  struct dmarc_ingest *in;
+  struct dmarc_ingest *in;       /* ingest on this thread, or ... */
+  struct dmarc_pool *pool;       /* ... on the pool's threads */
+  struct input_sink sink;        /* where the pool's events go */
   struct store *st;
   struct seen_store seen;
   struct totals t;
@@ -493,7 +496,9 @@ struct meta {
 
 static void json_str(struct buf *b, const char *k, const char *v)
 {
-  buf_printf(b, ", \"%s\": \"", k);
+  buf_puts(b, ", \"");
+  buf_puts(b, k);
+  buf_puts(b, "\": \"");
   if(v)
     util_json_escape(b, v, strlen(v));
   buf_putc(b, '"');
@@ -501,7 +506,9 @@ static void json_str(struct buf *b, const char *k, const char *v)
 
 static void kv_str(struct buf *b, const char *k, const char *v)
 {
-  buf_printf(b, "vendor_rua_mail_%s=\"", k);
+  buf_puts(b, "vendor_rua_mail_");
+  buf_puts(b, k);
+  buf_puts(b, "=\"");
   for(const char *p = v ? v : ""; *p; p++) {
     if(*p == '"' || *p == '\\')
       buf_putc(b, '\\');
@@ -553,18 +560,62 @@ static void build_extras(const struct mb *mb, const struct meta *mt,
   buf_putc(js, '}');
 }
 
-/* Ingest one decoded leaf. */
-static void ingest_leaf(struct mb *mb, const void *data, size_t len,
-                        const char *name, const struct meta *mt,
-                        struct outcome *oc)
+/* What ingesting one leaf gave, into the message's outcome. */
+static void note_result(struct outcome *oc, const char *name,
+                        const struct dmarc_ingest_result *res)
+{
+  oc->reports += res->reports;
+  oc->duplicates += res->duplicates;
+  oc->events += res->events;
+  switch(res->status) {
+  case INGEST_OK:
+    if(res->skipped_leaves)
+      log_info("%s: %s", name, res->reason);
+    break;
+  case INGEST_NOT_REPORT:
+    log_debug("%s: not a report: %s", name, res->reason);
+    break;
+  case INGEST_REJECTED:
+    oc->rejected++;
+    if(!*oc->note)
+      snprintf(oc->note, sizeof(oc->note), "%s: %s", name, res->reason);
+    break;
+  case INGEST_TRANSIENT:
+    oc->transient = true;
+    snprintf(oc->note, sizeof(oc->note), "%s: %s", name, res->reason);
+    break;
+  }
+}
+
+static void pool_done(void *ud, const char *name,
+                      const struct dmarc_ingest_result *res)
+{
+  note_result(ud, name, res);
+}
+
+/* Wait until every leaf handed to the ingest threads is written out and
+ * noted in its message's outcome: before anything is checkpointed, and
+ * before the outcomes (the batch) are freed. */
+static void ingest_wait(struct mb *mb)
+{
+  if(mb->pool && dmarc_pool_drain(mb->pool, true))
+    mb->fatal = true;
+}
+
+/* Ingest one decoded leaf, d->data taken over (freed, or handed to the
+ * pool, which frees it). */
+static void ingest_leaf(struct mb *mb, struct mime_data *d, const char *name,
+                        const struct meta *mt, struct outcome *oc)
 {
   struct dmarc_source_info info;
   struct dmarc_ingest_result res;
   struct input_sink sink = { mb->w, 0 };
   struct buf js, kv;
 
-  if(!len)
+  if(!d->len) {
+    mime_data_free(d);
     return;
+  }
   buf_init(&js, 256 * 1024);
   buf_init(&kv, 256 * 1024);
   build_extras(mb, mt, &js, &kv);
@@ -575,31 +626,24 @@ static void ingest_leaf(struct mb *mb, const void *data, size_t len,
   info.emitted = emitted_cb;
   info.ud = &mb->seen;
   oc->parts++;
-  dmarc_ingest_mem(mb->in, data, len, name, &info, input_sink_event, &sink,
-                   &res);
+  if(mb->pool) {
+    char *data = d->data;
+    d->data = NULL;
+    if(dmarc_pool_submit(mb->pool, data, d->len, name, &info, pool_done,
+                         oc)) {
+      oc->transient = true;
+      snprintf(oc->note, sizeof(oc->note), "%s: %s", name,
+               "out of memory, or writing the events failed");
+    }
+  }
+  else {
+    dmarc_ingest_mem(mb->in, d->data, d->len, name, &info, input_sink_event,
+                     &sink, &res);
+    note_result(oc, name, &res);
+  }
+  mime_data_free(d);
   buf_free(&js);
   buf_free(&kv);
-  oc->reports += res.reports;
-  oc->duplicates += res.duplicates;
-  oc->events += res.events;
-  switch(res.status) {
-  case INGEST_OK:
-    if(res.skipped_leaves)
-      log_info("%s: %s", name, res.reason);
-    break;
-  case INGEST_NOT_REPORT:
-    log_debug("%s: not a report: %s", name, res.reason);
-    break;
-  case INGEST_REJECTED:
-    oc->rejected++;
-    if(!*oc->note)
-      snprintf(oc->note, sizeof(oc->note), "%s: %s", name, res.reason);
-    break;
-  case INGEST_TRANSIENT:
-    oc->transient = true;
-    snprintf(oc->note, sizeof(oc->note), "%s: %s", name, res.reason);
-    break;
-  }
 }
 
 /* Keep a part's name usable in events and logs: the file name the sender
@@ -640,8 +684,7 @@ static void ingest_mime(struct mb *mb, const struct mime_message *msg,
     if(d.flags & MIME_DATA_TRUNCATED)
       log_warn("%s: part larger than the decoding limit, its end was cut",
                name);
-    ingest_leaf(mb, d.data, d.len, name, mt, oc);
-    mime_data_free(&d);
+    ingest_leaf(mb, &d, name, mt, oc);
     if(oc->transient)
       return;
   }
@@ -743,6 +786,11 @@ static void account(struct mb *mb, const char *what, const char *subject,
 /* Flush the events: nothing is checkpointed unless this worked. */
 static int flush_events(struct mb *mb)
 {
+  ingest_wait(mb);
+  if(mb->fatal && mb->pool) {
+    log_error("writing events failed; nothing more is checkpointed");
+    return -1;
+  }
   if(splunk_writer_flush(mb->w)) {
     log_error("writing events failed; nothing more is checkpointed");
     mb->fatal = true;
@@ -1065,6 +1113,7 @@ static void batch_commit(struct mb *mb, struct batch *b)
 {
   unsigned added = 0;
 
+  ingest_wait(mb);   /* outcomes complete, even when nothing is saved */
   if(!b || flush_events(mb))
     return;
   for(size_t i = 0; i < b->n; i++) {
@@ -1283,15 +1332,15 @@ static int exchange(struct mb *mb, struct imap *im, struct cmds *c,
       goto nomem;
   }
   else if(b && b->nsec) {
-    /* The headers first, in a command of their own: servers answer
-     * pipelined commands in order, so each part finds its message's
-     * From and Subject already there (one that did not would give
-     * events without them), and a connection cut during the headers
-     * leaves no message half done. */
-    if(cmds_add(c, b, want_cand, NULL, true, IMAP_FETCH_BODY))
-      goto nomem;
+    /* Each part together with its message's header, in one FETCH item
+     * list: the part then arrives with its From and Subject in the same
+     * response (fetch_message takes the header first, whatever the order
+     * of the items), and the server reads each message once.  A separate
+     * HEADER command made Dovecot open every message twice, the largest
+     * cost of a run over small report mails.  A message with two
+     * candidate sections gets its (small) header twice. */
     for(size_t s = 0; s < b->nsec; s++)
-      if(cmds_add(c, b, want_section, b->sections[s], false,
+      if(cmds_add(c, b, want_section, b->sections[s], true,
                   IMAP_FETCH_BODY))
         goto nomem;
   }
@@ -1381,6 +1430,7 @@ static int imap_batches(struct mb *mb, struct imap *im, const uint32_t *uids,
    * structures are in but whose parts were not chosen is not. */
   batch_commit(mb, done);
   batch_commit(mb, b);
+  ingest_wait(mb);
   if(mb->fatal)
     rc = S_FATAL;
   batch_free(done);
@@ -1969,6 +2019,7 @@ static int pop3_session(struct mb *mb, bool first)
         ingest_whole(mb, pb.b.data ? pb.b.data : "", pb.b.len, &mt,
                      pm->uid, &oc);
         buf_free(&pb.b);
+        ingest_wait(mb);   /* oc is this message's, and used right away */
         if(oc.transient) {
           log_error("message %s: %s", pm->uid, oc.note);
           mb->fatal = true;
@@ -2045,6 +2096,7 @@ void mailbox_opts_default(struct mailbox_opts *m)
   m->timeout_ms = MAILBOX_DEFAULT_TIMEOUT_MS;
   m->max_reconnects = MAILBOX_DEFAULT_RECONNECTS;
   m->max_message = MAILBOX_DEFAULT_MAX_MESSAGE;
+  m->ingest_threads = -1;
 }
 
 int mailbox_run(const struct mailbox_opts *o, struct input_opts *io,
@@ -2076,8 +2128,18 @@ int mailbox_run(const struct mailbox_opts *o, struct input_opts *io,
     free(mb.folder);
     return 1;
   }
-  mb.in = input_ingest_new(io, err, sizeof(err));
-  if(!mb.in) {
+  if(oo.ingest_threads != 0) {
+    struct dmarc_pool_opts po = { 0 };
+    po.workers = oo.ingest_threads > 0 ? (unsigned)oo.ingest_threads : 0;
+    po.resolve_ip = io->resolve_ip;
+    po.dns_server = io->dns_server;
+    mb.sink.w = w;
+    mb.pool = dmarc_pool_new(&io->ingest, &po, input_sink_event, &mb.sink,
+                             err, sizeof(err));
+  }
+  else
+    mb.in = input_ingest_new(io, err, sizeof(err));
+  if(!mb.in && !mb.pool) {
     log_error("%s", err);
     store_close(mb.st);
     free(mb.folder);
@@ -2108,7 +2170,9 @@ int mailbox_run(const struct mailbox_opts *o, struct input_opts *io,
              mb.t.not_report, mb.t.rejected, mb.t.too_large,
              (unsigned long long)mb.t.fetched_bytes,
              (long long)(util_now_ms() - start));
-  input_ingest_free(mb.in, io);
+  dmarc_pool_free(mb.pool);
+  if(mb.in)
+    input_ingest_free(mb.in, io);
   seen_free(&mb.seen);
   uidset_free(&mb.done);
   for(size_t i = 0; i < mb.ndone_uidl; i++)

@@ -118,6 +118,11 @@ struct mailbox_opts {
   const char *folder;             /* IMAP; NULL: INBOX */
   const char *search;             /* IMAP UID SEARCH criteria; NULL: ALL */
   unsigned batch_size;            /* 0: MAILBOX_DEFAULT_BATCH */
+  int ingest_threads;             /* reports parsed, validated and rendered
+                                     on this many threads while the mail
+                                     is fetched (dmarc/pool.h); 0: on the
+                                     fetching thread; -1: automatic (2 on
+                                     2+ CPUs, else 1) */
   int timeout_ms;                 /* connect and I/O; 0: default */
   unsigned max_reconnects;        /* in a row without progress */
   uint64_t max_message;           /* 0: MAILBOX_DEFAULT_MAX_MESSAGE */

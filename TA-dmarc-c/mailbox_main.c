@@ -11,6 +11,7 @@
 #include "mailbox.h"
 #include "mailbox_auth.h"
 
+#include "dmarc/pool.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -249,6 +250,8 @@ static void usage(const struct mailbox_frontend *fe, FILE *out)
   fprintf(out,
     "  --batch-size N            messages per round (default %d, at most %d)\n"
     "  --timeout-ms N            connect and read timeout (default %d)\n"
+    "  --ingest-threads N        threads parsing reports while mail is\n"
+    "                            fetched (default: 2 on 2+ CPUs; 0: none)\n"
     "  --validate-dkim           verify the report mails' DKIM signatures\n"
     "                            (keys looked up through --dns-server)\n"
     "%s" INPUT_OPTIONS_HELP
@@ -263,7 +266,7 @@ static void usage(const struct mailbox_frontend *fe, FILE *out)
 enum {
   O_SERVER = 500, O_PORT, O_STARTTLS, O_USERNAME, O_PWFILE, O_PASSWORD,
   O_FOLDER, O_CAFILE, O_SEARCH, O_BATCH, O_DKIM, O_TIMEOUT, O_SCHEME,
-  O_VALIDATE, O_HELP,
+  O_VALIDATE, O_HELP, O_THREADS,
 };
 
 int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
@@ -281,6 +284,7 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
     { "batch-size", required_argument, NULL, O_BATCH },
     { "validate-dkim", no_argument, NULL, O_DKIM },
     { "timeout-ms", required_argument, NULL, O_TIMEOUT },
+    { "ingest-threads", required_argument, NULL, O_THREADS },
     { "scheme", no_argument, NULL, O_SCHEME },
     { "validate-arguments", no_argument, NULL, O_VALIDATE },
     { "help", no_argument, NULL, O_HELP },
@@ -293,7 +297,7 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
   char err[600], *password = NULL;
   const char *pwfile = NULL;
   bool want_dkim = false;
-  int c, rc;
+  int c, rc, li = -1;
   unsigned k = 0;
 
   mailbox_opts_default(&defaults);
@@ -311,7 +315,7 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
 
   m = defaults;
   input_opts_default(&io);
-  while((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
+  while((c = getopt_long(argc, argv, "h", all, &li)) != -1) {
     rc = 0;
     switch(c) {
     case O_SCHEME:
@@ -347,6 +351,12 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
       m.timeout_ms = (int)n;
       break;
     }
+    case O_THREADS: {
+      uint64_t n;
+      rc = util_parse_u64(optarg, 0, DMARC_POOL_MAX_WORKERS, &n);
+      m.ingest_threads = (int)n;
+      break;
+    }
     case '?':
       usage(fe, stderr);
       rc = 2;
@@ -366,8 +376,8 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
           rc = -1;
     }
     if(rc) {
-      fprintf(stderr, "%s: bad value '%s' for %s\n", fe->name,
-              optarg ? optarg : "", argv[optind - 1]);
+      fprintf(stderr, "%s: bad value '%s' for --%s\n", fe->name,
+              optarg ? optarg : "", li >= 0 ? all[li].name : "an option");
       rc = 2;
       goto done;
     }

@@ -226,9 +226,10 @@ class ImapTest(unittest.TestCase):
             where.update(re.findall(rb"WARN (fetching [a-zA-Z ]+):", r.err))
             self.assertEqual(orgs(r.events()), self.expected_orgs(), r)
         self.assertIn(b"fetching report parts", where)
-        # every connection cut: the run gives up, the next one finishes
+        # every connection cut before a message is done: the run gives up,
+        # the next one finishes
         shutil.rmtree(self.ck)
-        relay = CutRelay(self.d.imaps, after=9000, cuts=100)
+        relay = CutRelay(self.d.imaps, after=4000, cuts=100)
         try:
             r1 = run("dmarc_imap", self.args(port=relay.port, extra=["--batch-size", "50"]))
         finally:
@@ -240,6 +241,25 @@ class ImapTest(unittest.TestCase):
         both = r1.events() + r2.events()
         self.assertEqual(orgs(both), self.expected_orgs(), (r1, r2))
         self.assertLess(len(r1.events()), total)
+
+    def test_ingest_threads_change_nothing_but_speed(self):
+        """Reports parsed on 0, 1 or 4 threads: the same events, in the same
+        order, and the same checkpoints (a second run emits nothing)."""
+        outs = []
+        for n in ("0", "1", "4"):
+            shutil.rmtree(self.ck, ignore_errors=True)
+            r = run("dmarc_imap", self.args(extra=["--ingest-threads", n, "--batch-size", "3"]))
+            self.assertEqual(r.rc, 0, r)
+            outs.append(r.out)
+            again = run("dmarc_imap", self.args(extra=["--ingest-threads", n]))
+            self.assertEqual((again.rc, again.events()), (0, []), again)
+        self.assertEqual(outs[0], outs[1])
+        self.assertEqual(outs[0], outs[2])
+        self.assertEqual(len(outs[0].splitlines()), sum(n for _, _, n in self.shapes))
+        for bad in ("9", "-1", "x"):
+            r = run("dmarc_imap", self.args(extra=["--ingest-threads", bad]))
+            self.assertEqual(r.rc, 2, r)
+            self.assertIn(b"--ingest-threads", r.err)
 
     def test_scheme_and_validation(self):
         r = run("dmarc_imap", ["--scheme"])
