@@ -259,9 +259,15 @@ static void replay(struct dmarc_pool *p, struct job *j, const struct buf *b)
       j->skipping = j->key && j->has_info && j->seen &&
                     j->seen(j->info_ud, j->key);
       if(j->skipping) {
+        /* the key is org 0x1f id 0x1f ...: worded as ingest words it */
+        const char *org = j->key, *id = strchr(org, 0x1f);
+        int ol = id ? (int)(id - org) : (int)strlen(org);
+        const char *ide = id ? strchr(id + 1, 0x1f) : NULL;
         j->dups++;
-        log_info("%s: report %s was already ingested, not emitted again",
-                 j->name, j->key);
+        log_info("%s: report %.*s from %.*s was already ingested, not "
+                 "emitted again", j->name,
+                 id ? (ide ? (int)(ide - id - 1) : (int)strlen(id + 1)) : 0,
+                 id ? id + 1 : "", ol, org);
       }
     }
     else if(t == 'E') {
