@@ -15,12 +15,16 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "actions.h"
 #include "container.h"
@@ -80,16 +84,23 @@ static int print_json(const cJSON *j)
 
 /* ---- parse mode -------------------------------------------------------- */
 
-/* Files up to this size are parsed two at a time, on two threads; bigger
- * ones alone (their MD5 already runs on a second thread, and two of them
- * at once would double the peak memory). */
-#define PARSE_PAIR_MAX (1024u * 1024)
+/* Parse mode keeps two workers busy while this thread prints, in the
+ * order of the files.  What is held at once (files being parsed, and
+ * parsed but not yet printed) is bounded: a file starts only while the
+ * bytes held stay under the largest file plus PARSE_SLACK, or when
+ * nothing is held.  So two big files are never parsed together (each
+ * holds its raw bytes, decoded attachments and output: about three times
+ * its size), while small ones go on beside a big one. */
+#define PARSE_WORKERS 2
+#define PARSE_SLACK (2u * 1024 * 1024)
 
 /* One file of parse mode: read and turned into a container, kept until it
- * is printed, so output and messages come in the order of the files. */
+ * is printed. */
 struct parse_job {
   const char *path;
   struct soar_email_opts o;   /* --folder/--uid as given before the file */
+  size_t cost;                /* its size when listed */
+  bool done;
   char *raw;
   size_t len;
   int read_errno;             /* raw == NULL: why */
@@ -98,15 +109,80 @@ struct parse_job {
   struct soar_container c;
 };
 
-static void *parse_run(void *arg)
-{
-  struct parse_job *j = arg;
+struct parse_queue {
+  pthread_mutex_t mu;
+  pthread_cond_t cond;        /* a job finished, or room was made */
+  struct parse_job *jobs;
+  int n, next;                /* next job to start */
+  size_t held, budget;
+};
 
-  if(!(j->raw = sstore_read_file(j->path, MAX_EML_FILE, &j->len)))
+/* The file mapped, not read: no copy of it, and no fresh pages for it
+ * (which cost more than parsing a small message).  soar_email_process
+ * reads raw[0..len) only.  NULL with errno on failure. */
+static char *map_file(const char *path, size_t *len_r)
+{
+  static char empty[1];
+  struct stat st;
+  void *m;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+  if(fd < 0)
+    return NULL;
+  if(fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+     (unsigned long long)st.st_size > MAX_EML_FILE) {
+    int e = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+    close(fd);
+    errno = e;
+    return NULL;
+  }
+  *len_r = (size_t)st.st_size;
+  if(!st.st_size) {
+    close(fd);
+    return empty;
+  }
+  m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+           fd, 0);
+  close(fd);
+  return m == MAP_FAILED ? NULL : m;
+}
+
+static void unmap_file(char *raw, size_t len)
+{
+  if(raw && len)
+    munmap(raw, len);
+}
+
+static void parse_run(struct parse_job *j)
+{
+  if(!(j->raw = map_file(j->path, &j->len)))
     j->read_errno = errno;
   else
     j->rc = soar_email_process(j->raw, j->len, &j->o, &j->c, j->err,
                                sizeof(j->err));
+}
+
+static void *parse_worker(void *arg)
+{
+  struct parse_queue *q = arg;
+
+  pthread_mutex_lock(&q->mu);
+  for(;;) {
+    struct parse_job *j;
+    while(q->next < q->n && q->held &&
+          q->held + q->jobs[q->next].cost > q->budget)
+      pthread_cond_wait(&q->cond, &q->mu);
+    if(q->next >= q->n)
+      break;
+    j = &q->jobs[q->next++];
+    q->held += j->cost;
+    pthread_mutex_unlock(&q->mu);
+    parse_run(j);
+    pthread_mutex_lock(&q->mu);
+    j->done = true;
+    pthread_cond_broadcast(&q->cond);
+  }
+  pthread_mutex_unlock(&q->mu);
   return NULL;
 }
 
@@ -130,21 +206,18 @@ static int parse_finish(struct parse_job *j)
     }
     soar_container_free(&j->c);
   }
-  free(j->raw);
+  unmap_file(j->raw, j->len);
+  j->raw = NULL;
   return rc;
-}
-
-static bool parse_small(const char *path)
-{
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-         (unsigned long long)st.st_size <= PARSE_PAIR_MAX;
 }
 
 static int cmd_parse(int argc, char **argv)
 {
   struct soar_email_opts o;
-  int rc = 0, nfiles = 0;
+  struct parse_queue q;
+  pthread_t th[PARSE_WORKERS];
+  int rc = 0, nfiles = 0, started = 0;
+  size_t largest = 0;
   struct parse_job *jobs = calloc((size_t)argc + 1, sizeof(*jobs));
 
   if(!jobs) {
@@ -158,7 +231,12 @@ static int cmd_parse(int argc, char **argv)
     else if(!strcmp(argv[i], "--uid") && i + 1 < argc)
       o.uid = argv[++i];
     else {
+      struct stat st;
       jobs[nfiles].path = argv[i];
+      jobs[nfiles].cost = stat(argv[i], &st) == 0 && S_ISREG(st.st_mode)
+                            ? (size_t)st.st_size : 0;
+      if(jobs[nfiles].cost > largest)
+        largest = jobs[nfiles].cost;
       jobs[nfiles++].o = o;
     }
   }
@@ -167,21 +245,41 @@ static int cmd_parse(int argc, char **argv)
     usage();
     return 2;
   }
-  /* What the threads share is set up before there are two. */
+  /* What the threads share is set up before there are several. */
   soar_parse_init();
-  for(int i = 0; i < nfiles;) {
-    pthread_t th;
-    bool pair = i + 1 < nfiles && parse_small(jobs[i].path) &&
-                parse_small(jobs[i + 1].path) &&
-                pthread_create(&th, NULL, parse_run, &jobs[i + 1]) == 0;
-    parse_run(&jobs[i]);
+  /* Blocks of a megabyte and more (a message, a decoded attachment, the
+   * output) are mapped and unmapped each time.  Left to itself glibc
+   * raises that threshold after the first such free, and then every
+   * thread's arena keeps the freed blocks of the biggest message it saw:
+   * 40 MB instead of 28 over the benchmark's 5 MB messages. */
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+  pthread_mutex_init(&q.mu, NULL);
+  pthread_cond_init(&q.cond, NULL);
+  q.jobs = jobs;
+  q.n = nfiles;
+  q.next = 0;
+  q.held = 0;
+  q.budget = largest + PARSE_SLACK;
+  for(int i = 0; i < PARSE_WORKERS; i++)
+    if(pthread_create(&th[started], NULL, parse_worker, &q) == 0)
+      started++;
+  if(!started)         /* no thread to be had: this one does the work */
+    parse_worker(&q);
+  for(int i = 0; i < nfiles; i++) {
+    pthread_mutex_lock(&q.mu);
+    while(!jobs[i].done)
+      pthread_cond_wait(&q.cond, &q.mu);
+    pthread_mutex_unlock(&q.mu);
     rc |= parse_finish(&jobs[i]);
-    if(pair) {
-      pthread_join(th, NULL);
-      rc |= parse_finish(&jobs[i + 1]);
-    }
-    i += pair ? 2 : 1;
+    pthread_mutex_lock(&q.mu);
+    q.held -= jobs[i].cost;
+    pthread_cond_broadcast(&q.cond);
+    pthread_mutex_unlock(&q.mu);
   }
+  for(int i = 0; i < started; i++)
+    pthread_join(th[i], NULL);
+  pthread_cond_destroy(&q.cond);
+  pthread_mutex_destroy(&q.mu);
   free(jobs);
   if(fflush(stdout))
     rc = 1;

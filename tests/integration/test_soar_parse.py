@@ -287,6 +287,39 @@ class SoarParse(unittest.TestCase):
         # memory: the input, one decoded part and the output stream
         self.assertLess(r.maxrss_mb, 3 * len(raw) / 2**20 + 16, r)
 
+    def test_many_files_in_order(self):
+        """Parse mode works on several files at once but prints them in
+        the order given, each as it would come alone; a file that cannot be
+        read is named, the others still printed, and the exit status is 1."""
+        with tempfile.TemporaryDirectory() as d:
+            paths, alone = [], []
+            for i in range(40):
+                # mostly small, some with a 1-3 MB attachment
+                size = (1 + i % 3) * 1024 * 1024 if i % 9 == 4 else 200 * i
+                raw = crlf(headers(subject="m%d" % i,
+                                   extra='Content-Type: multipart/mixed; boundary="b"\n') +
+                           "\n--b\nContent-Type: text/plain\n\nhost%d.example.com 192.0.2.%d\n"
+                           "--b\nContent-Type: application/octet-stream\n"
+                           "Content-Disposition: attachment; filename=\"f%d.bin\"\n"
+                           "Content-Transfer-Encoding: base64\n\n" % (i, i, i)) + \
+                    b64(os.urandom(size)).encode() + b"\r\n--b--\r\n"
+                p = os.path.join(d, "m%02d.eml" % i)
+                with open(p, "wb") as f:
+                    f.write(raw)
+                paths.append(p)
+            for p in paths:
+                r = run("soar_imap", ["parse", "--uid", "7", p], timeout=300)
+                self.assertEqual(r.rc, 0, r)
+                alone.append(r.out)
+            missing = os.path.join(d, "missing.eml")
+            args = ["parse", "--uid", "7"] + paths[:20] + [missing] + paths[20:]
+            r = run("soar_imap", args, timeout=300)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn(b"cannot read " + missing.encode(), r.err)
+        self.assertEqual(r.out, b"".join(alone))
+        self.assertEqual([json.loads(l)["name"] for l in r.out.splitlines()],
+                         ["m%d" % i for i in range(40)])
+
 
 if __name__ == "__main__":
     main()
