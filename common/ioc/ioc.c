@@ -743,69 +743,103 @@ static int html_attr(struct ioc_result *r, const struct ioc_opts *o,
   return add_url(r, o, v, url_trim(v, len));
 }
 
+/* The HTML is read with libxml2's HTML parser in SAX mode: no tree is
+ * built (that was most of the parser's cost), and the events give the
+ * walk a tree would, in document order: the text of every element but
+ * <style>, a line break after each block element, and the href and src
+ * attributes.  Nothing recurses, so there is no depth to cap: the tree
+ * walk this replaced stopped at 512 levels, and links nested deeper were
+ * never seen (an easy way to hide them). */
 struct html_walk {
   struct ioc_result *r;
   const struct ioc_opts *o;
   struct buf *text;
+  xmlParserCtxtPtr ctxt;
+  unsigned hidden;          /* <style> elements open (and what is in them) */
+  bool any;                 /* the parser produced something */
   int rc;
 };
 
-static void html_visit(struct html_walk *w, xmlNode *n, unsigned depth)
+static void html_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 {
-  for(; n && !w->rc; n = n->next) {
-    if(n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
-      /* Past IOC_MAX_HTML_TEXT the rest of the text is not scanned. */
-      if(n->content)
-        (void)buf_puts(w->text, (const char *)n->content);
-      continue;
-    }
-    if(n->type != XML_ELEMENT_NODE)
-      continue;
-    const char *name = (const char *)n->name;
-    if(!strcasecmp(name, "style"))
-      continue;
-    if(w->o->urls || w->o->domains) {
-      for(xmlAttr *a = n->properties; a && !w->rc; a = a->next) {
-        const char *an = (const char *)a->name;
-        if(strcasecmp(an, "href") && strcasecmp(an, "src"))
-          continue;
-        xmlChar *v = xmlNodeListGetString(n->doc, a->children, 1);
-        if(v) {
-          if(html_attr(w->r, w->o, (const char *)v, strlen((const char *)v)))
-            w->rc = -1;
-          xmlFree(v);
-        }
-      }
-    }
-    bool block = is_block(name);
-    /* The parser nests at most a few hundred levels (libxml2's own cap);
-     * this bound keeps our recursion finite whatever it does. */
-    if(depth < 512)
-      html_visit(w, n->children, depth + 1);
-    if(block)
-      (void)buf_putc(w->text, '\n');
+  struct html_walk *w = ctx;
+  const char *n = (const char *)name;
+
+  w->any = true;
+  if(w->rc)
+    return;
+  if(w->hidden || !strcasecmp(n, "style")) {
+    w->hidden++;
+    return;
   }
+  if((w->o->urls || w->o->domains) && atts) {
+    for(const xmlChar **a = atts; a[0] && !w->rc; a += 2) {
+      const char *an = (const char *)a[0], *v = (const char *)a[1];
+      if(!v || (strcasecmp(an, "href") && strcasecmp(an, "src")))
+        continue;
+      if(html_attr(w->r, w->o, v, strlen(v)))
+        w->rc = -1;
+    }
+    if(w->rc)
+      xmlStopParser(w->ctxt);
+  }
+}
+
+static void html_end(void *ctx, const xmlChar *name)
+{
+  struct html_walk *w = ctx;
+
+  if(w->hidden) {
+    w->hidden--;
+    return;
+  }
+  if(is_block((const char *)name))
+    (void)buf_putc(w->text, '\n');
+}
+
+static void html_chars(void *ctx, const xmlChar *ch, int len)
+{
+  struct html_walk *w = ctx;
+
+  w->any = true;
+  /* Past IOC_MAX_HTML_TEXT the rest of the text is not scanned. */
+  if(!w->hidden && len > 0)
+    (void)buf_append(w->text, ch, strnlen((const char *)ch, (size_t)len));
 }
 
 int ioc_scan_html(struct ioc_result *r, const struct ioc_opts *o,
                   const char *html, size_t len, struct buf *text_out)
 {
   struct buf text;
-  struct html_walk w = { r, o, &text, 0 };
-  htmlDocPtr doc;
+  struct html_walk w;
+  htmlParserCtxtPtr ctxt;
 
   if(len > (size_t)INT32_MAX)
     len = INT32_MAX;
+  memset(&w, 0, sizeof(w));
+  w.r = r;
+  w.o = o;
+  w.text = &text;
   buf_init(&text, IOC_MAX_HTML_TEXT);
-  doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
-                       HTML_PARSE_NONET | HTML_PARSE_NOERROR |
-                       HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |
-                       HTML_PARSE_COMPACT);
-  if(doc) {
-    html_visit(&w, xmlDocGetRootElement(doc), 0);
-    xmlFreeDoc(doc);
+  ctxt = htmlNewParserCtxt();
+  if(ctxt && ctxt->sax) {
+    xmlSAXHandler *sax = ctxt->sax;
+    memset(sax, 0, sizeof(*sax));
+    sax->startElement = html_start;
+    sax->endElement = html_end;
+    sax->characters = html_chars;
+    sax->cdataBlock = html_chars;
+    sax->initialized = 1;
+    w.ctxt = ctxt;
+    ctxt->userData = &w;
+    xmlFreeDoc(htmlCtxtReadMemory(ctxt, html, (int)len, NULL, "UTF-8",
+                                  HTML_PARSE_NONET | HTML_PARSE_NOERROR |
+                                  HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |
+                                  HTML_PARSE_COMPACT));
   }
-  else {
+  if(ctxt)
+    htmlFreeParserCtxt(ctxt);
+  if(!w.any && !w.rc) {
     /* Not even recoverable as HTML: scan it as text. */
     buf_append(&text, html, len);
   }

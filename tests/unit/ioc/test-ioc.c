@@ -136,6 +136,34 @@ static void test_html(void **state)
   ioc_result_free(r);
 }
 
+/* The HTML walk's edges: nothing of a <style> (nor of tags inside it) is
+ * scanned, a block element ends a line, and links nested 600 levels deep
+ * are found (the tree walk this replaced stopped at 512). */
+static void test_html_walk_edges(void **state)
+{
+  struct ioc_result *r = ioc_result_new();
+  struct buf html, text;
+  (void)state;
+  buf_init(&html, 1 << 20);
+  buf_init(&text, 1 << 20);
+  buf_puts(&html, "<style>a{background:url(http://style.example.com/x)}"
+           "<b>bold.example.com</b></style><p>one.example.com</p>two ");
+  for(int i = 0; i < 600; i++)
+    buf_puts(&html, "<div>");
+  buf_puts(&html, "<a href='http://deep.example.org/'>x</a> deep.example.net");
+  for(int i = 0; i < 600; i++)
+    buf_puts(&html, "</div>");
+  assert_int_equal(ioc_scan_html(r, &all, html.data, html.len, &text), 0);
+  expect_kind(r, IOC_URL, LIST("http://deep.example.org/"));
+  expect_kind(r, IOC_DOMAIN, LIST("deep.example.org"));
+  assert_non_null(strstr(text.data, "one.example.com\ntwo"));
+  assert_non_null(strstr(text.data, "x deep.example.net"));
+  assert_null(strstr(text.data, "bold"));
+  buf_free(&html);
+  buf_free(&text);
+  ioc_result_free(r);
+}
+
 static void test_options_and_dedup(void **state)
 {
   const struct ioc_opts only_ips = { true, false, false, false };
@@ -210,6 +238,7 @@ int main(void)
     cmocka_unit_test(test_urls_text),
     cmocka_unit_test(test_domains),
     cmocka_unit_test(test_html),
+    cmocka_unit_test(test_html_walk_edges),
     cmocka_unit_test(test_options_and_dedup),
     cmocka_unit_test(test_validators),
     cmocka_unit_test(test_hostile),
