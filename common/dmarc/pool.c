@@ -428,7 +428,9 @@ int dmarc_pool_submit(struct dmarc_pool *p, void *data, size_t len,
   p->tail = &j->next;
   p->pending++;
   p->held += len;
-  pthread_cond_signal(&p->work);
+  /* broadcast: `work` also wakes workers waiting for room, and a signal
+   * could go to one of them instead of an idle worker */
+  pthread_cond_broadcast(&p->work);
   pthread_mutex_unlock(&p->mu);
   pump(p, false, false, 0);
   return p->failed ? -1 : 0;
