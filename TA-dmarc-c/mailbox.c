@@ -3,7 +3,7 @@
  * and POP3 runs share.
  *
  * mailbox_run sets up the checkpoint store and the ingest (threads or
- * not), hands over to run_imap or run_pop3, and logs the totals.  Both
+ * not), hands over to run_imap or mb_run_pop3, and logs the totals.  Both
  * protocols then come back here with a message or a part: its leaves are
  * ingested with the mail's identity and headers attached to every event
  * (vendor_rua_mail), its outcome is accounted, and the events are flushed
@@ -130,7 +130,7 @@ static void pool_done(void *ud, const char *name,
 /* Wait until every leaf handed to the ingest threads is written out and
  * noted in its message's outcome: before anything is checkpointed, and
  * before the outcomes (the batch) are freed. */
-void ingest_wait(struct mb *mb)
+void mb_ingest_wait(struct mb *mb)
 {
   if(mb->pool && dmarc_pool_drain(mb->pool, true))
     mb->fatal = true;
@@ -156,8 +156,8 @@ static void ingest_leaf(struct mb *mb, struct mime_data *d, const char *name,
   memset(&info, 0, sizeof(info));
   info.extra_json = js.data;
   info.extra_kv = kv.data;
-  info.seen = seen_cb;
-  info.emitted = emitted_cb;
+  info.seen = mb_seen_cb;
+  info.emitted = mb_emitted_cb;
   info.ud = &mb->seen;
   oc->parts++;
   if(mb->pool) {
@@ -182,7 +182,7 @@ static void ingest_leaf(struct mb *mb, struct mime_data *d, const char *name,
 
 /* Keep a part's name usable in events and logs: the file name the sender
  * gave, else where it was in the mail. */
-void part_name(char *out, size_t outlen, const char *filename,
+void mb_part_name(char *out, size_t outlen, const char *filename,
                const char *fallback)
 {
   size_t k = 0;
@@ -197,7 +197,7 @@ void part_name(char *out, size_t outlen, const char *filename,
 }
 
 /* Every leaf of a parsed message (or of one fetched part) to ingest. */
-void ingest_mime(struct mb *mb, const struct mime_message *msg,
+void mb_ingest_mime(struct mb *mb, const struct mime_message *msg,
                  const char *base, const struct meta *mt,
                  struct outcome *oc)
 {
@@ -214,7 +214,7 @@ void ingest_mime(struct mb *mb, const struct mime_message *msg,
       return;
     }
     snprintf(fb, sizeof(fb), "%s.%u", base, p->index);
-    part_name(name, sizeof(name), p->filename, p->index ? fb : base);
+    mb_part_name(name, sizeof(name), p->filename, p->index ? fb : base);
     if(d.flags & MIME_DATA_TRUNCATED)
       log_warn("%s: part larger than the decoding limit, its end was cut",
                name);
@@ -243,7 +243,7 @@ static char *hdr_copy(const struct mime_part *root, const char *name)
   return s;
 }
 
-void headers_free(struct headers *h)
+void mb_headers_free(struct headers *h)
 {
   free(h->from);
   free(h->subject);
@@ -252,9 +252,9 @@ void headers_free(struct headers *h)
   memset(h, 0, sizeof(*h));
 }
 
-void headers_take(struct headers *h, const struct mime_part *root)
+void mb_headers_take(struct headers *h, const struct mime_part *root)
 {
-  headers_free(h);
+  mb_headers_free(h);
   h->from = hdr_copy(root, "From");
   h->subject = hdr_copy(root, "Subject");
   h->msgid = hdr_copy(root, "Message-ID");
@@ -262,7 +262,7 @@ void headers_take(struct headers *h, const struct mime_part *root)
 }
 
 /* A whole message (POP3, or IMAP with DKIM): DKIM, then every leaf. */
-void ingest_whole(struct mb *mb, const void *data, size_t len,
+void mb_ingest_whole(struct mb *mb, const void *data, size_t len,
                   struct meta *mt, const char *base,
                   struct outcome *oc)
 {
@@ -279,20 +279,20 @@ void ingest_whole(struct mb *mb, const void *data, size_t len,
     buf_free(&dk);
     return;
   }
-  headers_take(&h, mime_message_root(msg));
+  mb_headers_take(&h, mime_message_root(msg));
   mt->from = h.from;
   mt->subject = h.subject;
   mt->msgid = h.msgid;
   mt->date = h.date;
-  ingest_mime(mb, msg, base, mt, oc);
+  mb_ingest_mime(mb, msg, base, mt, oc);
   mime_message_free(&msg);
-  headers_free(&h);
+  mb_headers_free(&h);
   buf_free(&dk);
   mt->dkim_json = NULL;
   mt->from = mt->subject = mt->msgid = mt->date = NULL;
 }
 
-void account(struct mb *mb, const char *what, const char *subject,
+void mb_account(struct mb *mb, const char *what, const char *subject,
              const struct outcome *oc)
 {
   mb->t.reports += oc->reports;
@@ -316,9 +316,9 @@ void account(struct mb *mb, const char *what, const char *subject,
 }
 
 /* Flush the events: nothing is checkpointed unless this worked. */
-int flush_events(struct mb *mb)
+int mb_flush_events(struct mb *mb)
 {
-  ingest_wait(mb);
+  mb_ingest_wait(mb);
   if(mb->fatal && mb->pool) {
     log_error("writing events failed; nothing more is checkpointed");
     return -1;
@@ -341,7 +341,7 @@ static char *scope_of(const struct mailbox_opts *o)
 }
 
 
-const char *tls_hint(const char *err)
+const char *mb_tls_hint(const char *err)
 {
   return strstr(err, "certificate") ? " (if the server uses a private CA, "
          "give its certificate with ca_file / --ca-file)" : "";
@@ -407,7 +407,7 @@ int mailbox_run(const struct mailbox_opts *o, struct input_opts *io,
   }
   mb.seen.st = mb.st;
   mb.seen.scope = scope_of(&oo);
-  rc = oo.proto == MAILBOX_IMAP ? run_imap(&mb) : run_pop3(&mb);
+  rc = oo.proto == MAILBOX_IMAP ? mb_run_imap(&mb) : mb_run_pop3(&mb);
   if(mb.store_failed || mb.seen.failed)
     rc = 1;
   if(oo.proto == MAILBOX_IMAP)
@@ -433,8 +433,8 @@ int mailbox_run(const struct mailbox_opts *o, struct input_opts *io,
   dmarc_pool_free(mb.pool);
   if(mb.in)
     input_ingest_free(mb.in, io);
-  seen_free(&mb.seen);
-  uidset_free(&mb.done);
+  mb_seen_free(&mb.seen);
+  mb_uidset_free(&mb.done);
   for(size_t i = 0; i < mb.ndone_uidl; i++)
     free(mb.done_uidl[i]);
   free(mb.done_uidl);

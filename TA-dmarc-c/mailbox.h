@@ -13,10 +13,11 @@
  *   2. the candidate parts of each message are chosen from the structure
  *      (mailbox_part_is_candidate); a message with none is checkpointed
  *      without any of its body being downloaded;
- *   3. one UID FETCH BODY.PEEK[HEADER] for the messages with candidates
- *      (for vendor_rua_mail), then one UID FETCH BODY.PEEK[section] per
- *      distinct section number in the batch.  Each part is ingested as soon
- *      as it has arrived and then freed, so at most one part is held;
+ *   3. one UID FETCH (BODY.PEEK[HEADER] BODY.PEEK[section]) per distinct
+ *      candidate section number in the batch: each part arrives with its
+ *      message's header (for vendor_rua_mail).  Each part is handed to the
+ *      ingest threads (dmarc/pool.h) as soon as it has arrived, and their
+ *      memory is bounded;
  *   4. events flushed, then the batch's UIDs and the reports it emitted are
  *      written to the checkpoint store.
  * These are pipelined: the commands of step 3 for batch N and of step 1

@@ -205,7 +205,7 @@ static void ingest_part(struct mb *mb, struct buf *body, struct slot *sl,
   if(raw)   /* names in BODYSTRUCTURE may be RFC 2047 encoded */
     fname = mime_header_decode(raw, strlen(raw), NULL);
   snprintf(fb, sizeof(fb), "uid%u.part%s", sl->uid, p->section);
-  part_name(base, sizeof(base), fname, fb);
+  mb_part_name(base, sizeof(base), fname, fb);
   free(fname);
   mt.uid = sl->uid;
   mt.from = sl->h.from;
@@ -213,7 +213,7 @@ static void ingest_part(struct mb *mb, struct buf *body, struct slot *sl,
   mt.msgid = sl->h.msgid;
   mt.date = sl->h.date;
   mt.part = p->section;
-  ingest_mime(mb, msg, base, &mt, &sl->oc);
+  mb_ingest_mime(mb, msg, base, &mt, &sl->oc);
   mime_message_free(&msg);
 }
 
@@ -221,7 +221,7 @@ static void take_headers(struct slot *sl, const struct buf *b)
 {
   struct mime_message *msg = NULL;
   if(!mime_parse(b->data, b->len, NULL, &msg, NULL)) {
-    headers_take(&sl->h, mime_message_root(msg));
+    mb_headers_take(&sl->h, mime_message_root(msg));
     mime_message_free(&msg);
   }
 }
@@ -250,7 +250,7 @@ static void got_parts(struct pipe *p, struct slot *sl, struct imap_message *m,
       char base[32];
       mt.uid = sl->uid;
       snprintf(base, sizeof(base), "uid%u", sl->uid);
-      ingest_whole(mb, p->body.data, p->body.len, &mt, base, &sl->oc);
+      mb_ingest_whole(mb, p->body.data, p->body.len, &mt, base, &sl->oc);
       if(sl->bs && !sl->h.subject && !sl->oc.transient)
         take_headers(sl, &p->body);   /* for the log line */
     }
@@ -309,14 +309,14 @@ static void imap_save_done(struct mb *mb, bool compact)
   char key[1400], err[512];
   struct buf v;
 
-  if(compact && mb->seen.njr && seen_save(&mb->seen))
+  if(compact && mb->seen.njr && mb_seen_save(&mb->seen))
     mb->store_failed = true;   /* the journal stays in the record */
   buf_init(&v, SIZE_MAX);
   snprintf(key, sizeof(key), "imap|%s|%s|%s|%u", mb->o->server,
            mb->o->username, mb->folder, mb->uidvalidity);
   *err = '\0';
-  if(uidset_format(&mb->done, &v) || buf_putc(&v, '\n') ||
-     seen_journal_format(&mb->seen, &v) ||
+  if(mb_uidset_format(&mb->done, &v) || buf_putc(&v, '\n') ||
+     mb_seen_journal_format(&mb->seen, &v) ||
      long_put(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
     log_error("checkpoint %s not written: %s", key, *err ? err
               : "out of memory");
@@ -332,8 +332,8 @@ static void batch_commit(struct mb *mb, struct batch *b)
 {
   unsigned added = 0;
 
-  ingest_wait(mb);   /* outcomes complete, even when nothing is saved */
-  if(!b || flush_events(mb))
+  mb_ingest_wait(mb);   /* outcomes complete, even when nothing is saved */
+  if(!b || mb_flush_events(mb))
     return;
   for(size_t i = 0; i < b->n; i++) {
     struct slot *sl = &b->s[i];
@@ -347,9 +347,9 @@ static void batch_commit(struct mb *mb, struct batch *b)
     {
       char what[32];
       snprintf(what, sizeof(what), "uid %u", sl->uid);
-      account(mb, what, sl->h.subject, &sl->oc);
+      mb_account(mb, what, sl->h.subject, &sl->oc);
     }
-    if(uidset_add(&mb->done, sl->uid) == 0)
+    if(mb_uidset_add(&mb->done, sl->uid) == 0)
       added++;
     sl->seen_bs = false;   /* counted once */
   }
@@ -397,7 +397,7 @@ static void batch_free(struct batch *b)
     imap_bodystructure_free(b->s[i].bs);
     free(b->s[i].cand);
     free(b->s[i].cand_done);
-    headers_free(&b->s[i].h);
+    mb_headers_free(&b->s[i].h);
   }
   free(b->s);
   free(b->sections);
@@ -647,7 +647,7 @@ static int imap_batches(struct mb *mb, struct imap *im, const uint32_t *uids,
    * structures are in but whose parts were not chosen is not. */
   batch_commit(mb, done);
   batch_commit(mb, b);
-  ingest_wait(mb);
+  mb_ingest_wait(mb);
   if(mb->fatal)
     rc = S_FATAL;
   batch_free(done);
@@ -668,7 +668,7 @@ static int search_uid(void *ctx, uint32_t uid)
   struct search_ctx *s = ctx;
 
   s->mb->t.listed++;
-  if(uidset_has(&s->mb->done, uid))
+  if(mb_uidset_has(&s->mb->done, uid))
     return 0;
   if(s->n == s->cap) {
     size_t nc = s->cap ? s->cap * 2 : 1024;
@@ -702,7 +702,7 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
     log_warn("UIDVALIDITY of folder \"%s\" changed during the run (%u to "
              "%u): reading it again", mb->folder, mb->uidvalidity,
              uidvalidity);
-  uidset_free(&mb->done);
+  mb_uidset_free(&mb->done);
   mb->uidvalidity = uidvalidity;
   snprintf(key, sizeof(key), "imap|%s|%s|%s", mb->o->server,
            mb->o->username, mb->folder);
@@ -725,7 +725,7 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
                mb->o->username, mb->folder, old);
       if(long_get(mb->st, okey, &oval, err, sizeof(err)) == 1 &&
          (nl = strchr(oval, '\n')) != NULL)
-        seen_journal_load(&mb->seen, nl + 1);
+        mb_seen_journal_load(&mb->seen, nl + 1);
       free(oval);
     }
   }
@@ -752,11 +752,11 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
     char *nl = strchr(val, '\n');
     if(nl) {   /* the UID set, then the seen journal */
       *nl = '\0';
-      seen_journal_load(&mb->seen, nl + 1);
+      mb_seen_journal_load(&mb->seen, nl + 1);
     }
-    if(uidset_parse(&mb->done, val)) {
+    if(mb_uidset_parse(&mb->done, val)) {
       log_warn("checkpoint %s unreadable, the folder is read again", key);
-      uidset_free(&mb->done);
+      mb_uidset_free(&mb->done);
     }
   }
   free(val);
@@ -846,7 +846,7 @@ static int imap_session(struct mb *mb, bool first)
   im = imap_open(mb, err, sizeof(err));
   if(!im) {
     mb->timed_out = strstr(err, "timeout after") != NULL;
-    log_error("%s%s", err, tls_hint(err));
+    log_error("%s%s", err, mb_tls_hint(err));
     /* A server that cannot be reached or refuses us at the start is a
      * configuration matter; after a cut it may be a moment's trouble. */
     return first || strstr(err, "login") ? S_FATAL : S_BROKEN;
@@ -903,11 +903,11 @@ static int imap_session(struct mb *mb, bool first)
  * the other folders of the account see it; only once its events are out. */
 static void imap_compact(struct mb *mb)
 {
-  if(mb->uidvalidity && mb->seen.njr && !mb->fatal && !flush_events(mb))
+  if(mb->uidvalidity && mb->seen.njr && !mb->fatal && !mb_flush_events(mb))
     imap_save_done(mb, true);
 }
 
-int run_imap(struct mb *mb)
+int mb_run_imap(struct mb *mb)
 {
   unsigned fails = 0;
   bool first = true;

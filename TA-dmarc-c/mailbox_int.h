@@ -41,15 +41,15 @@ struct uidset {
 };
 
 /* Empty s and free its memory; s may be used again afterwards. */
-void uidset_free(struct uidset *s);
+void mb_uidset_free(struct uidset *s);
 /* Whether uid is in s. */
-bool uidset_has(const struct uidset *s, uint32_t uid);
+bool mb_uidset_has(const struct uidset *s, uint32_t uid);
 /* Add uid (merged with its neighbours): 0, or -1 out of memory. */
-int uidset_add(struct uidset *s, uint32_t uid);
+int mb_uidset_add(struct uidset *s, uint32_t uid);
 /* Read what uidset_format wrote into s: 0, or -1 on anything else. */
-int uidset_parse(struct uidset *s, const char *p);
+int mb_uidset_parse(struct uidset *s, const char *p);
 /* Append s to b as "1:5,7" (RFC 3501 syntax): 0, or -1 out of memory. */
-int uidset_format(const struct uidset *s, struct buf *b);
+int mb_uidset_format(const struct uidset *s, struct buf *b);
 
 /* ------------------------------------------------------- seen reports */
 
@@ -71,20 +71,20 @@ struct seen_store {
 
 /* dmarc_source_info.seen for ud = struct seen_store: 1 when the report
  * key was emitted before, else 0. */
-int seen_cb(void *ud, const char *key);
+int mb_seen_cb(void *ud, const char *key);
 /* dmarc_source_info.emitted for ud = struct seen_store: note the report
  * key as emitted (in its month and in the journal). */
-void emitted_cb(void *ud, const char *key);
+void mb_emitted_cb(void *ud, const char *key);
 /* Append the journal to b, one "YYYY-MM <16 hex>" line a report: 0 or -1. */
-int seen_journal_format(const struct seen_store *s, struct buf *b);
+int mb_seen_journal_format(const struct seen_store *s, struct buf *b);
 /* Take back the journal lines p (from a checkpoint record); a bad line
  * ends the reading. */
-void seen_journal_load(struct seen_store *s, const char *p);
+void mb_seen_journal_load(struct seen_store *s, const char *p);
 /* Write the months that changed (the journal is then empty): 0, or -1
  * (logged; s->failed set). */
-int seen_save(struct seen_store *s);
+int mb_seen_save(struct seen_store *s);
 /* Free everything s holds (nothing is written). */
-void seen_free(struct seen_store *s);
+void mb_seen_free(struct seen_store *s);
 
 /* ---------------------------------------------------------- run state */
 
@@ -143,39 +143,39 @@ struct headers { char *from, *subject, *msgid, *date; };
 
 /* Wait until every leaf handed to the ingest threads is noted in its
  * outcome (mb->fatal set when writing the events failed). */
-void ingest_wait(struct mb *mb);
+void mb_ingest_wait(struct mb *mb);
 /* Into out: filename with control characters replaced, or fallback when
  * there is no filename. */
-void part_name(char *out, size_t outlen, const char *filename,
+void mb_part_name(char *out, size_t outlen, const char *filename,
                const char *fallback);
 /* Ingest every leaf of msg, named after base, into oc. */
-void ingest_mime(struct mb *mb, const struct mime_message *msg,
+void mb_ingest_mime(struct mb *mb, const struct mime_message *msg,
                  const char *base, const struct meta *mt,
                  struct outcome *oc);
 /* Free the headers in h and zero it. */
-void headers_free(struct headers *h);
+void mb_headers_free(struct headers *h);
 /* Replace h with copies of the headers of root. */
-void headers_take(struct headers *h, const struct mime_part *root);
+void mb_headers_take(struct headers *h, const struct mime_part *root);
 /* Ingest a whole message (DKIM first when asked) into oc; mt's header
  * and DKIM fields are filled for the call only. */
-void ingest_whole(struct mb *mb, const void *data, size_t len,
+void mb_ingest_whole(struct mb *mb, const void *data, size_t len,
                   struct meta *mt, const char *base, struct outcome *oc);
 /* Add a finished message's outcome to the run's totals and log it. */
-void account(struct mb *mb, const char *what, const char *subject,
+void mb_account(struct mb *mb, const char *what, const char *subject,
              const struct outcome *oc);
 /* Wait for the ingest threads and flush the events: 0, or -1 (logged,
  * mb->fatal set): then nothing may be checkpointed. */
-int flush_events(struct mb *mb);
+int mb_flush_events(struct mb *mb);
 /* A hint to append to a connection error naming a certificate, else "". */
-const char *tls_hint(const char *err);
+const char *mb_tls_hint(const char *err);
 
 /* ------------------------------------------------------- the two runs */
 
 /* Read the folder mb->folder, reconnecting as mailbox.h says: 0 done,
  * 1 failure (logged). */
-int run_imap(struct mb *mb);
+int mb_run_imap(struct mb *mb);
 /* Read the POP3 mailbox, reconnecting as mailbox.h says: 0 done, 1
  * failure (logged). */
-int run_pop3(struct mb *mb);
+int mb_run_pop3(struct mb *mb);
 
 #endif

@@ -118,9 +118,9 @@ static void pop3_commit(struct mb *mb, const struct pop_list *l,
   struct buf v;
   size_t added = 0;
 
-  if(flush_events(mb))
+  if(mb_flush_events(mb))
     return;
-  if(seen_save(&mb->seen))
+  if(mb_seen_save(&mb->seen))
     mb->store_failed = true;
   buf_init(&v, SIZE_MAX);
   for(size_t i = 0; i < l->n; i++) {
@@ -203,7 +203,7 @@ static int pop3_session(struct mb *mb, bool first)
   p = pop3_connect(&po, err, sizeof(err));
   if(!p) {
     mb->timed_out = strstr(err, "timeout after") != NULL;
-    log_error("%s%s", err, tls_hint(err));
+    log_error("%s%s", err, mb_tls_hint(err));
     return first ? S_FATAL : S_BROKEN;
   }
   if(!pop3_is_verified(p)) {
@@ -299,10 +299,10 @@ static int pop3_session(struct mb *mb, bool first)
       }
       else {
         mt.uidl = pm->uid;
-        ingest_whole(mb, pb.b.data ? pb.b.data : "", pb.b.len, &mt,
+        mb_ingest_whole(mb, pb.b.data ? pb.b.data : "", pb.b.len, &mt,
                      pm->uid, &oc);
         buf_free(&pb.b);
-        ingest_wait(mb);   /* oc is this message's, and used right away */
+        mb_ingest_wait(mb);   /* oc is this message's, and used right away */
         if(oc.transient) {
           log_error("message %s: %s", pm->uid, oc.note);
           mb->fatal = true;
@@ -312,7 +312,7 @@ static int pop3_session(struct mb *mb, bool first)
         {
           char what[100];
           snprintf(what, sizeof(what), "message %s", pm->uid);
-          account(mb, what, NULL, &oc);
+          mb_account(mb, what, NULL, &oc);
         }
       }
     }
@@ -341,7 +341,7 @@ out:
   return mb->fatal ? S_FATAL : rc;
 }
 
-int run_pop3(struct mb *mb)
+int mb_run_pop3(struct mb *mb)
 {
   unsigned fails = 0;
   bool first = true;

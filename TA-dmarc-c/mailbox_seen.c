@@ -27,13 +27,13 @@
 
 /* ------------------------------------------------------------ UID sets */
 
-void uidset_free(struct uidset *s)
+void mb_uidset_free(struct uidset *s)
 {
   free(s->r);
   memset(s, 0, sizeof(*s));
 }
 
-bool uidset_has(const struct uidset *s, uint32_t uid)
+bool mb_uidset_has(const struct uidset *s, uint32_t uid)
 {
   size_t lo = 0, hi = s->n;
 
@@ -50,7 +50,7 @@ bool uidset_has(const struct uidset *s, uint32_t uid)
 }
 
 /* Add one UID, merging with its neighbours.  Returns 0 or -1 (memory). */
-int uidset_add(struct uidset *s, uint32_t uid)
+int mb_uidset_add(struct uidset *s, uint32_t uid)
 {
   size_t lo = 0, hi = s->n, i;
 
@@ -93,7 +93,7 @@ int uidset_add(struct uidset *s, uint32_t uid)
 
 /* Parse "1:5,7" (what uidset_format writes: ranges in ascending order).
  * Returns 0, or -1 for anything else (the caller then starts afresh). */
-int uidset_parse(struct uidset *s, const char *p)
+int mb_uidset_parse(struct uidset *s, const char *p)
 {
   while(*p) {
     char *end;
@@ -139,7 +139,7 @@ int uidset_parse(struct uidset *s, const char *p)
   return 0;
 }
 
-int uidset_format(const struct uidset *s, struct buf *b)
+int mb_uidset_format(const struct uidset *s, struct buf *b)
 {
   for(size_t i = 0; i < s->n; i++) {
     int rc = s->r[i].lo == s->r[i].hi
@@ -251,7 +251,7 @@ static struct seen_month *seen_load(struct seen_store *s, const char *ym)
   return m;
 }
 
-int seen_cb(void *ud, const char *key)
+int mb_seen_cb(void *ud, const char *key)
 {
   struct seen_store *s = ud;
   char ym[16];
@@ -307,7 +307,7 @@ static void seen_add(struct seen_store *s, const char *ym, uint64_t h)
   s->jr[s->njr++].h = h;
 }
 
-void emitted_cb(void *ud, const char *key)
+void mb_emitted_cb(void *ud, const char *key)
 {
   char ym[16];
 
@@ -316,7 +316,7 @@ void emitted_cb(void *ud, const char *key)
 }
 
 /* The journal as lines "YYYY-MM 0123456789abcdef" appended to b. */
-int seen_journal_format(const struct seen_store *s, struct buf *b)
+int mb_seen_journal_format(const struct seen_store *s, struct buf *b)
 {
   static const char hex[] = "0123456789abcdef";
   for(size_t i = 0; i < s->njr; i++) {
@@ -333,7 +333,7 @@ int seen_journal_format(const struct seen_store *s, struct buf *b)
 
 /* Take the journal lines of a checkpoint record back (after a crash the
  * month records may not have them). */
-void seen_journal_load(struct seen_store *s, const char *p)
+void mb_seen_journal_load(struct seen_store *s, const char *p)
 {
   while(*p) {
     char ym[16], *end;
@@ -353,7 +353,7 @@ void seen_journal_load(struct seen_store *s, const char *p)
 }
 
 /* Write the months that changed; drop clean ones when many are loaded. */
-int seen_save(struct seen_store *s)
+int mb_seen_save(struct seen_store *s)
 {
   int rc = 0;
 
@@ -406,7 +406,7 @@ int seen_save(struct seen_store *s)
   return rc;
 }
 
-void seen_free(struct seen_store *s)
+void mb_seen_free(struct seen_store *s)
 {
   for(size_t i = 0; i < s->n; i++)
     free(s->m[i].h);
