@@ -139,13 +139,14 @@ static int w_event(void *ud, const char *text, size_t len, int64_t time,
                    const char *source)
 {
   struct worker *w = ud;
-  size_t sl = source ? strlen(source) : 0;
+  size_t sl = source ? strlen(source) : 0, start = w->local.len;
   char t = 'E';
 
   if(buf_append(&w->local, &t, 1) ||
      buf_append(&w->local, &time, sizeof(time)) || put_u32(&w->local, sl) ||
      put_u32(&w->local, len) || buf_append(&w->local, source, sl) ||
      buf_append(&w->local, text, len)) {
+    w->local.len = start;   /* never a record cut in half */
     w->nomem = true;
     return -1;
   }
@@ -156,12 +157,14 @@ static int w_event(void *ud, const char *text, size_t len, int64_t time,
 static int w_seen(void *ud, const char *key)
 {
   struct worker *w = ud;
-  size_t kl = strlen(key);
+  size_t kl = strlen(key), start = w->local.len;
   char t = 'B';
 
   if(buf_append(&w->local, &t, 1) || put_u32(&w->local, kl) ||
-     buf_append(&w->local, key, kl))
+     buf_append(&w->local, key, kl)) {
+    w->local.len = start;
     w->nomem = true;
+  }
   return 0;
 }
 
@@ -244,7 +247,8 @@ static uint32_t get_u32(const char **q)
 }
 
 /* Replay records the head job published: the seen check, the events,
- * emitted.  After a failure of the event callback nothing is written. */
+ * emitted.  After a failure of the event callback nothing is written.
+ * Records are always whole: a worker takes back one it could not finish. */
 static void replay(struct dmarc_pool *p, struct job *j, const struct buf *b)
 {
   const char *q = b->data, *end = b->data + b->len;
