@@ -54,21 +54,25 @@ static inline void put3(unsigned char *d, uint32_t v)
   d[2] = (unsigned char)v;
 }
 
-int soar_b64_decode(const char *in, size_t len, size_t max,
-                    struct mime_data *out)
+void soar_b64_stream_init(struct soar_b64_stream *s, const char *in,
+                          size_t len)
 {
-  const unsigned char *p = (const unsigned char *)in;
-  size_t cap = len / 4 * 3 + 3, o = 0, i = 0;
-  uint32_t acc = 0;
-  unsigned nq = 0;
-
   soar_b64_init();
-  memset(out, 0, sizeof(*out));
-  if(max && cap > max + 3)
-    cap = max + 3;
-  unsigned char *d = malloc(cap + 1);
-  if(!d)
-    return -1;
+  memset(s, 0, sizeof(*s));
+  s->in = (const unsigned char *)in;
+  s->len = len;
+}
+
+size_t soar_b64_stream_next(struct soar_b64_stream *s, unsigned char *d,
+                            size_t cap)
+{
+  const unsigned char *p = s->in;
+  size_t len = s->len, i = s->i, o = 0;
+  uint32_t acc = s->acc;
+  unsigned nq = s->nq;
+
+  if(s->done)
+    return 0;
   while(i < len) {
     /* fast path: whole quanta of alphabet characters, two at a time
      * (a 76-character line is 19 of them) */
@@ -94,15 +98,19 @@ int soar_b64_decode(const char *in, size_t len, size_t max,
         }
       }
     }
-    unsigned v = cls[p[i++]];
-    if(v == 65)
+    unsigned v = cls[p[i]];
+    if(v == 65) {
+      i++;
       continue;
+    }
     if(v == 66) {
-      out->flags |= MIME_DATA_DAMAGED;
+      s->flags |= MIME_DATA_DAMAGED;
+      i++;
       continue;
     }
     if(o + 3 > cap)
-      break;
+      break;               /* full: this character is the next call's */
+    i++;
     if(v == 64) {                 /* padding ends a quantum */
       if(nq == 2)
         d[o++] = (unsigned char)(acc >> 4);
@@ -111,7 +119,7 @@ int soar_b64_decode(const char *in, size_t len, size_t max,
         d[o++] = (unsigned char)(acc >> 2);
       }
       else if(nq == 1)
-        out->flags |= MIME_DATA_DAMAGED;
+        s->flags |= MIME_DATA_DAMAGED;
       acc = nq = 0;
       continue;
     }
@@ -123,7 +131,8 @@ int soar_b64_decode(const char *in, size_t len, size_t max,
       acc = nq = 0;
     }
   }
-  if(o + 3 <= cap) {
+  /* the input is used up: what is left of a last quantum, when it fits */
+  if(i >= len && o + 3 <= cap) {
     if(nq == 2)
       d[o++] = (unsigned char)(acc >> 4);
     else if(nq == 3) {
@@ -131,13 +140,36 @@ int soar_b64_decode(const char *in, size_t len, size_t max,
       d[o++] = (unsigned char)(acc >> 2);
     }
     else if(nq == 1)
-      out->flags |= MIME_DATA_DAMAGED;
+      s->flags |= MIME_DATA_DAMAGED;
+    acc = nq = 0;
+    s->done = true;
   }
+  s->i = i;
+  s->acc = acc;
+  s->nq = nq;
+  return o;
+}
+
+int soar_b64_decode(const char *in, size_t len, size_t max,
+                    struct mime_data *out)
+{
+  struct soar_b64_stream st;
+  size_t cap = len / 4 * 3 + 3, o;
+
+  memset(out, 0, sizeof(*out));
+  if(max && cap > max + 3)
+    cap = max + 3;
+  unsigned char *d = malloc(cap + 1);
+  if(!d)
+    return -1;
+  soar_b64_stream_init(&st, in, len);
+  o = soar_b64_stream_next(&st, d, cap);   /* all of it, when it fits */
+  out->flags = st.flags;
   if(max && o > max) {
     o = max;
     out->flags |= MIME_DATA_TRUNCATED;
   }
-  else if(i < len)
+  else if(!st.done)
     out->flags |= MIME_DATA_TRUNCATED;
   d[o] = '\0';
   out->data = (char *)d;

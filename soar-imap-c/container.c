@@ -629,10 +629,109 @@ static char *attachment_name(const struct mime_part *p, unsigned nth)
   return s;
 }
 
+/* What handle_attachment needs of an attachment's bytes. */
+struct att_sum {
+  char md5[33], sha1[41], sha256[65];
+  size_t len;
+  unsigned char head[8];      /* the first bytes, for file_contains */
+  unsigned flags;             /* MIME_DATA_TRUNCATED */
+};
+
+/* A base64 attachment decoded a buffer at a time: each buffer goes to the
+ * three hashes and, with a vault, to a temporary file renamed to its SHA1
+ * at the end.  So it is never held whole (a 64 MB message's attachment
+ * took 48 MB more), and the hashes read bytes still in the cache.
+ * Returns 0, -1 out of memory (or a hash failed), -2 vault write error
+ * (message in x->err). */
+static int attachment_stream(struct ctx *x, const struct mime_part *p,
+                             struct att_sum *a)
+{
+  static const char *const names[3] = { "MD5", "SHA1", "SHA256" };
+  char *hex[3] = { a->md5, a->sha1, a->sha256 };
+  unsigned char buf[64 * 1024];
+  EVP_MD_CTX *c[3] = { NULL, NULL, NULL };
+  struct soar_b64_stream st;
+  size_t max = mime_message_limits(x->msg)->max_decoded_bytes;
+  char tmp[4200] = "";
+  int fd = -1, rc = -1;
+
+  for(int k = 0; k < 3; k++)
+    if(!(c[k] = EVP_MD_CTX_new()) ||
+       !EVP_DigestInit_ex(c[k], EVP_get_digestbyname(names[k]), NULL))
+      goto out;
+  soar_b64_stream_init(&st, p->body, p->body_len);
+  for(;;) {
+    size_t n = soar_b64_stream_next(&st, buf, sizeof(buf));
+    if(!n)
+      break;
+    if(max && a->len + n > max) {
+      n = max - a->len;
+      a->flags |= MIME_DATA_TRUNCATED;
+    }
+    if(!a->len)
+      memcpy(a->head, buf, n < sizeof(a->head) ? n : sizeof(a->head));
+    for(int k = 0; k < 3; k++)
+      if(!EVP_DigestUpdate(c[k], buf, n))
+        goto out;
+    if(x->o->vault_dir && n) {
+      if(fd < 0) {
+        static unsigned seq;
+        snprintf(tmp, sizeof(tmp), "%s/.tmp.%ld.%u", x->o->vault_dir,
+                 (long)getpid(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      }
+      if(fd < 0 || util_write_all(fd, buf, n)) {
+        snprintf(x->err, x->errlen, "cannot write vault file %s: %s", tmp,
+                 strerror(errno));
+        rc = -2;
+        goto out;
+      }
+    }
+    a->len += n;
+    if(a->flags & MIME_DATA_TRUNCATED)
+      break;
+  }
+  for(int k = 0; k < 3; k++) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned ml = 0;
+    if(!EVP_DigestFinal_ex(c[k], md, &ml))
+      goto out;
+    hex_of(md, ml, hex[k]);
+  }
+  if(fd >= 0) {
+    char path[4096];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/%s", x->o->vault_dir, a->sha1);
+    if(stat(path, &sb) == 0) {        /* the same bytes are there already */
+      close(fd);
+      fd = -1;
+      unlink(tmp);
+    }
+    else if(fsync(fd) || close(fd) || (fd = -1, rename(tmp, path))) {
+      snprintf(x->err, x->errlen, "cannot write vault file %s: %s", path,
+               strerror(errno));
+      rc = -2;
+      goto out;
+    }
+    fd = -1;
+    *tmp = '\0';
+  }
+  rc = 0;
+out:
+  if(fd >= 0)
+    close(fd);
+  if(*tmp)
+    unlink(tmp);
+  for(int k = 0; k < 3; k++)
+    EVP_MD_CTX_free(c[k]);
+  return rc;
+}
+
 static int handle_attachment(struct ctx *x, const struct mime_part *p)
 {
   struct mime_data d;
-  char md5[33], sha1[41], sha256[65];
+  struct att_sum a;
+  const char *md5 = a.md5, *sha1 = a.sha1, *sha256 = a.sha256;
   int rc = -1;
 
   if(!x->o->extract_attachments)
@@ -643,26 +742,37 @@ static int handle_attachment(struct ctx *x, const struct mime_part *p)
     note(&x->notes, "more than %u attachments: the rest were not extracted", maxa);
     return 0;
   }
-  if(p->encoding == MIME_ENC_BASE64
-       ? soar_b64_decode(p->body, p->body_len,
-                         mime_message_limits(x->msg)->max_decoded_bytes, &d)
-       : mime_part_decode(x->msg, p, &d))
-    return -1;
-  if(d.flags & MIME_DATA_TRUNCATED)
+  memset(&d, 0, sizeof(d));
+  memset(&a, 0, sizeof(a));
+  if(p->encoding == MIME_ENC_BASE64) {
+    int r = attachment_stream(x, p, &a);
+    if(r)
+      return r;
+  }
+  else {
+    /* quoted-printable and the rest: rare for big files, decoded whole */
+    if(mime_part_decode(x->msg, p, &d))
+      return -1;
+    a.len = d.len;
+    a.flags = d.flags;
+    memcpy(a.head, d.data, d.len < sizeof(a.head) ? d.len : sizeof(a.head));
+    if(d.len && hash3(d.data, d.len, a.md5, a.sha1, a.sha256))
+      goto done;
+    if(d.len && x->o->vault_dir &&
+       vault_write(x->o->vault_dir, a.sha1, d.data, d.len, x->err,
+                   x->errlen)) {
+      rc = -2;
+      goto done;
+    }
+  }
+  if(a.flags & MIME_DATA_TRUNCATED)
     note(&x->notes, "attachment in part %u cut at %zu decoded bytes",
-         p->index, d.len);
-  if(!d.len) {
+         p->index, a.len);
+  if(!a.len) {
     mime_data_free(&d);
     return 0;
   }
   x->attachments++;
-  if(hash3(d.data, d.len, md5, sha1, sha256))
-    goto done;
-  if(x->o->vault_dir && vault_write(x->o->vault_dir, sha1, d.data, d.len,
-                                    x->err, x->errlen)) {
-    rc = -2;
-    goto done;
-  }
   struct fields fs;
   bool oom = false;
   if(fields_parse(p->header_raw, p->header_raw_len, x->latin1, false, &fs)) {
@@ -675,7 +785,7 @@ static int handle_attachment(struct ctx *x, const struct mime_part *p)
     goto done;
   char *name = attachment_name(p, cJSON_GetArraySize(x->vault_arts) + 1);
   cJSON *cef = cJSON_CreateObject(), *art = cJSON_CreateObject();
-  cJSON *contains = name ? file_contains(name, (unsigned char *)d.data, d.len) : NULL;
+  cJSON *contains = name ? file_contains(name, a.head, a.len) : NULL;
   if(!name || !cef || !art || !contains) {
     free(name);
     cJSON_Delete(cef);

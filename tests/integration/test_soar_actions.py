@@ -175,6 +175,8 @@ class Dovecot(unittest.TestCase):
         sha1 = hashlib.sha1(PDF).hexdigest()
         with open(os.path.join(self.store, "vault", sha1), "rb") as f:
             self.assertEqual(f.read(), PDF)
+        # written a buffer at a time under a temporary name: none is left
+        self.assertEqual(os.listdir(os.path.join(self.store, "vault")), [sha1])
         self.assertEqual(vault["source_data_identifier"], soar_ref.sdi(vault))
 
         # by container_id: headers from the stored raw_email, no IMAP at all
