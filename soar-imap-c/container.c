@@ -916,45 +916,60 @@ static size_t ioc_arts_count(const struct ioc_result *r)
   return n;
 }
 
+/* Append a string literal (its length known when compiled). */
+#define PUT_LIT(b, s) buf_append((b), (s), sizeof(s) - 1)
+
 /* The source_data_identifier of an IOC Artifact: the md5 of
  *   {"cef": {"<key>": "<value>"}, "name": "<name>", "run_automation": false}
  * (json.dumps with sorted keys, what set_sdi computes from a tree).  tmp
- * is scratch space, reused from one artifact to the next. */
-static int ioc_art_sdi(struct buf *tmp, size_t k, const char *v, char hex[33])
+ * is scratch space, reused from one artifact to the next.  The value,
+ * JSON-escaped, is left in tmp at [*vpos, *vpos + *vlen) for the caller to
+ * print, so it is escaped once. */
+static int ioc_art_sdi(struct buf *tmp, size_t k, const char *v,
+                       char hex[33], size_t *vpos, size_t *vlen)
 {
   buf_reset(tmp);
-  if(buf_puts(tmp, "{\"cef\": {\"") || buf_puts(tmp, ioc_kinds[k].key) ||
-     buf_puts(tmp, "\": \"") || util_json_escape(tmp, v, strlen(v)) ||
-     buf_puts(tmp, "\"}, \"name\": \"") || buf_puts(tmp, ioc_kinds[k].name) ||
-     buf_puts(tmp, "\", \"run_automation\": false}"))
+  if(PUT_LIT(tmp, "{\"cef\": {\"") || buf_puts(tmp, ioc_kinds[k].key) ||
+     PUT_LIT(tmp, "\": \""))
+    return -1;
+  *vpos = tmp->len;
+  if(util_json_escape(tmp, v, strlen(v)))
+    return -1;
+  *vlen = tmp->len - *vpos;
+  if(PUT_LIT(tmp, "\"}, \"name\": \"") || buf_puts(tmp, ioc_kinds[k].name) ||
+     PUT_LIT(tmp, "\", \"run_automation\": false}"))
     return -1;
   pyjson_md5_hex(tmp->data, tmp->len, hex);
   return 0;
 }
 
 /* Print c's IOC Artifacts into b as json.dumps prints their trees (keys in
- * insertion order), each preceded by ", " but the first when *first. */
+ * insertion order), each preceded by ", " but the first when *first.  They
+ * are most of a container's artifacts (hundreds in a mail full of links),
+ * hence the care to copy each piece once. */
 static int ioc_arts_dump(struct buf *b, const struct soar_container *c,
                          bool *first)
 {
   struct buf tmp;
   char hex[33];
   int rc = 0;
-  size_t left = ioc_arts_count(c->iocs);
+  size_t left = ioc_arts_count(c->iocs), vpos = 0, vlen = 0;
 
   buf_init(&tmp, 6 * IOC_MAX_VALUE + 256);
   for(size_t k = 0; k < N_IOC_KINDS && !rc; k++)
     for(size_t i = 0; i < ioc_n(c->iocs, k) && !rc; i++) {
       const char *v = ioc_get(c->iocs, ioc_kinds[k].k, i);
       bool runs = --left == 0 && c->ioc_last_runs;
-      rc = ioc_art_sdi(&tmp, k, v, hex) ||
-           buf_puts(b, *first ? "{\"run_automation\": " : ", {\"run_automation\": ") ||
-           buf_puts(b, runs ? "true, \"cef\": {\"" : "false, \"cef\": {\"") ||
-           buf_puts(b, ioc_kinds[k].key) || buf_puts(b, "\": \"") ||
-           util_json_escape(b, v, strlen(v)) ||
-           buf_puts(b, "\"}, \"name\": \"") || buf_puts(b, ioc_kinds[k].name) ||
-           buf_puts(b, "\", \"source_data_identifier\": \"") ||
-           buf_puts(b, hex) || buf_puts(b, "\"}");
+      rc = ioc_art_sdi(&tmp, k, v, hex, &vpos, &vlen) ||
+           (*first ? PUT_LIT(b, "{\"run_automation\": ")
+                   : PUT_LIT(b, ", {\"run_automation\": ")) ||
+           (runs ? PUT_LIT(b, "true, \"cef\": {\"")
+                 : PUT_LIT(b, "false, \"cef\": {\"")) ||
+           buf_puts(b, ioc_kinds[k].key) || PUT_LIT(b, "\": \"") ||
+           buf_append(b, tmp.data + vpos, vlen) ||
+           PUT_LIT(b, "\"}, \"name\": \"") || buf_puts(b, ioc_kinds[k].name) ||
+           PUT_LIT(b, "\", \"source_data_identifier\": \"") ||
+           buf_append(b, hex, 32) || PUT_LIT(b, "\"}");
       *first = false;
     }
   buf_free(&tmp);
@@ -1281,7 +1296,7 @@ cJSON *soar_container_artifacts(const struct soar_container *c)
   cJSON *all = cJSON_CreateArray();
   struct buf tmp;
   char hex[33];
-  size_t left = ioc_arts_count(c->iocs);
+  size_t left = ioc_arts_count(c->iocs), vpos, vlen;
   bool oom = !all;
 
   buf_init(&tmp, 6 * IOC_MAX_VALUE + 256);
@@ -1289,7 +1304,7 @@ cJSON *soar_container_artifacts(const struct soar_container *c)
     for(size_t i = 0; i < ioc_n(c->iocs, k) && !oom; i++) {
       const char *v = ioc_get(c->iocs, ioc_kinds[k].k, i);
       cJSON *a = ioc_artifact(ioc_kinds[k].name, ioc_kinds[k].key, v);
-      oom = !a || ioc_art_sdi(&tmp, k, v, hex) ||
+      oom = !a || ioc_art_sdi(&tmp, k, v, hex, &vpos, &vlen) ||
             !cJSON_AddStringToObject(a, "source_data_identifier", hex);
       if(a && --left == 0 && c->ioc_last_runs)
         cJSON_ReplaceItemInObjectCaseSensitive(a, "run_automation",
