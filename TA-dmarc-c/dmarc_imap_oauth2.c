@@ -119,10 +119,26 @@ static const char *param(const struct splunk_config *c, const char *a,
   return v && *v ? v : NULL;
 }
 
-static int stanza(struct mailbox_opts *m, const struct splunk_config *c,
-                  char *err, size_t errlen)
+/* A secret param: kept as given, or fetched from storage/passwords when
+ * the stanza masks it; *out owns a copy.  0, or -1 with err. */
+static int secret_param(struct input_opts *io, const struct splunk_config *c,
+                        const char *v, const char *field, char **out,
+                        char *err, size_t errlen)
 {
-  const char *v;
+  if(!v)
+    return 0;
+  if(!(v = input_secret(io, c, v, field, err, errlen)))
+    return -1;
+  if(!(*out = strdup(v))) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+static int stanza(struct mailbox_opts *m, struct input_opts *io,
+                  const struct splunk_config *c, char *err, size_t errlen)
+{
 
   if(!m->server)
     m->server = DEFAULT_SERVER;
@@ -132,16 +148,11 @@ static int stanza(struct mailbox_opts *m, const struct splunk_config *c,
   oa.token_url = param(c, "token_url", "oauth2_token_url");
   oa.ca_file = param(c, "token_ca_file", NULL);
   oa.token_cache = param(c, "token_cache", NULL);
-  if((v = param(c, "client_secret", "oauth2_client_secret")) &&
-     !(oa.client_secret = strdup(v))) {
-    snprintf(err, errlen, "out of memory");
+  if(secret_param(io, c, param(c, "client_secret", "oauth2_client_secret"),
+                  "client_secret", &oa.client_secret, err, errlen) ||
+     secret_param(io, c, param(c, "refresh_token", "oauth2_refresh_token"),
+                  "refresh_token", &oa.refresh_token, err, errlen))
     return -1;
-  }
-  if((v = param(c, "refresh_token", "oauth2_refresh_token")) &&
-     !(oa.refresh_token = strdup(v))) {
-    snprintf(err, errlen, "out of memory");
-    return -1;
-  }
   return mailbox_oauth_check(&oa, err, errlen);
 }
 

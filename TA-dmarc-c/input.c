@@ -34,9 +34,41 @@ void input_opts_default(struct input_opts *o)
 
 void input_opts_free(struct input_opts *o)
 {
+  for(unsigned i = 0; i < o->nsecrets; i++) {
+    explicit_bzero(o->secrets[i], strlen(o->secrets[i]));
+    free(o->secrets[i]);
+  }
+  o->nsecrets = 0;
   free(o->dns_server);
   free(o->checkpoint_dir);
   o->dns_server = o->checkpoint_dir = NULL;
+}
+
+const char *input_secret(struct input_opts *o, const struct splunk_config *c,
+                         const char *value, const char *field, char *err,
+                         size_t errlen)
+{
+  char *s;
+  const char *name = c->stanza ? c->stanza : "";
+
+  if(!splunk_secret_masked(value))
+    return value;
+  if(o->nsecrets == sizeof(o->secrets) / sizeof(o->secrets[0])) {
+    snprintf(err, errlen, "too many secrets in one stanza");
+    return NULL;
+  }
+  if(!(s = splunk_secret_get(c, name, field, err, errlen))) {
+    if(!*err)
+      snprintf(err, errlen, "%s is masked in the stanza but splunkd's "
+               "storage/passwords has no %s for it: store it as user \"%s\" "
+               "in realm %s (POST servicesNS/nobody/%s/storage/passwords "
+               "name=<that user> realm=%s password=<the secret>)", field,
+               field, name, SPLUNK_SECRET_REALM, SPLUNK_SECRET_APP,
+               SPLUNK_SECRET_REALM);
+    return NULL;
+  }
+  o->secrets[o->nsecrets++] = s;
+  return s;
 }
 
 static int set_format(struct input_opts *o, const char *v)

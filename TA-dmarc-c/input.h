@@ -36,6 +36,8 @@ struct input_opts {
   char *checkpoint_dir;    /* NULL: remember nothing */
   const char *index;       /* from the stanza, or NULL */
   const char *host;
+  char *secrets[4];        /* fetched from storage/passwords; wiped */
+  unsigned nsecrets;
 };
 
 /* Defaults: JSON, resolve_ip on, validate_xml on, default limits. */
@@ -46,6 +48,15 @@ void input_opts_free(struct input_opts *o);
  * output_format).  Returns 0, or -1 with a message for the user in err. */
 int input_opts_from_stanza(struct input_opts *o, const struct splunk_config *c,
                            char *err, size_t errlen);
+
+/* A secret of the stanza (field: "password", "client_secret", ...):
+ * value itself, or when value is a mask ("****") the secret splunkd keeps
+ * for this input in storage/passwords (splunk_secret_get), which lives
+ * until input_opts_free.  NULL when value is NULL, or with a message in
+ * err when the stored secret cannot be had (saying how to store it). */
+const char *input_secret(struct input_opts *o, const struct splunk_config *c,
+                         const char *value, const char *field, char *err,
+                         size_t errlen);
 
 /* Apply one shared command-line flag (see INPUT_OPTIONS_HELP); returns 1
  * when the flag was one of ours, 0 when not, -1 for a bad value. */

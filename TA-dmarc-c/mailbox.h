@@ -165,9 +165,11 @@ struct mailbox_frontend {
   /* A CLI flag of extra_options: 0, -1 (bad value) or -2 (refused, the
    * reason already printed: the value is not repeated). */
   int (*extra_flag)(struct mailbox_opts *m, int id, const char *value);
-  /* The stanza's own params: 0, or -1 with a message in err. */
-  int (*extra_stanza)(struct mailbox_opts *m, const struct splunk_config *c,
-                      char *err, size_t errlen);
+  /* The stanza's own params (secrets through input_secret, with io): 0,
+   * or -1 with a message in err. */
+  int (*extra_stanza)(struct mailbox_opts *m, struct input_opts *io,
+                      const struct splunk_config *c, char *err,
+                      size_t errlen);
   /* Called before a run or validation: complete m (token source...):
    * 0, or -1 with a message in err. */
   int (*prepare)(struct mailbox_opts *m, const struct input_opts *io,

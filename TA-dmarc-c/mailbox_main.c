@@ -105,8 +105,12 @@ static int from_stanza(const struct mailbox_frontend *fe,
     return -1;
   m->server = param2(c, "server", imap ? "imap_server" : "pop3_server");
   m->username = param2(c, "username", imap ? "imap_username" : NULL);
-  if(fe->password)
+  if(fe->password) {
     m->password = param2(c, "password", NULL);
+    if(m->password && !(m->password = input_secret(io, c, m->password,
+                                                   "password", err, errlen)))
+      return -1;
+  }
   m->ca_file = param2(c, "ca_file", NULL);
   if((v = param2(c, "dns_server", NULL))) {
     free(io->dns_server);
@@ -148,7 +152,7 @@ static int from_stanza(const struct mailbox_frontend *fe,
     if(b && dkim_on(m, io, err, errlen))
       return -1;
   }
-  if(fe->extra_stanza && fe->extra_stanza(m, c, err, errlen))
+  if(fe->extra_stanza && fe->extra_stanza(m, io, c, err, errlen))
     return -1;
   return check_opts(fe, m, err, errlen);
 }

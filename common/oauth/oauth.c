@@ -12,8 +12,6 @@
 #include <limits.h>
 #include <math.h>
 #include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/http.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -149,18 +148,6 @@ static char *xstrdup(const char *s)
   return s ? strdup(s) : NULL;
 }
 
-static void curl_init_once(void)
-{
-  static bool done;
-
-  /* Debian's libcurl is built "threadsafe" (7.84+), so a second, racing
-   * call is harmless; the flag only avoids the reference counting. */
-  if(!done) {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    done = true;
-  }
-}
-
 const char *oauth_grant_name(enum oauth_grant g)
 {
   return g == OAUTH_GRANT_REFRESH_TOKEN ? "refresh_token"
@@ -173,12 +160,6 @@ struct endpoint {
   char url[OAUTH_URL_MAX];    /* requested as is */
   char shown[OAUTH_URL_MAX];  /* for messages: scheme://host[:port]/path */
 };
-
-static bool is_loopback_host(const char *h)
-{
-  return strcmp(h, "127.0.0.1") == 0 || strcmp(h, "[::1]") == 0 ||
-         strcmp(h, "::1") == 0 || strcasecmp(h, "localhost") == 0;
-}
 
 static int resolve_endpoint(const struct oauth_config *cfg,
                             struct endpoint *ep, char *err, size_t errlen)
@@ -258,7 +239,7 @@ static int resolve_endpoint(const struct oauth_config *cfg,
   else if(strcasecmp(scheme, "http") == 0) {
     /* Plain HTTP would send the client secret in clear text.  Only a
      * server on this machine (tests, a local token broker) may use it. */
-    if(!is_loopback_host(host)) {
+    if(!http_is_loopback_host(host)) {
       seterr(err, errlen, "refusing plain http:// token URL %s: only https "
              "is allowed except for 127.0.0.1, ::1 and localhost", ep->shown);
       goto out;
@@ -295,141 +276,46 @@ int oauth_token_endpoint(const struct oauth_config *cfg, char *out,
 
 /* ---------------------------------------------------------------------- HTTP */
 
-struct http_resp {
-  struct buf body;
-  bool too_big;
-};
-
-static size_t write_cb(char *p, size_t size, size_t nmemb, void *ctx)
-{
-  struct http_resp *r = ctx;
-  size_t n = size * nmemb;
-
-  if(buf_append(&r->body, p, n) < 0) {
-    r->too_big = true;
-    return 0;          /* makes libcurl stop with CURLE_WRITE_ERROR */
-  }
-  return n;
-}
-
-/* Add the extra trust anchors to the store libcurl set up from the system
- * bundle: CURLOPT_CAINFO would replace the system store instead. */
-static CURLcode ssl_ctx_cb(CURL *curl, void *sslctx, void *userp)
-{
-  const char *file = userp;
-  X509_STORE *store = SSL_CTX_get_cert_store((SSL_CTX *)sslctx);
-
-  (void)curl;
-  if(!store || X509_STORE_load_file(store, file) != 1)
-    return CURLE_SSL_CACERT_BADFILE;
-  return CURLE_OK;
-}
-
-static int form_add(struct buf *form, CURL *curl, const char *name,
-                    const char *value)
-{
-  char *esc = curl_easy_escape(curl, value, 0);
-  int rc;
-
-  if(!esc)
-    return -1;
-  rc = buf_printf(form, "%s%s=%s", form->len ? "&" : "", name, esc);
-  explicit_bzero(esc, strlen(esc));
-  curl_free(esc);
-  return rc;
-}
-
 /* POST the token request and collect the answer (capped).  Returns 0 with
  * the HTTP status, or -1 when no complete answer arrived. */
 static int http_token_request(const struct oauth_config *cfg,
                               const struct endpoint *ep,
                               const char *refresh_token, const char *scope,
-                              long *status_r, struct http_resp *resp,
+                              long *status_r, struct buf *resp,
                               char *err, size_t errlen)
 {
-  char cerr[CURL_ERROR_SIZE];
+  static const char *const hdrs[] = { "Accept: application/json", NULL };
+  struct http_request rq;
   struct buf form;
-  struct curl_slist *hdrs = NULL;
-  CURL *curl;
-  CURLcode res;
-  int timeout = cfg->timeout_ms > 0 ? cfg->timeout_ms
-                                    : OAUTH_DEFAULT_TIMEOUT_MS;
   int rc = -1;
 
-  curl_init_once();
-  curl = curl_easy_init();
-  if(!curl) {
-    seterr(err, errlen, "token request to %s: cannot create a libcurl handle",
-           ep->shown);
-    return -1;
-  }
   buf_init(&form, OAUTH_FORM_MAX);
   /* client_secret_post: what MSAL and the SOAR connector send, and what
    * both Microsoft and Google accept. */
-  if(form_add(&form, curl, "grant_type", oauth_grant_name(cfg->grant)) < 0 ||
-     form_add(&form, curl, "client_id", cfg->client_id) < 0 ||
+  if(http_form_add(&form, "grant_type", oauth_grant_name(cfg->grant)) < 0 ||
+     http_form_add(&form, "client_id", cfg->client_id) < 0 ||
      (cfg->client_secret && *cfg->client_secret &&
-      form_add(&form, curl, "client_secret", cfg->client_secret) < 0) ||
+      http_form_add(&form, "client_secret", cfg->client_secret) < 0) ||
      (refresh_token &&
-      form_add(&form, curl, "refresh_token", refresh_token) < 0) ||
-     (scope && *scope && form_add(&form, curl, "scope", scope) < 0)) {
+      http_form_add(&form, "refresh_token", refresh_token) < 0) ||
+     (scope && *scope && http_form_add(&form, "scope", scope) < 0)) {
     seterr(err, errlen, "token request to %s: request body larger than %d "
            "bytes", ep->shown, OAUTH_FORM_MAX);
     goto out;
   }
-  hdrs = curl_slist_append(hdrs, "Accept: application/json");
-  if(!hdrs) {
-    seterr(err, errlen, "out of memory");
-    goto out;
-  }
-
-  cerr[0] = '\0';
-  curl_easy_setopt(curl, CURLOPT_URL, ep->url);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https,http");
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-  curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-  if(cfg->ca_file && *cfg->ca_file) {
-    /* A shared CA cache would keep our additions beyond this request. */
-    curl_easy_setopt(curl, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-    if(curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb)
-       != CURLE_OK) {
-      seterr(err, errlen, "token request to %s: this libcurl cannot add "
-             "trust anchors (ca_file needs the OpenSSL backend)", ep->shown);
-      goto out;
-    }
-    curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, (void *)cfg->ca_file);
-  }
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)timeout);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form.data);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)form.len);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "ta-dmarc-c-oauth/1");
-  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
-                   (curl_off_t)OAUTH_MAX_RESPONSE);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
-
-  res = curl_easy_perform(curl);
-  if(resp->too_big || res == CURLE_FILESIZE_EXCEEDED) {
-    seterr(err, errlen, "token request to %s: response larger than %d bytes",
-           ep->shown, OAUTH_MAX_RESPONSE);
-    goto out;
-  }
-  if(res != CURLE_OK) {
-    seterr(err, errlen, "token request to %s failed: %s", ep->shown,
-           cerr[0] ? cerr : curl_easy_strerror(res));
-    goto out;
-  }
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status_r);
-  rc = 0;
+  memset(&rq, 0, sizeof(rq));
+  rq.url = ep->url;
+  rq.what = "token request";
+  rq.shown = ep->shown;
+  rq.post = form.data ? form.data : "";
+  rq.post_len = form.len;
+  rq.headers = hdrs;
+  rq.ca_file = cfg->ca_file;
+  rq.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms
+                                      : OAUTH_DEFAULT_TIMEOUT_MS;
+  rq.user_agent = "ta-dmarc-c-oauth/1";
+  rc = http_perform(&rq, status_r, resp, err, errlen);
 out:
-  curl_slist_free_all(hdrs);
-  curl_easy_cleanup(curl);
   wipe_buf(&form);
   return rc;
 }
@@ -915,7 +801,7 @@ static int get_token(const struct oauth_config *cfg, bool force_refresh,
 {
   struct endpoint ep;
   struct binding bd;
-  struct http_resp resp;
+  struct buf resp;
   const char *scope = cfg->scope;
   const char *rt = NULL;
   int margin = cfg->expiry_margin_s == 0 ? OAUTH_DEFAULT_EXPIRY_MARGIN_S
@@ -963,12 +849,11 @@ static int get_token(const struct oauth_config *cfg, bool force_refresh,
   if(cfg->grant == OAUTH_GRANT_REFRESH_TOKEN)
     rt = entry->refresh_token ? entry->refresh_token : cfg->refresh_token;
 
-  buf_init(&resp.body, OAUTH_MAX_RESPONSE);
-  resp.too_big = false;
+  buf_init(&resp, OAUTH_MAX_RESPONSE);
   rc = http_token_request(cfg, &ep, rt, scope, &status, &resp, err, errlen);
   if(rc == 0)
-    rc = parse_answer(&ep, status, &resp.body, ans, err, errlen);
-  wipe_buf(&resp.body);
+    rc = parse_answer(&ep, status, &resp, ans, err, errlen);
+  wipe_buf(&resp);
   if(rc < 0) {
     if(cfg->grant == OAUTH_GRANT_REFRESH_TOKEN && entry->refresh_token &&
        err && errlen && strstr(err, "invalid_grant")) {

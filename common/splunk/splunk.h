@@ -13,6 +13,7 @@
 #ifndef SPLUNK_SPLUNK_H
 #define SPLUNK_SPLUNK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -69,6 +70,28 @@ void splunk_config_free(struct splunk_config *cfg);
 /* Print <error><message>msg</message></error> to out (for
  * --validate-arguments). */
 void splunk_print_validation_error(FILE *out, const char *msg);
+
+/* ---- secrets kept in storage/passwords -------------------------------------- */
+
+/* Where the inputs keep secrets: app (the REST namespace) and realm.  The
+ * entry's user name is the input's stanza name (e.g. "dmarc_imap://corp"),
+ * its password the secret itself or a JSON object with one member per
+ * secret ({"password": ..} or {"client_secret": .., "refresh_token": ..}). */
+#define SPLUNK_SECRET_APP "TA-dmarc-c"
+#define SPLUNK_SECRET_REALM "TA-dmarc-c"
+
+/* True when a stanza value only says "stored elsewhere": one or more '*'
+ * and nothing else (how Splunk masks a secret in a .conf file). */
+bool splunk_secret_masked(const char *v);
+
+/* Fetch the secret `field` of input `name` from splunkd's storage/passwords
+ * (GET with cfg's server_uri and session key; a loopback splunkd's
+ * self-signed certificate is accepted, any other is verified).  Returns a
+ * malloc'd string (wipe it before freeing), or NULL: with err set when
+ * splunkd could not be asked or refused, with err "" when it has no such
+ * entry or the entry no such member. */
+char *splunk_secret_get(const struct splunk_config *cfg, const char *name,
+                        const char *field, char *err, size_t errlen);
 
 /* ---- events ------------------------------------------------------------------ */
 

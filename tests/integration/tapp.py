@@ -76,14 +76,16 @@ def run(exe, args=(), stdin=b"", timeout=120, env=None):
         return Result(p.returncode, out.read(), errb, seconds, rss_kb)
 
 
-def input_xml(stanza, params, checkpoint_dir, validation=False):
+def input_xml(stanza, params, checkpoint_dir, validation=False,
+              server_uri="https://127.0.0.1:8089", session_key="123102983109283019283"):
     """The document splunkd writes on stdin (run or --validate-arguments)."""
     from xml.sax.saxutils import escape, quoteattr
     ps = "".join("<param name=%s>%s</param>" % (quoteattr(k), escape(str(v)))
                  for k, v in params.items())
-    head = ("<server_host>tiny</server_host><server_uri>https://127.0.0.1:8089</server_uri>"
-            "<session_key>123102983109283019283</session_key>"
-            "<checkpoint_dir>%s</checkpoint_dir>" % escape(checkpoint_dir))
+    head = ("<server_host>tiny</server_host><server_uri>%s</server_uri>"
+            "<session_key>%s</session_key>"
+            "<checkpoint_dir>%s</checkpoint_dir>"
+            % (escape(server_uri), escape(session_key), escape(checkpoint_dir)))
     if validation:
         return ("<items>%s<item name=%s>%s</item></items>" % (head, quoteattr(stanza), ps)).encode()
     return ("<input>%s<configuration><stanza name=%s app=\"TA-dmarc-c\">%s"
