@@ -341,6 +341,18 @@ static char *scope_of(const struct mailbox_opts *o)
 }
 
 
+void mb_conn_opts(const struct mailbox_opts *o, uint16_t tls_port,
+                  uint16_t starttls_port, struct conn_opts *c)
+{
+  c->host = o->server;
+  c->port = o->port ? o->port
+                    : o->security == MAILBOX_STARTTLS ? starttls_port
+                                                      : tls_port;
+  c->ca_file = o->ca_file;
+  c->connect_timeout_ms = o->timeout_ms;
+  c->io_timeout_ms = o->timeout_ms;
+}
+
 const char *mb_tls_hint(const char *err)
 {
   return strstr(err, "certificate") ? " (if the server uses a private CA, "

@@ -770,12 +770,7 @@ static struct imap *imap_open(struct mb *mb, char *err, size_t errlen)
   struct imap *im;
 
   memset(&io, 0, sizeof(io));
-  io.conn.host = o->server;
-  io.conn.port = o->port ? o->port
-                         : o->security == MAILBOX_STARTTLS ? 143 : 993;
-  io.conn.ca_file = o->ca_file;
-  io.conn.connect_timeout_ms = o->timeout_ms;
-  io.conn.io_timeout_ms = o->timeout_ms;
+  mb_conn_opts(o, 993, 143, &io.conn);
   io.tls = o->security == MAILBOX_STARTTLS ? IMAP_TLS_STARTTLS
                                            : IMAP_TLS_IMPLICIT;
   io.max_body = o->max_message;

@@ -169,6 +169,11 @@ int mb_flush_events(struct mb *mb);
 /* A hint to append to a connection error naming a certificate, else "". */
 const char *mb_tls_hint(const char *err);
 
+/* The connection options both protocols share: server, port (o->port, else
+ * tls_port, or starttls_port with STARTTLS), CA file and timeouts. */
+void mb_conn_opts(const struct mailbox_opts *o, uint16_t tls_port,
+                  uint16_t starttls_port, struct conn_opts *c);
+
 /* ------------------------------------------------------- the two runs */
 
 /* Read the folder mb->folder, reconnecting as mailbox.h says: 0 done,

@@ -190,12 +190,7 @@ static int pop3_session(struct mb *mb, bool first)
   int rc = S_OK;
 
   memset(&po, 0, sizeof(po));
-  po.conn.host = o->server;
-  po.conn.port = o->port ? o->port
-                         : o->security == MAILBOX_STARTTLS ? 110 : 995;
-  po.conn.ca_file = o->ca_file;
-  po.conn.connect_timeout_ms = o->timeout_ms;
-  po.conn.io_timeout_ms = o->timeout_ms;
+  mb_conn_opts(o, 995, 110, &po.conn);
   po.tls = o->security == MAILBOX_STARTTLS ? POP3_TLS_STLS
                                            : POP3_TLS_IMPLICIT;
   po.max_message = o->max_message;

@@ -49,6 +49,22 @@ bool mb_uidset_has(const struct uidset *s, uint32_t uid)
   return false;
 }
 
+/* Room for one more range in s.  0, or -1 out of memory. */
+static int uidset_room(struct uidset *s)
+{
+  size_t nc;
+  struct range *nr;
+
+  if(s->n < s->cap)
+    return 0;
+  nc = s->cap ? s->cap * 2 : 16;
+  if(!(nr = realloc(s->r, nc * sizeof(*nr))))
+    return -1;
+  s->r = nr;
+  s->cap = nc;
+  return 0;
+}
+
 /* Add one UID, merging with its neighbours.  Returns 0 or -1 (memory). */
 int mb_uidset_add(struct uidset *s, uint32_t uid)
 {
@@ -77,14 +93,8 @@ int mb_uidset_add(struct uidset *s, uint32_t uid)
     s->r[i].lo = uid;
     return 0;
   }
-  if(s->n == s->cap) {
-    size_t nc = s->cap ? s->cap * 2 : 16;
-    struct range *nr = realloc(s->r, nc * sizeof(*nr));
-    if(!nr)
-      return -1;
-    s->r = nr;
-    s->cap = nc;
-  }
+  if(uidset_room(s))
+    return -1;
   memmove(&s->r[i + 1], &s->r[i], (s->n - i) * sizeof(*s->r));
   s->r[i].lo = s->r[i].hi = uid;
   s->n++;
@@ -119,14 +129,8 @@ int mb_uidset_parse(struct uidset *s, const char *p)
         s->r[s->n - 1].hi = (uint32_t)b;
     }
     else {
-      if(s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 16;
-        struct range *nr = realloc(s->r, nc * sizeof(*nr));
-        if(!nr)
-          return -1;
-        s->r = nr;
-        s->cap = nc;
-      }
+      if(uidset_room(s))
+        return -1;
       s->r[s->n].lo = (uint32_t)a;
       s->r[s->n].hi = (uint32_t)b;
       s->n++;
@@ -202,6 +206,22 @@ static uint64_t key_hash(const char *key)
   return h;
 }
 
+/* Room for one more hash in m.  0, or -1 out of memory. */
+static int month_room(struct seen_month *m)
+{
+  size_t nc;
+  uint64_t *nh;
+
+  if(m->n < m->cap)
+    return 0;
+  nc = m->cap ? m->cap * 2 : 64;
+  if(!(nh = realloc(m->h, nc * sizeof(*nh))))
+    return -1;
+  m->h = nh;
+  m->cap = nc;
+  return 0;
+}
+
 static struct seen_month *seen_load(struct seen_store *s, const char *ym)
 {
   char key[1200], err[512], *val = NULL;
@@ -232,14 +252,8 @@ static struct seen_month *seen_load(struct seen_store *s, const char *ym)
       unsigned long long h = strtoull(p, &end, 16);
       if(end == p)
         break;
-      if(m->n == m->cap) {
-        size_t nc = m->cap ? m->cap * 2 : 64;
-        uint64_t *nh = realloc(m->h, nc * sizeof(*nh));
-        if(!nh)
-          break;
-        m->h = nh;
-        m->cap = nc;
-      }
+      if(month_room(m))
+        break;
       m->h[m->n++] = h;
       p = end;
       while(*p == '\n')
@@ -283,14 +297,8 @@ static void seen_add(struct seen_store *s, const char *ym, uint64_t h)
   }
   if(i < m->n && m->h[i] == h)
     return;
-  if(m->n == m->cap) {
-    size_t nc = m->cap ? m->cap * 2 : 64;
-    uint64_t *nh = realloc(m->h, nc * sizeof(*nh));
-    if(!nh)
-      return;
-    m->h = nh;
-    m->cap = nc;
-  }
+  if(month_room(m))
+    return;
   memmove(&m->h[i + 1], &m->h[i], (m->n - i) * sizeof(*m->h));
   m->h[i] = h;
   m->n++;
