@@ -139,9 +139,7 @@ static int secret_param(struct input_opts *io, const struct splunk_config *c,
 static int stanza(struct mailbox_opts *m, struct input_opts *io,
                   const struct splunk_config *c, char *err, size_t errlen)
 {
-
-  if(!m->server)
-    m->server = DEFAULT_SERVER;
+  (void)m;
   oa.client_id = param(c, "client_id", "oauth2_client_id");
   oa.authority = param(c, "oauth2_authority", "authority");
   oa.scope = param(c, "oauth2_scope", "scope");
@@ -172,6 +170,7 @@ int main(int argc, char **argv)
   static const struct mailbox_frontend fe = {
     .name = "dmarc_imap_oauth2",
     .proto = MAILBOX_IMAP,
+    .default_server = DEFAULT_SERVER,
     .scheme = &scheme,
     .password = false,
     .extra_options = options,

@@ -158,6 +158,7 @@ struct mailbox_frontend {
   enum mailbox_proto proto;
   const struct splunk_scheme *scheme;
   bool password;                       /* needs password / --password-file */
+  const char *default_server;          /* NULL: server / --server required */
   /* Optional, for front-ends with their own settings (OAuth2): */
   const struct option *extra_options;  /* getopt entries, ids >= 2000 */
   unsigned extra_options_count;

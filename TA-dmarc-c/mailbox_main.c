@@ -103,7 +103,8 @@ static int from_stanza(const struct mailbox_frontend *fe,
   *err = '\0';
   if(input_opts_from_stanza(io, c, err, errlen))
     return -1;
-  m->server = param2(c, "server", imap ? "imap_server" : "pop3_server");
+  if((v = param2(c, "server", imap ? "imap_server" : "pop3_server")))
+    m->server = v;
   m->username = param2(c, "username", imap ? "imap_username" : NULL);
   if(fe->password) {
     m->password = param2(c, "password", NULL);
@@ -228,20 +229,24 @@ static void usage(const struct mailbox_frontend *fe, FILE *out)
   bool imap = fe->proto == MAILBOX_IMAP;
 
   fprintf(out,
-    "Usage: %s --server HOST --username USER %s[options]\n"
+    "Usage: %s %s--username USER %s[options]\n"
     "       %s --scheme | --validate-arguments   (for splunkd)\n"
     "       %s                 (splunkd run: input XML on stdin)\n"
     "\n"
     "Reads the DMARC aggregate reports of a mailbox over %s and prints one\n"
     "JSON event per report record on stdout.  Logs go to stderr.\n"
     "\n"
-    "  --server HOST             the %s server\n"
+    "  --server HOST             the %s server%s%s%s\n"
     "  --port N                  default %s (TLS), %s with --starttls\n"
     "  --starttls                plain connection upgraded with %s\n"
     "  --ca-file PEM             trust these CAs (default: the system store)\n"
     "  --username USER           login name\n",
-    fe->name, fe->password ? "--password-file F " : "", fe->name, fe->name,
-    imap ? "IMAP" : "POP3", imap ? "IMAP" : "POP3", imap ? "993" : "995",
+    fe->name, fe->default_server ? "[--server HOST] " : "--server HOST ",
+    fe->password ? "--password-file F " : "", fe->name, fe->name,
+    imap ? "IMAP" : "POP3", imap ? "IMAP" : "POP3",
+    fe->default_server ? " (default " : "",
+    fe->default_server ? fe->default_server : "",
+    fe->default_server ? ")" : "", imap ? "993" : "995",
     imap ? "143" : "110", imap ? "STARTTLS" : "STLS");
   if(fe->password)
     fprintf(out, "  --password-file F         read the password from the first "
@@ -306,6 +311,7 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
 
   mailbox_opts_default(&defaults);
   defaults.proto = fe->proto;
+  defaults.server = fe->default_server;
   if(argc == 1)
     return run_modinput(fe, &defaults);
   memcpy(all, own, sizeof(own));

@@ -43,6 +43,11 @@ SLOW = 3 if os.environ.get("SANITIZED") == "1" else 1
 BUDGET_S = 1.2 + 3 * SLOW
 QUIET_CASES = {"trickle", "endless_line"}
 QUIET_BUDGET_S = TIMEOUT_MS / 1000 + 1.5 + 3 * SLOW
+# Merely big, not wrong: the promise is bounded memory and an end, in time
+# that grows with the size (a million UIDs are 10,000 batches through the
+# Python relay: 2 to 6 s here depending on the machine's load).
+BIG_CASES = {"million_uids", "huge_literal", "deep_bodystructure"}
+BIG_BUDGET_S = 30 * SLOW
 OAUTH_SERVER = os.path.join(SRCDIR, "tests", "lib", "oauth_server.py")
 CLIENT_ID = "hostile-client"
 CLIENT_SECRET = "Hostile-Secret-0a6c2f"
@@ -117,7 +122,16 @@ class HostileBase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        cls.d = None
         cls.tmp = tempfile.mkdtemp(prefix="hostile-srv-")
+        try:
+            cls._setup()
+        except BaseException:
+            cls.tearDownClass()   # unittest does not, after a failed setUpClass
+            raise
+
+    @classmethod
+    def _setup(cls):
         cls.ca, cls.certs = make_certs(cls.tmp)
         # made before any client runs, so the server answers at once
         hostile_server._million_search()
@@ -138,8 +152,9 @@ class HostileBase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.d.stop()
-        shutil.rmtree(cls.tmp)
+        if cls.d:
+            cls.d.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
         if FIGURES:
             print("\n%-20s %-17s %4s %8s %8s  %s" % ("case", "client", "rc", "seconds", "rss_mb",
                                                      "last error"))
@@ -173,7 +188,9 @@ class HostileBase(unittest.TestCase):
         self.assertIn(needles[proto], r.err, r)
         if r.rc:
             self.assertTrue(errs, r)
-        self.assertLess(r.seconds, QUIET_BUDGET_S if case in QUIET_CASES else BUDGET_S, r)
+        budget = (QUIET_BUDGET_S if case in QUIET_CASES else
+                  BIG_BUDGET_S if case in BIG_CASES else BUDGET_S)
+        self.assertLess(r.seconds, budget, r)
         self.assertLess(r.maxrss_mb, RSS_LIMIT_MB, r)
         self.assertTrue(srv.sessions, "the client never connected")
         pw = self.SECRET
@@ -226,9 +243,10 @@ class HostileOAuth2Test(HostileBase):
     @classmethod
     def tearDownClass(cls):
         super().tearDownClass()
-        cls.oauth.kill()
-        cls.oauth.wait()
-        cls.oauth.stdout.close()
+        if getattr(cls, "oauth", None):
+            cls.oauth.kill()
+            cls.oauth.wait()
+            cls.oauth.stdout.close()
 
     def client_args(self, proto, port, ca, ck, starttls=False):
         a = ["--server", "127.0.0.1", "--port", str(port), "--username", "testuser",

@@ -265,9 +265,16 @@ class OAuthTest(unittest.TestCase):
         r = validate({k: v for k, v in params.items() if k != "client_id"})
         self.assertEqual(r.rc, 1, r)
         self.assertIn("client id is required", ET.fromstring(r.out).findtext("message"))
-        # imap_server defaults to Microsoft's
+        # imap_server defaults to Microsoft's, on the command line too
         r = validate({k: v for k, v in params.items() if k != "imap_server"})
         self.assertEqual((r.rc, r.out), (0, b""), r)
+        r = run("dmarc_imap_oauth2", ["--help"])
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn(b"[--server HOST]", r.out)
+        self.assertIn(b"--server HOST             the IMAP server (default "
+                      b"outlook.office365.com)", r.out)
+        r = run("dmarc_imap", ["--help"])
+        self.assertIn(b"Usage: dmarc_imap --server HOST", r.out)
         r = run("dmarc_imap_oauth2", [],
                 stdin=input_xml("dmarc_imap_oauth2://m365", params, self.ck))
         self.outputs += [r.out, r.err]
