@@ -54,6 +54,26 @@ static inline void put3(unsigned char *d, uint32_t v)
   d[2] = (unsigned char)v;
 }
 
+/* The bytes of a quantum cut short (by padding or the end of the input):
+ * two or three characters give one or two bytes; a single one gives none
+ * and is damage.  Returns how many bytes were written to d. */
+static size_t put_partial(unsigned char *d, uint32_t acc, unsigned nq,
+                          unsigned *flags)
+{
+  if(nq == 2) {
+    d[0] = (unsigned char)(acc >> 4);
+    return 1;
+  }
+  if(nq == 3) {
+    d[0] = (unsigned char)(acc >> 10);
+    d[1] = (unsigned char)(acc >> 2);
+    return 2;
+  }
+  if(nq == 1)
+    *flags |= MIME_DATA_DAMAGED;
+  return 0;
+}
+
 void soar_b64_stream_init(struct soar_b64_stream *s, const char *in,
                           size_t len)
 {
@@ -112,14 +132,7 @@ size_t soar_b64_stream_next(struct soar_b64_stream *s, unsigned char *d,
       break;               /* full: this character is the next call's */
     i++;
     if(v == 64) {                 /* padding ends a quantum */
-      if(nq == 2)
-        d[o++] = (unsigned char)(acc >> 4);
-      else if(nq == 3) {
-        d[o++] = (unsigned char)(acc >> 10);
-        d[o++] = (unsigned char)(acc >> 2);
-      }
-      else if(nq == 1)
-        s->flags |= MIME_DATA_DAMAGED;
+      o += put_partial(d + o, acc, nq, &s->flags);
       acc = nq = 0;
       continue;
     }
@@ -133,14 +146,7 @@ size_t soar_b64_stream_next(struct soar_b64_stream *s, unsigned char *d,
   }
   /* the input is used up: what is left of a last quantum, when it fits */
   if(i >= len && o + 3 <= cap) {
-    if(nq == 2)
-      d[o++] = (unsigned char)(acc >> 4);
-    else if(nq == 3) {
-      d[o++] = (unsigned char)(acc >> 10);
-      d[o++] = (unsigned char)(acc >> 2);
-    }
-    else if(nq == 1)
-      s->flags |= MIME_DATA_DAMAGED;
+    o += put_partial(d + o, acc, nq, &s->flags);
     acc = nq = 0;
     s->done = true;
   }

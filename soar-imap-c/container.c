@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +30,6 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define HASH_THREAD_MIN (256 * 1024) /* attachments hashed on two threads */
 #define MAX_FIELDS 2000           /* header fields read per block */
 #define MAX_LIMIT_NOTES 16
 
@@ -455,76 +453,6 @@ static void hex_of(const unsigned char *md, unsigned n, char *out)
   out[2 * n] = '\0';
 }
 
-struct digest_job {
-  const EVP_MD *md;
-  const void *data;
-  size_t len;
-  char *hex;
-  int rc;
-};
-
-/* One digest of the whole data, hex into job->hex. */
-static void *digest_run(void *arg)
-{
-  struct digest_job *j = arg;
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned dl = 0;
-
-  j->rc = EVP_Digest(j->data, j->len, d, &dl, j->md, NULL) ? 0 : -1;
-  if(!j->rc)
-    hex_of(d, dl, j->hex);
-  return NULL;
-}
-
-/* MD5, SHA1 and SHA256 of an attachment.  MD5 is the slowest of the three
- * (no CPU extension helps it), so for a big attachment it runs in a second
- * thread while this one does SHA1 and SHA256: on two cores the hashes then
- * cost about what decoding does. */
-static int hash3(const void *data, size_t len, char md5[33], char sha1[41],
-                 char sha256[65])
-{
-  struct digest_job j[3] = {
-    { EVP_md5(), data, len, md5, -1 },
-    { EVP_sha1(), data, len, sha1, -1 },
-    { EVP_sha256(), data, len, sha256, -1 },
-  };
-  pthread_t th;
-  bool threaded = len >= HASH_THREAD_MIN &&
-                  pthread_create(&th, NULL, digest_run, &j[0]) == 0;
-
-  if(!threaded)
-    digest_run(&j[0]);
-  digest_run(&j[1]);
-  digest_run(&j[2]);
-  if(threaded)
-    pthread_join(th, NULL);
-  return (j[0].rc || j[1].rc || j[2].rc) ? -1 : 0;
-}
-
-/* Store data as vault_dir/<sha1> unless it is there already. */
-static int vault_write(const char *dir, const char *sha1, const void *data,
-                       size_t len, char *err, size_t errlen)
-{
-  char path[4096], tmp[4200];
-  struct stat st;
-  int fd;
-
-  snprintf(path, sizeof(path), "%s/%s", dir, sha1);
-  if(stat(path, &st) == 0)
-    return 0;
-  snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if(fd < 0 || util_write_all(fd, data, len) || fsync(fd) || close(fd) ||
-     rename(tmp, path)) {
-    snprintf(err, errlen, "cannot write vault file %s: %s", path, strerror(errno));
-    if(fd >= 0)
-      close(fd);
-    unlink(tmp);
-    return -1;
-  }
-  return 0;
-}
-
 /* Python's mimetypes.guess_extension for the types mail carries. */
 static const char *type_extension(const char *ct)
 {
@@ -637,31 +565,48 @@ struct att_sum {
   unsigned flags;             /* MIME_DATA_TRUNCATED */
 };
 
-/* A base64 attachment decoded a buffer at a time: each buffer goes to the
- * three hashes and, with a vault, to a temporary file renamed to its SHA1
- * at the end.  So it is never held whole (a 64 MB message's attachment
- * took 48 MB more), and the hashes read bytes still in the cache.
- * Returns 0, -1 out of memory (or a hash failed), -2 vault write error
- * (message in x->err). */
-static int attachment_stream(struct ctx *x, const struct mime_part *p,
-                             struct att_sum *a)
+/* An attachment's bytes, a buffer at a time, into the three hashes and,
+ * with a vault, a temporary file renamed to its SHA1 at the end.  Base64
+ * (nearly every attachment) is decoded a buffer at a time, so it is never
+ * held whole (a 64 MB message's attachment took 48 MB more) and the hashes
+ * read bytes still in the cache; the rarer encodings are decoded whole
+ * first and then taken the same way.  Returns 0, -1 out of memory (or a
+ * hash failed), -2 vault write error (message in x->err). */
+static int attachment_sum(struct ctx *x, const struct mime_part *p,
+                          struct att_sum *a)
 {
   static const char *const names[3] = { "MD5", "SHA1", "SHA256" };
   char *hex[3] = { a->md5, a->sha1, a->sha256 };
   unsigned char buf[64 * 1024];
   EVP_MD_CTX *c[3] = { NULL, NULL, NULL };
   struct soar_b64_stream st;
-  size_t max = mime_message_limits(x->msg)->max_decoded_bytes;
+  struct mime_data d;
+  bool b64 = p->encoding == MIME_ENC_BASE64;
+  size_t max = mime_message_limits(x->msg)->max_decoded_bytes, off = 0;
   char tmp[4200] = "";
   int fd = -1, rc = -1;
 
+  memset(&d, 0, sizeof(d));
+  if(b64)
+    soar_b64_stream_init(&st, p->body, p->body_len);
+  else if(mime_part_decode(x->msg, p, &d))
+    return -1;
+  else
+    a->flags = d.flags;       /* the decoder applied the limit itself */
   for(int k = 0; k < 3; k++)
     if(!(c[k] = EVP_MD_CTX_new()) ||
        !EVP_DigestInit_ex(c[k], EVP_get_digestbyname(names[k]), NULL))
       goto out;
-  soar_b64_stream_init(&st, p->body, p->body_len);
   for(;;) {
-    size_t n = soar_b64_stream_next(&st, buf, sizeof(buf));
+    const unsigned char *chunk = buf;
+    size_t n;
+    if(b64)
+      n = soar_b64_stream_next(&st, buf, sizeof(buf));
+    else {
+      n = d.len - off < sizeof(buf) ? d.len - off : sizeof(buf);
+      chunk = (const unsigned char *)d.data + off;
+      off += n;
+    }
     if(!n)
       break;
     if(max && a->len + n > max) {
@@ -669,9 +614,9 @@ static int attachment_stream(struct ctx *x, const struct mime_part *p,
       a->flags |= MIME_DATA_TRUNCATED;
     }
     if(!a->len)
-      memcpy(a->head, buf, n < sizeof(a->head) ? n : sizeof(a->head));
+      memcpy(a->head, chunk, n < sizeof(a->head) ? n : sizeof(a->head));
     for(int k = 0; k < 3; k++)
-      if(!EVP_DigestUpdate(c[k], buf, n))
+      if(!EVP_DigestUpdate(c[k], chunk, n))
         goto out;
     if(x->o->vault_dir && n) {
       if(fd < 0) {
@@ -680,7 +625,7 @@ static int attachment_stream(struct ctx *x, const struct mime_part *p,
                  (long)getpid(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       }
-      if(fd < 0 || util_write_all(fd, buf, n)) {
+      if(fd < 0 || util_write_all(fd, chunk, n)) {
         snprintf(x->err, x->errlen, "cannot write vault file %s: %s", tmp,
                  strerror(errno));
         rc = -2;
@@ -724,12 +669,12 @@ out:
     unlink(tmp);
   for(int k = 0; k < 3; k++)
     EVP_MD_CTX_free(c[k]);
+  mime_data_free(&d);
   return rc;
 }
 
 static int handle_attachment(struct ctx *x, const struct mime_part *p)
 {
-  struct mime_data d;
   struct att_sum a;
   const char *md5 = a.md5, *sha1 = a.sha1, *sha256 = a.sha256;
   int rc = -1;
@@ -742,36 +687,15 @@ static int handle_attachment(struct ctx *x, const struct mime_part *p)
     note(&x->notes, "more than %u attachments: the rest were not extracted", maxa);
     return 0;
   }
-  memset(&d, 0, sizeof(d));
   memset(&a, 0, sizeof(a));
-  if(p->encoding == MIME_ENC_BASE64) {
-    int r = attachment_stream(x, p, &a);
-    if(r)
-      return r;
-  }
-  else {
-    /* quoted-printable and the rest: rare for big files, decoded whole */
-    if(mime_part_decode(x->msg, p, &d))
-      return -1;
-    a.len = d.len;
-    a.flags = d.flags;
-    memcpy(a.head, d.data, d.len < sizeof(a.head) ? d.len : sizeof(a.head));
-    if(d.len && hash3(d.data, d.len, a.md5, a.sha1, a.sha256))
-      goto done;
-    if(d.len && x->o->vault_dir &&
-       vault_write(x->o->vault_dir, a.sha1, d.data, d.len, x->err,
-                   x->errlen)) {
-      rc = -2;
-      goto done;
-    }
-  }
+  if((rc = attachment_sum(x, p, &a)) != 0)
+    return rc;
+  rc = -1;
   if(a.flags & MIME_DATA_TRUNCATED)
     note(&x->notes, "attachment in part %u cut at %zu decoded bytes",
          p->index, a.len);
-  if(!a.len) {
-    mime_data_free(&d);
+  if(!a.len)
     return 0;
-  }
   x->attachments++;
   struct fields fs;
   bool oom = false;
@@ -821,7 +745,6 @@ static int handle_attachment(struct ctx *x, const struct mime_part *p)
   cJSON_AddItemToArray(x->vault_arts, art);
   rc = 0;
 done:
-  mime_data_free(&d);
   return rc;
 }
 

@@ -287,6 +287,30 @@ class SoarParse(unittest.TestCase):
         # memory: the input, one decoded part and the output stream
         self.assertLess(r.maxrss_mb, 3 * len(raw) / 2**20 + 16, r)
 
+    def test_quoted_printable_and_plain_attachments(self):
+        """Attachments not in base64 are hashed from their decoded bytes as
+        base64 ones are (one code path since they are streamed)."""
+        import binascii
+        data = bytes(range(256)) * 300 + b"tail=end\n"
+        raw = crlf(headers(extra='Content-Type: multipart/mixed; boundary="b"\n') +
+                   "\n--b\nContent-Type: text/plain\n\nhi\n"
+                   "--b\nContent-Type: application/octet-stream\n"
+                   'Content-Disposition: attachment; filename="q.bin"\n'
+                   "Content-Transfer-Encoding: quoted-printable\n\n") + \
+            binascii.b2a_qp(data, istext=False).replace(b"\n", b"\r\n") + \
+            crlf("\n--b\nContent-Type: text/csv\n"
+                 'Content-Disposition: attachment; filename="t.csv"\n\na,b\n1,2\n--b--\n')
+        c, _ = parse(raw)
+        vault = {a["cef"]["fileName"]: a["cef"] for a in c["artifacts"]
+                 if a["name"] == "Vault Artifact"}
+        self.assertEqual(sorted(vault), ["q.bin", "t.csv"])
+        q = vault["q.bin"]
+        self.assertEqual((q["fileHashMd5"], q["fileHashSha1"], q["fileHashSha256"]),
+                         (hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(),
+                          hashlib.sha256(data).hexdigest()))
+        self.assertEqual(vault["t.csv"]["fileHashSha1"],
+                         hashlib.sha1(b"a,b\r\n1,2").hexdigest())
+
     def test_many_files_in_order(self):
         """Parse mode works on several files at once but prints them in
         the order given, each as it would come alone; a file that cannot be
