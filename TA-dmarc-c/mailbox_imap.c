@@ -840,7 +840,7 @@ static int imap_session(struct mb *mb, bool first)
   mb->timed_out = false;
   im = imap_open(mb, err, sizeof(err));
   if(!im) {
-    mb->timed_out = strstr(err, "timeout after") != NULL;
+    mb->timed_out = conn_err_is_timeout(err);
     log_error("%s%s", err, mb_tls_hint(err));
     /* A server that cannot be reached or refuses us at the start is a
      * configuration matter; after a cut it may be a moment's trouble. */

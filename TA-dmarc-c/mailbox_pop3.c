@@ -197,7 +197,7 @@ static int pop3_session(struct mb *mb, bool first)
   mb->timed_out = false;
   p = pop3_connect(&po, err, sizeof(err));
   if(!p) {
-    mb->timed_out = strstr(err, "timeout after") != NULL;
+    mb->timed_out = conn_err_is_timeout(err);
     log_error("%s%s", err, mb_tls_hint(err));
     return first ? S_FATAL : S_BROKEN;
   }

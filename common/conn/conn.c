@@ -646,6 +646,12 @@ size_t conn_buffered(const struct conn *c) { return c->rlen - c->rpos; }
 const char *conn_peer(const struct conn *c) { return c->peer; }
 bool conn_timed_out(const struct conn *c) { return c->timed_out; }
 
+/* Every timeout message of this file starts so (conn_wait, conn_connect). */
+bool conn_err_is_timeout(const char *err)
+{
+  return strstr(err, "timeout after ") != NULL;
+}
+
 const char *conn_error(const struct conn *c) { return c->err; }
 bool conn_is_broken(const struct conn *c) { return c->broken; }
 

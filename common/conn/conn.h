@@ -135,6 +135,11 @@ const char *conn_peer(const struct conn *c);
  * timeout period (the error then says "timeout after N ms ..."). */
 bool conn_timed_out(const struct conn *c);
 
+/* The same for a connection that could not be made (conn_connect, or a
+ * client's connect that failed in its greeting or login): whether err, the
+ * message it gave, is a timeout. */
+bool conn_err_is_timeout(const char *err);
+
 /* The last error, "" if none.  Valid until the next call on c. */
 const char *conn_error(const struct conn *c);
 
