@@ -345,6 +345,7 @@ static void usage(FILE *out)
     "  --quiet-time N            skip files modified less than N s ago (default 10)\n"
     INPUT_OPTIONS_HELP
     "  --help                    this text\n"
+    "  --version                 print the version\n"
     "\n"
     "Exit status: 0 done (rejected files are logged and checkpointed),\n"
     "1 runtime failure, 2 usage or configuration error.\n");
@@ -358,8 +359,10 @@ int main(int argc, char **argv)
     { "scheme", no_argument, NULL, 's' },
     { "validate-arguments", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
   };
-  struct option all[INPUT_LONG_OPTIONS_COUNT + 6];
+  const unsigned nown = sizeof(own) / sizeof(own[0]);
+  struct option all[INPUT_LONG_OPTIONS_COUNT + sizeof(own) / sizeof(own[0]) + 1];
   struct input_opts o;
   struct dir_job job = { NULL, 10, "cli" };
   struct splunk_writer *w;
@@ -368,9 +371,9 @@ int main(int argc, char **argv)
   if(argc == 1)
     return run_modinput();
   memcpy(all, own, sizeof(own));
-  memcpy(all + 5, input_long_options,
+  memcpy(all + nown, input_long_options,
          INPUT_LONG_OPTIONS_COUNT * sizeof(struct option));
-  memset(&all[5 + INPUT_LONG_OPTIONS_COUNT], 0, sizeof(struct option));
+  memset(&all[nown + INPUT_LONG_OPTIONS_COUNT], 0, sizeof(struct option));
   input_opts_default(&o);
   while((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
     switch(c) {
@@ -381,6 +384,8 @@ int main(int argc, char **argv)
     case 'h':
       usage(stdout);
       return 0;
+    case 'V':
+      return util_print_version("dmarc_directory");
     case 'd':
       job.dir = optarg;
       break;

@@ -265,6 +265,7 @@ static void usage(const struct mailbox_frontend *fe, FILE *out)
     "                            (keys looked up through --dns-server)\n"
     "%s" INPUT_OPTIONS_HELP
     "  --help                    this text\n"
+    "  --version                 print the version\n"
     "\n"
     "Exit status: 0 done, 1 runtime failure (connection, TLS, login, folder),\n"
     "2 usage or configuration error.\n",
@@ -275,7 +276,7 @@ static void usage(const struct mailbox_frontend *fe, FILE *out)
 enum {
   O_SERVER = 500, O_PORT, O_STARTTLS, O_USERNAME, O_PWFILE, O_PASSWORD,
   O_FOLDER, O_CAFILE, O_SEARCH, O_BATCH, O_DKIM, O_TIMEOUT, O_SCHEME,
-  O_VALIDATE, O_HELP, O_THREADS,
+  O_VALIDATE, O_HELP, O_THREADS, O_VERSION,
 };
 
 int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
@@ -297,6 +298,7 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
     { "scheme", no_argument, NULL, O_SCHEME },
     { "validate-arguments", no_argument, NULL, O_VALIDATE },
     { "help", no_argument, NULL, O_HELP },
+    { "version", no_argument, NULL, O_VERSION },
   };
   const unsigned nown = sizeof(own) / sizeof(own[0]);
   struct option all[MAX_OPTIONS];
@@ -338,6 +340,9 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
     case O_HELP:
       usage(fe, stdout);
       rc = 0;
+      goto done;
+    case O_VERSION:
+      rc = util_print_version(fe->name);
       goto done;
     case O_SERVER: m.server = optarg; break;
     case O_PORT: rc = set_port(&m, optarg); break;

@@ -32,14 +32,17 @@
 #include "sstore.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/util.h"
 
 #define MAX_ACTION_JSON (16u * 1024 * 1024)
 #define MAX_EML_FILE    (1024ull * 1024 * 1024)   /* read; 64 MB are parsed */
 
-static void usage(void)
+/* The usage text: on stdout for --help, on stderr after a usage error. */
+static void usage(FILE *out)
 {
   fputs("usage: soar_imap [--store DIR] [--log-level LEVEL] [ACTION.json]\n"
         "       soar_imap parse [--folder F] [--uid N] FILE.eml...\n"
+        "       soar_imap --help | --version\n"
         "\n"
         "Runs the SOAR action JSON read from ACTION.json or stdin (test\n"
         "connectivity, get email) and prints the result JSON.  Containers go\n"
@@ -47,7 +50,13 @@ static void usage(void)
         "LEVEL: debug, info (default), warn, error; an action JSON with\n"
         "\"debug_level\" above 0 also turns on debug.  Config additions to the\n"
         "Python app's: server may be host:port, ca_file adds trust anchors,\n"
-        "timeout (seconds, default 60) bounds connect and every read.\n", stderr);
+        "timeout (seconds, default 60) bounds connect and every read.\n"
+        "\n"
+        "parse prints the container each email file makes (one JSON line\n"
+        "per file, in order); --folder and --uid fill the fields a mailbox\n"
+        "would.\n"
+        "\n"
+        "Exit status: 0 done, 1 runtime failure, 2 usage error.\n", out);
 }
 
 /* Read all of f (at most max bytes). */
@@ -227,10 +236,21 @@ static int cmd_parse(int argc, char **argv)
   }
   soar_email_opts_default(&o);
   for(int i = 0; i < argc; i++) {
+    if(!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      free(jobs);
+      usage(stdout);
+      return 0;
+    }
     if(!strcmp(argv[i], "--folder") && i + 1 < argc)
       o.folder = argv[++i];
     else if(!strcmp(argv[i], "--uid") && i + 1 < argc)
       o.uid = argv[++i];
+    else if(argv[i][0] == '-' && argv[i][1]) {
+      fprintf(stderr, "soar_imap parse: unknown option %s\n", argv[i]);
+      free(jobs);
+      usage(stderr);
+      return 2;
+    }
     else {
       struct stat st;
       jobs[nfiles].path = argv[i];
@@ -243,7 +263,7 @@ static int cmd_parse(int argc, char **argv)
   }
   if(!nfiles) {
     free(jobs);
-    usage();
+    usage(stderr);
     return 2;
   }
   /* What the threads share is set up before there are several. */
@@ -397,23 +417,25 @@ int main(int argc, char **argv)
     else if(!strcmp(argv[i], "--log-level") && i + 1 < argc) {
       enum log_level l;
       if(log_level_parse(argv[++i], &l)) {
-        usage();
+        usage(stderr);
         return 2;
       }
       log_set_level(l);
     }
     else if(!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      usage();
+      usage(stdout);
       return 0;
     }
+    else if(!strcmp(argv[i], "--version"))
+      return util_print_version("soar_imap");
     else if(argv[i][0] == '-' && argv[i][1]) {
-      usage();
+      usage(stderr);
       return 2;
     }
     else if(!file)
       file = argv[i];
     else {
-      usage();
+      usage(stderr);
       return 2;
     }
   }

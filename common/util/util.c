@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -246,4 +247,15 @@ int64_t util_days_from_civil(int64_t y, unsigned m, unsigned d)
   doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
   doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + (int64_t)doe - 719468;
+}
+
+#ifndef PROJECT_VERSION
+#define PROJECT_VERSION "unknown"
+#endif
+
+int util_print_version(const char *prog)
+{
+  if(printf("%s %s\n", prog, PROJECT_VERSION) < 0 || fflush(stdout))
+    return 1;
+  return 0;
 }

@@ -11,6 +11,10 @@
 
 #include "buf.h"
 
+/* What every executable's --version prints: "PROG VERSION" on stdout.
+ * Returns 0, or 1 when stdout cannot be written (an exit status). */
+int util_print_version(const char *prog);
+
 /* Milliseconds on the monotonic clock (for deadlines). */
 int64_t util_now_ms(void);
 
