@@ -335,6 +335,36 @@ static bool is_ip_literal(const char *s)
   return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
+/* Trust what the system trusts: OpenSSL's default file and directory, and
+ * the system bundle where this OpenSSL was built for another layout (a
+ * static build on RHEL looks in Debian's paths).  No bundle and no hashed
+ * directory at all is an error naming the paths tried: verification would
+ * fail later with a less helpful "unable to get local issuer". */
+static int load_system_store(struct conn *c)
+{
+  const char *bundle = conn_system_ca_file();
+  char eb[256];
+
+  if (SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
+    conn_seterr(c, "TLS: cannot load the system CA store for %s: %s",
+                c->peer, ssl_errstr(eb, sizeof(eb)));
+    return -1;
+  }
+  if (!bundle && !conn_system_ca_dir()) {
+    char msg[CONN_ERR_LEN];
+    conn_no_system_ca_error(msg, sizeof(msg), c->peer);
+    conn_seterr(c, "%s", msg);
+    return -1;
+  }
+  if (bundle && strcmp(bundle, X509_get_default_cert_file()) != 0 &&
+      SSL_CTX_load_verify_locations(c->ctx, bundle, NULL) != 1) {
+    conn_seterr(c, "TLS: cannot load the system CA bundle %s for %s: %s",
+                bundle, c->peer, ssl_errstr(eb, sizeof(eb)));
+    return -1;
+  }
+  return 0;
+}
+
 /* Handshake over the connected fd, verifying unless no_verify. */
 static int conn_tls_start(struct conn *c)
 {
@@ -359,9 +389,7 @@ static int conn_tls_start(struct conn *c)
                     c->peer, ssl_errstr(eb, sizeof(eb)));
         return -1;
       }
-    } else if (SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
-      conn_seterr(c, "TLS: cannot load the system CA store for %s: %s",
-                  c->peer, ssl_errstr(eb, sizeof(eb)));
+    } else if (load_system_store(c) < 0) {
       return -1;
     }
     SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);

@@ -152,4 +152,20 @@ void conn_fail(struct conn *c, const char *fmt, ...)
 /* True after any error: the stream is out of sync and must be dropped. */
 bool conn_is_broken(const struct conn *c);
 
+/* The system's bundle of trusted CA certificates (PEM): $SSL_CERT_FILE
+ * when set, else the first readable of OpenSSL's compiled-in file and the
+ * bundles of Debian/Ubuntu, RHEL/Amazon Linux, SUSE and Alpine.  NULL when
+ * there is none (a minimal container has no ca-certificates). */
+const char *conn_system_ca_file(void);
+
+/* OpenSSL's certificate directory ($SSL_CERT_DIR, else the compiled-in
+ * one) when it holds hashed certificate links; NULL when not (an empty
+ * /etc/ssl/certs is what a system without ca-certificates has). */
+const char *conn_system_ca_dir(void);
+
+/* The one-line error for "no CA file given and no system trust store":
+ * names peer and every path conn_system_ca_file and conn_system_ca_dir
+ * tried. */
+void conn_no_system_ca_error(char *err, size_t errlen, const char *peer);
+
 #endif

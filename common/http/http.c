@@ -11,6 +11,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "conn/conn.h"
+
 struct sink {
   struct buf *body;
   bool too_big;
@@ -53,6 +55,44 @@ static CURLcode ssl_ctx_cb(CURL *curl, void *sslctx, void *userp)
   return CURLE_OK;
 }
 
+/* The CAs libcurl verifies against: the system's bundle or certificate
+ * directory wherever this system keeps them (libcurl's compiled-in path
+ * is Debian's, and a minimal system has none), plus rq->ca_file.  A given
+ * CA file without any system store is used alone; neither is an error
+ * naming the paths tried. */
+static int set_trust(CURL *curl, const struct http_request *rq, char *err,
+                     size_t errlen)
+{
+  const char *bundle = conn_system_ca_file(), *dir = conn_system_ca_dir();
+  bool extra = rq->ca_file && *rq->ca_file;
+
+  if(!bundle && !dir) {
+    if(!extra) {
+      char msg[512];
+      conn_no_system_ca_error(msg, sizeof(msg), rq->shown);
+      snprintf(err, errlen, "%s to %s", rq->what, msg);
+      return -1;
+    }
+    curl_easy_setopt(curl, CURLOPT_CAINFO, rq->ca_file);
+    curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+    return 0;
+  }
+  curl_easy_setopt(curl, CURLOPT_CAINFO, bundle);
+  curl_easy_setopt(curl, CURLOPT_CAPATH, dir);
+  if(!extra)
+    return 0;
+  /* the store is built per handle, so the file is read each time */
+  curl_easy_setopt(curl, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+  if(curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb)
+     != CURLE_OK) {
+    snprintf(err, errlen, "%s to %s: this libcurl cannot add a CA file",
+             rq->what, rq->shown);
+    return -1;
+  }
+  curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, (void *)rq->ca_file);
+  return 0;
+}
+
 int http_perform(const struct http_request *rq, long *status_r,
                  struct buf *body, char *err, size_t errlen)
 {
@@ -84,17 +124,9 @@ int http_perform(const struct http_request *rq, long *status_r,
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, rq->no_verify ? 0L : 1L);
   curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, rq->no_verify ? 0L : 2L);
   curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-  if(rq->ca_file && *rq->ca_file) {
-    /* the store is built per handle, so the file is read each time */
-    curl_easy_setopt(curl, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-    if(curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb)
-       != CURLE_OK) {
-      snprintf(err, errlen, "%s to %s: this libcurl cannot add a CA file",
-               rq->what, rq->shown);
-      goto out;
-    }
-    curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, (void *)rq->ca_file);
-  }
+  if(!rq->no_verify && strncasecmp(rq->url, "https:", 6) == 0 &&
+     set_trust(curl, rq, err, errlen))
+    goto out;
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)rq->timeout_ms);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)rq->timeout_ms);
   if(rq->post) {

@@ -134,6 +134,34 @@ static void test_bad_ca_file(void **state)
   assert_contains(err, "cannot load CA file /nonexistent/ca.pem");
 }
 
+/* A minimal system has no CA bundle (no ca-certificates): a given CA file
+ * is enough, and without one the error names every path tried. */
+static void test_no_system_store(void **state)
+{
+  struct conn_opts o = imaps_opts();
+  char err[CONN_ERR_LEN], want[100];
+  struct conn *c;
+  (void)state;
+  setenv("SSL_CERT_FILE", "/nonexistent/bundle.pem", 1);
+  setenv("SSL_CERT_DIR", "/nonexistent/certs", 1);
+  assert_null(conn_system_ca_file());
+  assert_null(conn_system_ca_dir());
+  c = conn_connect(&o, err, sizeof(err));       /* the test CA, given */
+  assert_non_null(c);
+  assert_true(conn_is_verified(c));
+  conn_close(c);
+  o.ca_file = NULL;
+  assert_null(conn_connect(&o, err, sizeof(err)));
+  snprintf(want, sizeof(want), "TLS: no trusted CA certificates for "
+           "127.0.0.1:%u: none of /nonexistent/bundle.pem", (unsigned)o.port);
+  assert_contains(err, want);
+  assert_contains(err, "/nonexistent/certs");
+  assert_contains(err, "ca-certificates");
+  assert_null(strchr(err, '\n'));
+  unsetenv("SSL_CERT_FILE");
+  unsetenv("SSL_CERT_DIR");
+}
+
 static void test_plain_is_not_tls(void **state)
 {
   struct conn_opts o = imaps_opts();
@@ -370,6 +398,7 @@ int main(void)
     cmocka_unit_test(test_tls_wrong_ip_fails),
     cmocka_unit_test(test_tls_no_verify_is_not_verified),
     cmocka_unit_test(test_bad_ca_file),
+    cmocka_unit_test(test_no_system_store),
     cmocka_unit_test(test_plain_is_not_tls),
     cmocka_unit_test(test_read_timeout),
     cmocka_unit_test(test_tls_handshake_timeout),

@@ -766,6 +766,21 @@ static void test_https_extra_ca(void **state)
   /* a CA file that does not exist is an error, not "trust nothing extra" */
   f->cfg.ca_file = "/nonexistent/ca.pem";
   get_fails(f, false);
+  /* a system without a CA bundle (no ca-certificates): the given file is
+   * used alone; without one, one line naming the paths tried */
+  setenv("SSL_CERT_FILE", "/nonexistent/bundle.pem", 1);
+  setenv("SSL_CERT_DIR", "/nonexistent/certs", 1);
+  f->cfg.ca_file = tenv("OAUTH_CA");
+  t = get_ok(f, false);
+  oauth_token_free(t);
+  f->cfg.ca_file = NULL;
+  get_fails(f, false);
+  assert_contains(f->err, "no trusted CA certificates");
+  assert_contains(f->err, "/nonexistent/bundle.pem");
+  assert_contains(f->err, "/nonexistent/certs");
+  assert_null(strchr(f->err, '\n'));
+  unsetenv("SSL_CERT_FILE");
+  unsetenv("SSL_CERT_DIR");
 }
 
 /* --------------------------------------------------------- secrets in logs */
