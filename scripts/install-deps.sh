@@ -17,10 +17,18 @@ build_pkgs=(
   libssl-dev libcurl4-openssl-dev libexpat1-dev zlib1g-dev libminizip-dev
   libcjson-dev libxml2-dev libc-ares-dev libopendkim-dev libpsl-dev
   gzip zip
+  ca-certificates        # the trust store TLS verifies against (a minimal
+                         # image has none)
 )
+# Everything a test or script runs or reads, because a minimal Debian 12
+# (a container image, debootstrap --variant=minbase) has none of it.
 test_pkgs=(
-  libcmocka-dev python3 dnsmasq-base clang llvm
-  dovecot-imapd dovecot-pop3d openssl procps
+  libcmocka-dev python3 dnsmasq-base
+  clang llvm libclang-rt-14-dev   # fuzz and sanitizer runtimes (not pulled in by clang)
+  dovecot-imapd dovecot-pop3d
+  openssl                # test certificates and keys
+  procps                 # ps, pkill in the server helpers
+  mount util-linux       # mount/umount (full-disk tests), setsid
   opendkim-tools
 )
 
