@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the seed corpora in tests/fuzz/corpus/<harness>/ from the project's
+"""Write the seed corpora in tests/data/fuzz-corpora/<harness>/ from the project's
 own fixtures (tests/data/reports, TA-dmarc-c/samples, tests/data/mail, the
 BODYSTRUCTURE strings of tests/unit/imap/test-imap-parse.c) and a few small
 archives, documents, mails and server transcripts built here.  Deterministic (gzip/zip times fixed), so
@@ -20,7 +20,7 @@ import zipfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-OUT = os.path.join(HERE, "corpus")
+OUT = os.path.join(HERE, "..", "data", "fuzz-corpora")
 LIMIT = 64 * 1024          # per seed
 
 
