@@ -164,6 +164,18 @@ static int stream_body_literal(struct imap *im, size_t brace, uint64_t n)
   return 1;
 }
 
+/* One UID of a "* SEARCH" line: handed to the caller until it asks to
+ * stop (the rest of the line is still read). */
+static int search_uid(struct imap *im, uint64_t uid)
+{
+  if (uid == 0)
+    return imap_proto_fail(im, "UID 0 in SEARCH from %s", conn_peer(im->c));
+  if (im->search_active && !im->search_stop &&
+      im->search_fn(im->search_ctx, (uint32_t)uid) != 0)
+    im->search_stop = true;
+  return 0;
+}
+
 /* Stream the rest of a "* SEARCH" line: numbers separated by spaces. */
 static int search_stream(struct imap *im, const char *p, size_t n, bool eol)
 {
@@ -179,13 +191,8 @@ static int search_stream(struct imap *im, const char *p, size_t n, bool eol)
                                  conn_peer(im->c));
         in_num = true;
       } else if (ch == ' ' || ch == '\r') {
-        if (in_num) {
-          if (acc == 0)
-            return imap_proto_fail(im, "UID 0 in SEARCH from %s", conn_peer(im->c));
-          if (im->search_active && !im->search_stop &&
-              im->search_fn(im->search_ctx, (uint32_t)acc) != 0)
-            im->search_stop = true;
-        }
+        if (in_num && search_uid(im, acc) < 0)
+          return -1;
         acc = 0;
         in_num = false;
       } else {
@@ -198,13 +205,8 @@ static int search_stream(struct imap *im, const char *p, size_t n, bool eol)
     if (conn_read_line_chunk(im->c, &p, &n, &eol) < 0)
       return imap_io_fail(im);
   }
-  if (in_num) {
-    if (acc == 0)
-      return imap_proto_fail(im, "UID 0 in SEARCH from %s", conn_peer(im->c));
-    if (im->search_active && !im->search_stop &&
-        im->search_fn(im->search_ctx, (uint32_t)acc) != 0)
-      im->search_stop = true;
-  }
+  if (in_num && search_uid(im, acc) < 0)
+    return -1;
   return 0;
 }
 
