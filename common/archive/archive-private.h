@@ -38,6 +38,14 @@ int zio_pread(struct zio *z, void *buf, size_t len, uint64_t off);
 /* The minizip I/O callbacks over z (read-only; z must outlive the unzFile). */
 void zio_filefunc(zlib_filefunc64_def *ff, struct zio *z);
 
+/* snprintf into out[outlen] where cutting short is fine: messages and
+ * layer descriptions quote names from the archive, which are
+ * attacker-chosen and may be long.  (Through vsnprintf, so the compiler's
+ * truncation warning does not fire for what is deliberate.)  Defined in
+ * zipdir.c. */
+void archive_printf(char *out, size_t outlen, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+
 /* One central-directory entry, as validated. */
 struct zip_entry {
   uint64_t lh_off;     /* local header, absolute (bias applied) */

@@ -114,18 +114,6 @@ walk_fail(struct walk *w, int permanent, const char *fmt, ...)
   }
 }
 
-/* snprintf for layer descriptions: names are attacker-chosen and may be
- * long, and a truncated description is fine. */
-static void __attribute__((format(printf, 3, 4)))
-desc_printf(char *out, size_t outlen, const char *fmt, ...)
-{
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(out, outlen, fmt, ap);
-  va_end(ap);
-}
-
 /* How many bytes a decompressor may produce in one step: len, or one more
  * than what is left under max_bytes, so that crossing the limit is seen on
  * the first byte too many and never delivered. */
@@ -541,7 +529,8 @@ walk_gzip(struct walk *w, struct rd *in, const char *name, unsigned depth)
   int rc;
 
   memset(&g, 0, sizeof(g));
-  desc_printf(g.desc, sizeof(g.desc), "gzip layer %u ('%s')", depth + 1, name);
+  archive_printf(g.desc, sizeof(g.desc),
+                 "gzip layer %u ('%s')", depth + 1, name);
   if (depth + 1 > w->lim.max_depth) {
     walk_fail(w, 1, "%s: nesting deeper than %u layers (max_depth)", g.desc,
               w->lim.max_depth);
@@ -599,7 +588,7 @@ walk_zip_member(struct walk *w, unzFile uf, struct zio *z,
   int rc;
 
   memset(&m, 0, sizeof(m));
-  desc_printf(m.desc, sizeof(m.desc), "%s member '%s'", zdesc, mname);
+  archive_printf(m.desc, sizeof(m.desc), "%s member '%s'", zdesc, mname);
   if (e->flags & 1) {
     walk_fail(w, 1, "%s: encrypted members are not supported", m.desc);
     return -1;
@@ -662,7 +651,7 @@ walk_zip(struct walk *w, struct zio *z, const char *name, unsigned depth)
   size_t i;
   int rc = 0;
 
-  desc_printf(zdesc, sizeof(zdesc), "zip layer %u ('%s')", depth, name);
+  archive_printf(zdesc, sizeof(zdesc), "zip layer %u ('%s')", depth, name);
   if (zipdir_read(z, w->lim.max_members, &dir, why, sizeof(why)) < 0) {
     if (z->io_errno != 0)
       walk_fail(w, 0, "%s: read error: %s", zdesc, strerror(z->io_errno));
@@ -865,6 +854,23 @@ walk_init(struct walk *w, const struct archive_limits *lim,
   return 0;
 }
 
+/* Walk the outermost layer, root, read by read_fn, and free what
+ * walk_init() allocated.  A NULL name is "". */
+static int
+walk_root(struct walk *w, struct rd *root,
+          ssize_t (*read_fn)(struct rd *, unsigned char *, size_t),
+          const char *name)
+{
+  int rc;
+
+  root->read = read_fn;
+  root->w = w;
+  w->root = root;
+  rc = walk_stream(w, root, name == NULL ? "" : name, 0);
+  free(w->chunk);
+  return rc;
+}
+
 int
 archive_walk_fd(int fd, const char *name, const struct archive_limits *lim,
                 const struct archive_handler *h, void *ud,
@@ -874,18 +880,14 @@ archive_walk_fd(int fd, const char *name, const struct archive_limits *lim,
   struct rd_fd src;
   struct stat st;
   off_t off;
-  int rc;
 
   if (name == NULL)
     name = "";
   if (walk_init(&w, lim, h, ud, err) < 0)
     return -1;
   memset(&src, 0, sizeof(src));
-  src.rd.read = rd_fd_read;
-  src.rd.w = &w;
   src.fd = fd;
   src.name = name;
-  w.root = &src.rd;
   w.root_fd = fd;
   /* a regular file is read in place when it is a zip; anything else (a
    * pipe) is spooled first */
@@ -896,9 +898,7 @@ archive_walk_fd(int fd, const char *name, const struct archive_limits *lim,
     w.root_size = (uint64_t)st.st_size > (uint64_t)off
                       ? (uint64_t)st.st_size - (uint64_t)off : 0;
   }
-  rc = walk_stream(&w, &src.rd, name, 0);
-  free(w.chunk);
-  return rc;
+  return walk_root(&w, &src.rd, rd_fd_read, name);
 }
 
 int
@@ -909,21 +909,13 @@ archive_walk_mem(const void *data, size_t len, const char *name,
 {
   struct walk w;
   struct rd_mem src;
-  int rc;
 
-  if (name == NULL)
-    name = "";
   if (walk_init(&w, lim, h, ud, err) < 0)
     return -1;
   memset(&src, 0, sizeof(src));
-  src.rd.read = rd_mem_read;
-  src.rd.w = &w;
   src.data = data;
   src.len = len;
-  w.root = &src.rd;
   w.root_mem = data;
   w.root_len = len;
-  rc = walk_stream(&w, &src.rd, name, 0);
-  free(w.chunk);
-  return rc;
+  return walk_root(&w, &src.rd, rd_mem_read, name);
 }

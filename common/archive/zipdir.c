@@ -201,13 +201,13 @@ le64(const unsigned char *p)
   return (uint64_t)le32(p) | ((uint64_t)le32(p + 4) << 32);
 }
 
-static void __attribute__((format(printf, 3, 4)))
-fail(char *msg, size_t msglen, const char *fmt, ...)
+void
+archive_printf(char *out, size_t outlen, const char *fmt, ...)
 {
   va_list ap;
 
   va_start(ap, fmt);
-  vsnprintf(msg, msglen, fmt, ap);
+  vsnprintf(out, outlen, fmt, ap);
   va_end(ap);
 }
 
@@ -252,6 +252,25 @@ struct cd_loc {
   uint64_t cd_off, cd_size, count;
 };
 
+/* Take what an end record (kind "zip" or "zip64") says into *loc, unless
+ * it says the archive spans disks, which minizip cannot read either. */
+static int
+end_record(struct cd_loc *loc, const char *kind, int multi_disk,
+           uint64_t central_pos, uint64_t count, uint64_t cd_size,
+           uint64_t cd_off, char *msg, size_t msglen)
+{
+  if (multi_disk) {
+    archive_printf(msg, msglen, "multi-disk %s archives are not supported",
+                   kind);
+    return -1;
+  }
+  loc->central_pos = central_pos;
+  loc->count = count;
+  loc->cd_size = cd_size;
+  loc->cd_off = cd_off;
+  return 0;
+}
+
 static int
 locate_cd(struct zio *z, struct cd_loc *loc, char *msg, size_t msglen)
 {
@@ -262,20 +281,20 @@ locate_cd(struct zio *z, struct cd_loc *loc, char *msg, size_t msglen)
   int r;
 
   if (z->size < ZIP_EOCD) {
-    fail(msg, msglen, "too short to be a zip (%llu bytes)",
-         (unsigned long long)z->size);
+    archive_printf(msg, msglen, "too short to be a zip (%llu bytes)",
+                   (unsigned long long)z->size);
     return -1;
   }
   taillen = z->size < ZIP_EOCD_SEARCH ? (size_t)z->size : ZIP_EOCD_SEARCH;
   tailoff = z->size - taillen;
   tail = malloc(taillen);
   if (tail == NULL) {
-    fail(msg, msglen, "out of memory");
+    archive_printf(msg, msglen, "out of memory");
     return -1;
   }
   if (zio_pread(z, tail, taillen, tailoff) < 0) {
     free(tail);
-    fail(msg, msglen, "cannot read the end of the zip");
+    archive_printf(msg, msglen, "cannot read the end of the zip");
     return -1;
   }
 
@@ -289,16 +308,11 @@ locate_cd(struct zio *z, struct cd_loc *loc, char *msg, size_t msglen)
         zio_pread(z, rec, ZIP64_EOCD, z64off) == 0 &&
         memcmp(rec, "PK\x06\x06", 4) == 0) {
       free(tail);
-      if (le32(rec + 16) != 0 || le32(rec + 20) != 0 ||
-          le64(rec + 24) != le64(rec + 32)) {
-        fail(msg, msglen, "multi-disk zip64 archives are not supported");
-        return -1;
-      }
-      loc->central_pos = z64off;
-      loc->count = le64(rec + 32);
-      loc->cd_size = le64(rec + 40);
-      loc->cd_off = le64(rec + 48);
-      return 0;
+      return end_record(loc, "zip64",
+                        le32(rec + 16) != 0 || le32(rec + 20) != 0 ||
+                        le64(rec + 24) != le64(rec + 32),
+                        z64off, le64(rec + 32), le64(rec + 40),
+                        le64(rec + 48), msg, msglen);
     }
     /* not a usable locator: minizip falls back to the plain end record */
   }
@@ -306,21 +320,16 @@ locate_cd(struct zio *z, struct cd_loc *loc, char *msg, size_t msglen)
   r = find_last_sig(tail, taillen, tailoff, "PK\x05\x06", ZIP_EOCD, &pos);
   if (r != 0) {
     free(tail);
-    fail(msg, msglen, "no end of central directory record");
+    archive_printf(msg, msglen, "no end of central directory record");
     return -1;
   }
   memcpy(rec, tail + (pos - tailoff), ZIP_EOCD);
   free(tail);
-  if (le16(rec + 4) != 0 || le16(rec + 6) != 0 ||
-      le16(rec + 8) != le16(rec + 10)) {
-    fail(msg, msglen, "multi-disk zip archives are not supported");
-    return -1;
-  }
-  loc->central_pos = pos;
-  loc->count = le16(rec + 10);
-  loc->cd_size = le32(rec + 12);
-  loc->cd_off = le32(rec + 16);
-  return 0;
+  return end_record(loc, "zip",
+                    le16(rec + 4) != 0 || le16(rec + 6) != 0 ||
+                    le16(rec + 8) != le16(rec + 10),
+                    pos, le16(rec + 10), le32(rec + 12), le32(rec + 16),
+                    msg, msglen);
 }
 
 /* Apply a zip64 extra field (APPNOTE 4.5.3): only the fields whose 32-bit
@@ -380,10 +389,12 @@ zipdir_read(struct zio *z, unsigned max_members, struct zip_dir *dir,
     return -1;
   if (loc.cd_off > UINT64_MAX - loc.cd_size ||
       loc.central_pos < loc.cd_off + loc.cd_size) {
-    fail(msg, msglen, "central directory (offset %llu, %llu bytes) does not "
-         "end before its end record at %llu",
-         (unsigned long long)loc.cd_off, (unsigned long long)loc.cd_size,
-         (unsigned long long)loc.central_pos);
+    archive_printf(msg, msglen,
+                   "central directory (offset %llu, %llu bytes) does not "
+                   "end before its end record at %llu",
+                   (unsigned long long)loc.cd_off,
+                   (unsigned long long)loc.cd_size,
+                   (unsigned long long)loc.central_pos);
     return -1;
   }
   /* bytes before the zip proper (e.g. a self-extractor stub): minizip shifts
@@ -393,8 +404,9 @@ zipdir_read(struct zio *z, unsigned max_members, struct zip_dir *dir,
   cd_end = cd_start + loc.cd_size;
 
   if (loc.count > max_members) {
-    fail(msg, msglen, "%llu entries, more than the limit of %u (max_members)",
-         (unsigned long long)loc.count, max_members);
+    archive_printf(msg, msglen,
+                   "%llu entries, more than the limit of %u (max_members)",
+                   (unsigned long long)loc.count, max_members);
     return -1;
   }
   if (loc.count == 0)
@@ -404,7 +416,7 @@ zipdir_read(struct zio *z, unsigned max_members, struct zip_dir *dir,
   ranges = calloc((size_t)loc.count, sizeof(*ranges));
   extra = malloc(0xffff);
   if (dir->e == NULL || ranges == NULL || extra == NULL) {
-    fail(msg, msglen, "out of memory");
+    archive_printf(msg, msglen, "out of memory");
     goto bad;
   }
 
@@ -416,8 +428,9 @@ zipdir_read(struct zio *z, unsigned max_members, struct zip_dir *dir,
 
     if (p + ZIP_CENTRAL_HDR > cd_end || zio_pread(z, hdr, sizeof(hdr), p) < 0 ||
         memcmp(hdr, "PK\x01\x02", 4) != 0) {
-      fail(msg, msglen, "central directory entry %zu is missing or damaged",
-           i + 1);
+      archive_printf(msg, msglen,
+                     "central directory entry %zu is missing or damaged",
+                     i + 1);
       goto bad;
     }
     e->flags = le16(hdr + 8);
@@ -430,8 +443,9 @@ zipdir_read(struct zio *z, unsigned max_members, struct zip_dir *dir,
     commentlen = le16(hdr + 32);
     lh_off = le32(hdr + 42);
     if (p + ZIP_CENTRAL_HDR + namelen + extralen + commentlen > cd_end) {
-      fail(msg, msglen, "central directory entry %zu runs past the directory",
-           i + 1);
+      archive_printf(msg, msglen,
+                     "central directory entry %zu runs past the directory",
+                     i + 1);
       goto bad;
     }
     e->zip64 = e->csize == 0xffffffffu || e->usize == 0xffffffffu ||
@@ -440,8 +454,9 @@ zipdir_read(struct zio *z, unsigned max_members, struct zip_dir *dir,
       if (zio_pread(z, extra, extralen, p + ZIP_CENTRAL_HDR + namelen) < 0 ||
           apply_zip64_extra(extra, extralen, &e->usize, &e->csize,
                             &lh_off) < 0) {
-        fail(msg, msglen, "central directory entry %zu has a damaged extra "
-             "field", i + 1);
+        archive_printf(msg, msglen,
+                       "central directory entry %zu has a damaged extra "
+                       "field", i + 1);
         goto bad;
       }
     }
@@ -453,16 +468,19 @@ zipdir_read(struct zio *z, unsigned max_members, struct zip_dir *dir,
         lh_off + bias + ZIP_LOCAL_HDR > cd_start ||
         zio_pread(z, lh, sizeof(lh), lh_off + bias) < 0 ||
         memcmp(lh, "PK\x03\x04", 4) != 0) {
-      fail(msg, msglen, "entry %zu: no local header at offset %llu", i + 1,
-           (unsigned long long)lh_off);
+      archive_printf(msg, msglen,
+                     "entry %zu: no local header at offset %llu", i + 1,
+                     (unsigned long long)lh_off);
       goto bad;
     }
     e->lh_off = lh_off + bias;
     e->data_off = e->lh_off + ZIP_LOCAL_HDR + le16(lh + 26) + le16(lh + 28);
     if (e->data_off > cd_start || e->csize > cd_start - e->data_off) {
-      fail(msg, msglen, "entry %zu: data (%llu bytes at offset %llu) runs "
-           "past the start of the central directory", i + 1,
-           (unsigned long long)e->csize, (unsigned long long)e->data_off);
+      archive_printf(msg, msglen,
+                     "entry %zu: data (%llu bytes at offset %llu) runs "
+                     "past the start of the central directory", i + 1,
+                     (unsigned long long)e->csize,
+                     (unsigned long long)e->data_off);
       goto bad;
     }
     ranges[i].start = e->lh_off;
@@ -476,13 +494,14 @@ zipdir_read(struct zio *z, unsigned max_members, struct zip_dir *dir,
   qsort(ranges, dir->n, sizeof(*ranges), range_cmp);
   for (i = 1; i < dir->n; i++) {
     if (ranges[i].start < ranges[i - 1].end) {
-      fail(msg, msglen, "entries %zu and %zu overlap (bytes %llu-%llu and "
-           "%llu-%llu): rejected as an overlapping-members zip bomb",
-           ranges[i - 1].idx + 1, ranges[i].idx + 1,
-           (unsigned long long)ranges[i - 1].start,
-           (unsigned long long)ranges[i - 1].end,
-           (unsigned long long)ranges[i].start,
-           (unsigned long long)ranges[i].end);
+      archive_printf(msg, msglen,
+                     "entries %zu and %zu overlap (bytes %llu-%llu and "
+                     "%llu-%llu): rejected as an overlapping-members zip bomb",
+                     ranges[i - 1].idx + 1, ranges[i].idx + 1,
+                     (unsigned long long)ranges[i - 1].start,
+                     (unsigned long long)ranges[i - 1].end,
+                     (unsigned long long)ranges[i].start,
+                     (unsigned long long)ranges[i].end);
       goto bad;
     }
   }

@@ -182,18 +182,29 @@ static int skip_to_close(struct bs *s)
   }
 }
 
-/* Optional: SP disposition [SP language [SP location *(SP ext)]] ")".
- * For single parts the MD5 comes first and was consumed by the caller. */
-static int parse_ext_tail(struct bs *s, struct imap_bodypart *b)
+/* Where extension data may start: ")" ends the part, and so does " )"
+ * (a space before the close is tolerated).  Returns 1 when the part ended,
+ * 0 when a value follows, -1 on anything else. */
+static int ext_start(struct bs *s)
 {
   if (itok_eat(&s->t, ')'))
-    return 0;
+    return 1;
   if (itok_sp(&s->t) < 0)
     return bs_fail(s, "expected space before extension data");
   if (itok_peek(&s->t) == ')') {
     s->t.p++;
-    return 0;
+    return 1;
   }
+  return 0;
+}
+
+/* Optional: SP disposition [SP language [SP location *(SP ext)]] ")".
+ * For single parts the MD5 comes first and was consumed by the caller. */
+static int parse_ext_tail(struct bs *s, struct imap_bodypart *b)
+{
+  int r = ext_start(s);
+  if (r != 0)
+    return r < 0 ? -1 : 0;
   if (parse_disposition(s, b) < 0)
     return -1;
   return skip_to_close(s);
@@ -296,6 +307,7 @@ static int parse_single(struct bs *s, struct imap_bodypart *b)
   size_t len;
   uint64_t v;
   bool is_text, is_msg;
+  int r;
 
   if (itok_string(&s->t, &b->type, &len) < 0)
     return bs_fail(s, "bad media type");
@@ -339,15 +351,10 @@ static int parse_single(struct bs *s, struct imap_bodypart *b)
       return bs_fail(s, "bad text line count");
     b->lines = v;
   }
-  if (itok_eat(&s->t, ')'))
-    return 0;
   /* body-ext-1part: md5 first, then disposition ... */
-  if (itok_sp(&s->t) < 0)
-    return bs_fail(s, "expected space before extension data");
-  if (itok_peek(&s->t) == ')') {
-    s->t.p++;
-    return 0;
-  }
+  r = ext_start(s);
+  if (r != 0)
+    return r < 0 ? -1 : 0;
   if (itok_skip_value(&s->t, 1) < 0)
     return bs_fail(s, "bad body MD5");
   return parse_ext_tail(s, b);

@@ -106,6 +106,19 @@ static int itok_literal_span(struct itok *t, const char **s_r, size_t *n_r)
   return 0;
 }
 
+/* Copy s[0..n) to a NUL-terminated malloc'd string for the caller. */
+static int copy_out(const char *s, size_t n, char **s_r, size_t *len_r)
+{
+  char *out = malloc(n + 1);
+  if (!out)
+    return -1;
+  memcpy(out, s, n);
+  out[n] = '\0';
+  *s_r = out;
+  *len_r = n;
+  return 0;
+}
+
 int itok_string(struct itok *t, char **s_r, size_t *len_r)
 {
   int c = itok_peek(t);
@@ -142,19 +155,11 @@ int itok_string(struct itok *t, char **s_r, size_t *len_r)
   if (c == '{') {
     const char *s;
     size_t n;
-    char *out;
     if (itok_literal_span(t, &s, &n) < 0)
       return -1;
     if (memchr(s, '\0', n))
       return -1;
-    out = malloc(n + 1);
-    if (!out)
-      return -1;
-    memcpy(out, s, n);
-    out[n] = '\0';
-    *s_r = out;
-    *len_r = n;
-    return 0;
+    return copy_out(s, n, s_r, len_r);
   }
   return -1;
 }
@@ -173,20 +178,12 @@ int itok_astring(struct itok *t, char **s_r, size_t *len_r)
 {
   const char *s;
   size_t n;
-  char *out;
   int c = itok_peek(t);
   if (c == '"' || c == '{')
     return itok_string(t, s_r, len_r);
   if (itok_atom(t, false, &s, &n) < 0)
     return -1;
-  out = malloc(n + 1);
-  if (!out)
-    return -1;
-  memcpy(out, s, n);
-  out[n] = '\0';
-  *s_r = out;
-  *len_r = n;
-  return 0;
+  return copy_out(s, n, s_r, len_r);
 }
 
 /* Iterative, so the nesting allowed is a counter, not stack depth: a

@@ -17,6 +17,34 @@
 #include "mime-private.h"
 #include "util/util.h"
 
+/* ---- ASCII helpers (locale-independent) ---- */
+
+char mime_ascii_lower(char c)
+{
+  return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+int mime_ascii_ncasecmp(const char *a, const char *b, size_t n)
+{
+  size_t i;
+
+  for (i = 0; i < n; i++) {
+    char x = mime_ascii_lower(a[i]), y = mime_ascii_lower(b[i]);
+    if (x != y)
+      return (unsigned char)x - (unsigned char)y;
+    if (x == '\0')
+      return 0;
+  }
+  return 0;
+}
+
+int mime_ascii_casecmp(const char *a, const char *b)
+{
+  return mime_ascii_ncasecmp(a, b, SIZE_MAX);
+}
+
+/* ---- charsets ---- */
+
 /* Labels that mean "we do not know": decide by the fallback. */
 static const char *const unknown_labels[] = {
   "unknown-8bit", "x-unknown", "unknown", "default", "charset", "x-user-defined",

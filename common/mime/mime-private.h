@@ -1,5 +1,14 @@
 /*
  * Internals shared by the mime-*.c files.  Not an interface for consumers.
+ *
+ * The files call each other one way only, from the top down:
+ *   mime-parser.c    the part tree; uses all the files below
+ *   mime-header.c    RFC 2047 words, RFC 2231 parameters, dates; uses
+ *                    charset, decode and pool
+ *   mime-charset.c   ASCII case helpers, UTF-8 checks, charsets to UTF-8;
+ *                    uses nothing else in mime
+ *   mime-decode.c    base64 and quoted-printable; uses nothing else
+ *   mime-pool.c      the bump allocator; uses nothing else
  */
 #ifndef MIME_MIME_PRIVATE_H
 #define MIME_MIME_PRIVATE_H
@@ -8,6 +17,8 @@
 
 #include "mime.h"
 #include "util/buf.h"
+
+/* ---- mime-pool.c ---- */
 
 /* A bump allocator: everything a tree hands out lives here and is freed at
  * once with the tree.  Allocation failure is reported (NULL), never fatal. */
@@ -21,12 +32,12 @@ void *mime_pool_alloc(struct mime_pool *pool, size_t size);
 char *mime_pool_strndup(struct mime_pool *pool, const char *s, size_t len);
 void mime_pool_free(struct mime_pool *pool);
 
+/* ---- mime-charset.c ---- */
+
 /* ASCII helpers (locale-independent). */
 int mime_ascii_casecmp(const char *a, const char *b);
 int mime_ascii_ncasecmp(const char *a, const char *b, size_t n);
 char mime_ascii_lower(char c);
-
-/* ---- mime-charset.c ---- */
 
 /* Append in[0..len) converted from charset to UTF-8 to out.  Returns 0,
  * 1 when the charset is not known (nothing appended), -1 when out is full.
