@@ -23,9 +23,9 @@
 #include <emmintrin.h>
 #endif
 
-#include "b64.h"
 #include "ioc/ioc.h"
 #include "pyjson.h"
+#include "util/base64.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -579,7 +579,7 @@ static int attachment_sum(struct ctx *x, const struct mime_part *p,
   char *hex[3] = { a->md5, a->sha1, a->sha256 };
   unsigned char buf[64 * 1024];
   EVP_MD_CTX *c[3] = { NULL, NULL, NULL };
-  struct soar_b64_stream st;
+  struct base64_stream st;
   struct mime_data d;
   bool b64 = p->encoding == MIME_ENC_BASE64;
   size_t max = mime_message_limits(x->msg)->max_decoded_bytes, off = 0;
@@ -588,7 +588,7 @@ static int attachment_sum(struct ctx *x, const struct mime_part *p,
 
   memset(&d, 0, sizeof(d));
   if(b64)
-    soar_b64_stream_init(&st, p->body, p->body_len);
+    base64_stream_init(&st, p->body, p->body_len);
   else if(mime_part_decode(x->msg, p, &d))
     return -1;
   else
@@ -601,7 +601,7 @@ static int attachment_sum(struct ctx *x, const struct mime_part *p,
     const unsigned char *chunk = buf;
     size_t n;
     if(b64)
-      n = soar_b64_stream_next(&st, buf, sizeof(buf));
+      n = base64_stream_next(&st, buf, sizeof(buf));
     else {
       n = d.len - off < sizeof(buf) ? d.len - off : sizeof(buf);
       chunk = (const unsigned char *)d.data + off;
@@ -936,7 +936,7 @@ void soar_parse_init(void)
   char hex[33];
 
   ioc_init();
-  soar_b64_init();
+  base64_init();
   pyjson_md5_hex("", 0, hex);       /* fetches MD5 */
 }
 
