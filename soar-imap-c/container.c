@@ -27,6 +27,7 @@
 #include "pyjson.h"
 #include "util/base64.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -583,8 +584,9 @@ static int attachment_sum(struct ctx *x, const struct mime_part *p,
   struct mime_data d;
   bool b64 = p->encoding == MIME_ENC_BASE64;
   size_t max = mime_message_limits(x->msg)->max_decoded_bytes, off = 0;
-  char tmp[4200] = "";
-  int fd = -1, rc = -1;
+  struct util_atomic tmp = { .fd = -1 };
+  bool vault_open = false;
+  int rc = -1;
 
   memset(&d, 0, sizeof(d));
   if(b64)
@@ -619,15 +621,21 @@ static int attachment_sum(struct ctx *x, const struct mime_part *p,
       if(!EVP_DigestUpdate(c[k], chunk, n))
         goto out;
     if(x->o->vault_dir && n) {
-      if(fd < 0) {
-        static unsigned seq;
-        snprintf(tmp, sizeof(tmp), "%s/.tmp.%ld.%u", x->o->vault_dir,
-                 (long)getpid(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      /* named for its SHA1 only at the end: opened under a stand-in */
+      if(!vault_open) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/attachment", x->o->vault_dir);
+        if(util_atomic_open(&tmp, path, 0644, NULL, 0)) {
+          snprintf(x->err, x->errlen, "cannot write vault file %s: %s",
+                   path, strerror(errno));
+          rc = -2;
+          goto out;
+        }
+        vault_open = true;
       }
-      if(fd < 0 || util_write_all(fd, chunk, n)) {
-        snprintf(x->err, x->errlen, "cannot write vault file %s: %s", tmp,
-                 strerror(errno));
+      if(util_write_all(tmp.fd, chunk, n)) {
+        snprintf(x->err, x->errlen, "cannot write vault file %s: %s",
+                 tmp.tmp, strerror(errno));
         rc = -2;
         goto out;
       }
@@ -643,30 +651,22 @@ static int attachment_sum(struct ctx *x, const struct mime_part *p,
       goto out;
     hex_of(md, ml, hex[k]);
   }
-  if(fd >= 0) {
+  if(vault_open) {
     char path[4096];
     struct stat sb;
     snprintf(path, sizeof(path), "%s/%s", x->o->vault_dir, a->sha1);
-    if(stat(path, &sb) == 0) {        /* the same bytes are there already */
-      close(fd);
-      fd = -1;
-      unlink(tmp);
-    }
-    else if(fsync(fd) || close(fd) || (fd = -1, rename(tmp, path))) {
+    /* the same bytes there already: the abort below removes ours */
+    if(stat(path, &sb) != 0 &&
+       util_atomic_commit(&tmp, path, UTIL_ATOMIC_NO_DIRSYNC, NULL, 0)) {
       snprintf(x->err, x->errlen, "cannot write vault file %s: %s", path,
                strerror(errno));
       rc = -2;
       goto out;
     }
-    fd = -1;
-    *tmp = '\0';
   }
   rc = 0;
 out:
-  if(fd >= 0)
-    close(fd);
-  if(*tmp)
-    unlink(tmp);
+  util_atomic_abort(&tmp);
   for(int k = 0; k < 3; k++)
     EVP_MD_CTX_free(c[k]);
   mime_data_free(&d);
