@@ -1,37 +1,29 @@
 /*
  * container: see container.h for what is the same as the Python connector
- * and what is better.  Section by section:
- *   1. Python's view of header fields (raw values keep their folding)
- *   2. Email Artifacts
- *   3. attachments: hashes, vault, Vault Artifacts
+ * and what is better.  This file walks one message and prints the result;
+ * header fields and Email Artifacts are in container-headers.c,
+ * attachments and the vault in container-attach.c (container-int.h says
+ * what they share).  Section by section:
  *   4. bodies: IOCs and forwarded blocks
  *   5. the walk and the final artifact list
  *   6. printing
  */
-#include "container.h"
+#include "container-int.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <openssl/evp.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
 
-#include "b64.h"
-#include "ioc/ioc.h"
 #include "pyjson.h"
-#include "util/buf.h"
+#include "util/base64.h"
 #include "util/log.h"
 #include "util/util.h"
 
-#define MAX_FIELDS 2000           /* header fields read per block */
-#define MAX_LIMIT_NOTES 16
 
 void soar_email_opts_default(struct soar_email_opts *o)
 {
@@ -80,39 +72,7 @@ static bool utf8_valid(const unsigned char *s, size_t len)
   return true;
 }
 
-/* s[0..len) as UTF-8: copied, or converted from Latin-1 byte by byte. */
-static char *text_dup(const char *s, size_t len, bool latin1)
-{
-  char *out = malloc(latin1 ? 2 * len + 1 : len + 1), *w = out;
-
-  if(!out)
-    return NULL;
-  if(!latin1) {
-    memcpy(out, s, len);
-    out[len] = '\0';
-    return out;
-  }
-  for(size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if(c < 0x80)
-      *w++ = (char)c;
-    else {
-      *w++ = (char)(0xc0 | (c >> 6));
-      *w++ = (char)(0x80 | (c & 0x3f));
-    }
-  }
-  *w = '\0';
-  return out;
-}
-
-struct notes {
-  char *v[MAX_LIMIT_NOTES];
-  unsigned n;
-};
-
-static void note(struct notes *nt, const char *fmt, ...)
-  __attribute__((format(printf, 2, 3)));
-static void note(struct notes *nt, const char *fmt, ...)
+void ct_note(struct notes *nt, const char *fmt, ...)
 {
   char tmp[512];
   va_list ap;
@@ -125,627 +85,6 @@ static void note(struct notes *nt, const char *fmt, ...)
       return;
   if(nt->n < MAX_LIMIT_NOTES && (nt->v[nt->n] = strdup(tmp)))
     nt->n++;
-}
-
-/* ---- 1. header fields as Python's compat32 parser sees them ----------- */
-
-struct field {
-  const char *name;
-  size_t name_len;
-  char *value;          /* UTF-8, folding kept, trailing CR/LF removed */
-};
-
-struct fields {
-  struct field *f;
-  size_t n;
-};
-
-static void fields_free(struct fields *fs)
-{
-  for(size_t i = 0; i < fs->n; i++)
-    free(fs->f[i].value);
-  free(fs->f);
-  fs->f = NULL;
-  fs->n = 0;
-}
-
-static const char *line_end(const char *p, const char *end)
-{
-  const char *nl = memchr(p, '\n', (size_t)(end - p));
-  return nl ? nl + 1 : end;
-}
-
-/* Python's feedparser: a field is "name:" (name of printable ASCII but
- * ':'), continuation lines start with a blank; the block ends at an empty
- * line or a line that is neither.  The value is the rest of the first line
- * without leading blanks, plus the continuation lines as they are, minus
- * trailing CR/LF. */
-static int fields_parse(const char *s, size_t len, bool latin1,
-                        bool skip_from_line, struct fields *fs)
-{
-  const char *p = s, *end = s + len;
-  size_t cap = 0;
-
-  memset(fs, 0, sizeof(*fs));
-  if(skip_from_line && len >= 5 && !memcmp(s, "From ", 5))
-    p = line_end(p, end);
-  while(p < end && fs->n < MAX_FIELDS) {
-    const char *le = line_end(p, end);
-    if(*p == '\r' || *p == '\n')
-      break;                                  /* the empty line */
-    const char *c = p;
-    while(c < le && *c != ':' && (unsigned char)*c > 0x20 &&
-          (unsigned char)*c < 0x7f)
-      c++;
-    if(c == p || c >= le || *c != ':')
-      break;                                  /* not a field: body starts */
-    const char *v = c + 1, *ve = le;
-    while(v < ve && (*v == ' ' || *v == '\t'))
-      v++;
-    while(ve < end && (*ve == ' ' || *ve == '\t'))
-      ve = line_end(ve, end);                 /* continuation lines */
-    size_t vl = (size_t)(ve - v);
-    while(vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-      vl--;
-    if(fs->n == cap) {
-      size_t ncap = cap ? 2 * cap : 16;
-      struct field *nf = realloc(fs->f, ncap * sizeof(*nf));
-      if(!nf)
-        return -1;
-      fs->f = nf;
-      cap = ncap;
-    }
-    struct field *f = &fs->f[fs->n];
-    f->name = p;
-    f->name_len = (size_t)(c - p);
-    if(!(f->value = text_dup(v, vl, latin1)))
-      return -1;
-    fs->n++;
-    p = ve;
-  }
-  return 0;
-}
-
-/* The last field named name (case-insensitive), as CaseInsensitiveDict
- * get() returns it; NULL if none. */
-static const char *fields_get(const struct fields *fs, const char *name)
-{
-  size_t nl = strlen(name);
-
-  for(size_t i = fs->n; i-- > 0;)
-    if(fs->f[i].name_len == nl && !strncasecmp(fs->f[i].name, name, nl))
-      return fs->f[i].value;
-  return NULL;
-}
-
-/* Remove line breaks of folding (CRLF/LF followed by a blank). */
-static char *unfold(const char *s)
-{
-  size_t n = strlen(s);
-  char *o = malloc(n + 1), *w = o;
-
-  if(!o)
-    return NULL;
-  for(size_t i = 0; i < n; i++) {
-    if(s[i] == '\r' && s[i + 1] == '\n')
-      continue;
-    if(s[i] == '\n')
-      continue;
-    *w++ = s[i];
-  }
-  *w = '\0';
-  return o;
-}
-
-/* str(make_header(decode_header(v))): unchanged without encoded words,
- * else the decoded, unfolded text. */
-static char *py_make_header(const char *v)
-{
-  if(!strstr(v, "=?"))
-    return strdup(v);
-  char *u = unfold(v);
-  if(!u)
-    return NULL;
-  char *d = mime_header_decode(u, strlen(u), NULL);
-  free(u);
-  return d;
-}
-
-/* Python's _decode_uni_string: find "=?...?=" (non-greedy, within a line);
- * when every one of them decodes to something, return only their decoded
- * texts joined (the plain text around them is dropped, a quirk kept for
- * identical artifacts); else return v unchanged. */
-static char *py_decode_uni(const char *v)
-{
-  struct buf out;
-  size_t words = 0, decoded = 0;
-  const char *p = v;
-
-  buf_init(&out, 1 << 20);
-  while((p = strstr(p, "=?"))) {
-    const char *q = p + 2, *e = NULL;
-    for(; *q && *q != '\n' && *q != '\r'; q++)
-      if(q[0] == '?' && q[1] == '=') {
-        e = q + 2;
-        break;
-      }
-    if(!e)
-      break;
-    words++;
-    /* A real encoded word: =?cs?[BbQq]?text?= */
-    const char *c1 = memchr(p + 2, '?', (size_t)(e - p - 2));
-    if(c1 && c1 > p + 2 && c1 + 3 < e - 1 && c1[2] == '?' &&
-       strchr("BbQq", c1[1])) {
-      char *d = mime_header_decode(p, (size_t)(e - p), NULL);
-      if(d && *d && (strlen(d) != (size_t)(e - p) || memcmp(d, p, (size_t)(e - p)))) {
-        buf_puts(&out, d);
-        decoded++;
-      }
-      free(d);
-    }
-    p = e;
-  }
-  char *r;
-  if(words && decoded == words && out.len)
-    r = buf_steal(&out);
-  else
-    r = strdup(v);
-  buf_free(&out);
-  return r;
-}
-
-/* _get_email_headers_from_part: a case-insensitive dict of the fields (the
- * first spelling's position, the last spelling and value), Received as the
- * list of all values, then decodedSubject/To/From/CC.  NULL when there
- * are no fields or out of memory (*oom set). */
-static cJSON *headers_dict(const struct fields *fs, bool *oom)
-{
-  cJSON *h;
-  bool received = false;
-
-  if(!fs->n)
-    return NULL;
-  if(!(h = cJSON_CreateObject()))
-    goto fail;
-  for(size_t i = 0; i < fs->n; i++) {
-    const struct field *f = &fs->f[i];
-    char name[256];
-    size_t nl = f->name_len < sizeof(name) - 1 ? f->name_len : sizeof(name) - 1;
-    memcpy(name, f->name, nl);
-    name[nl] = '\0';
-    if(!strcasecmp(name, "received"))
-      received = true;
-    cJSON *old = NULL;
-    for(cJSON *c = h->child; c; c = c->next)
-      if(!strcasecmp(c->string, name)) {
-        old = c;
-        break;
-      }
-    cJSON *val = cJSON_CreateString(f->value);
-    if(!val)
-      goto fail;
-    if(old) {
-      /* keep the position, take the new spelling and value */
-      if(!cJSON_ReplaceItemViaPointer(h, old, val))
-        goto fail;
-      free(val->string);
-      if(!(val->string = strdup(name)))
-        goto fail;
-    }
-    else
-      cJSON_AddItemToObject(h, name, val);
-  }
-  if(received) {
-    cJSON *list = cJSON_CreateArray(), *old = NULL;
-    if(!list)
-      goto fail;
-    for(size_t i = 0; i < fs->n; i++)
-      if(fs->f[i].name_len == 8 && !strncasecmp(fs->f[i].name, "received", 8))
-        cJSON_AddItemToArray(list, cJSON_CreateString(fs->f[i].value));
-    for(cJSON *c = h->child; c; c = c->next)
-      if(!strcasecmp(c->string, "received"))
-        old = c;
-    cJSON_ReplaceItemViaPointer(h, old, list);
-    free(list->string);
-    list->string = strdup("Received");
-  }
-  static const struct { const char *field, *key; bool subject; } dec[] = {
-    { "Subject", "decodedSubject", true }, { "To", "decodedTo", false },
-    { "From", "decodedFrom", false }, { "CC", "decodedCC", false },
-  };
-  for(size_t k = 0; k < sizeof(dec) / sizeof(dec[0]); k++) {
-    const char *v = fields_get(fs, dec[k].field);
-    if(!v || !*v)
-      continue;
-    char *d = dec[k].subject ? py_make_header(v) : py_decode_uni(v);
-    if(!d)
-      goto fail;
-    cJSON_DeleteItemFromObjectCaseSensitive(h, dec[k].key);
-    cJSON_AddItemToObject(h, dec[k].key, cJSON_CreateString(d));
-    free(d);
-  }
-  return h;
-fail:
-  *oom = true;
-  cJSON_Delete(h);
-  return NULL;
-}
-
-/* ---- 2. Email Artifacts ------------------------------------------------ */
-
-struct ctx {
-  const struct soar_email_opts *o;
-  struct mime_message *msg;
-  bool latin1;
-  struct ioc_result *iocs;
-  struct ioc_opts iopts;
-  cJSON *email_arts;          /* header artifacts, walk order */
-  cJSON *forward_arts;        /* from forwarded blocks */
-  cJSON *vault_arts;
-  struct notes notes;
-  unsigned attachments;
-  bool has_text_body;
-  struct buf html_text;       /* visible text of HTML bodies (forward
-                                 detection when there is no text body) */
-  bool oom;
-  char *err;
-  size_t errlen;
-};
-
-/* _parse_email_headers: an Email Artifact when the block has a From or To
- * value or a Message-ID field. */
-static int email_artifact(struct ctx *x, const struct fields *fs,
-                          bool with_id, cJSON *dest)
-{
-  const char *from = fields_get(fs, "From"), *to = fields_get(fs, "To");
-  bool oom = false;
-
-  if(!(from && *from) && !(to && *to) && !fields_get(fs, "message-id"))
-    return 0;
-  cJSON *headers = headers_dict(fs, &oom);
-  if(oom)
-    return -1;
-  cJSON *art = cJSON_CreateObject(), *cef = cJSON_CreateObject(),
-        *types = cJSON_CreateObject();
-  if(!art || !cef || !types) {
-    cJSON_Delete(art);
-    cJSON_Delete(cef);
-    cJSON_Delete(types);
-    cJSON_Delete(headers);
-    return -1;
-  }
-  cJSON_AddFalseToObject(art, "run_automation");
-  cJSON_AddStringToObject(art, "name", "Email Artifact");
-  if(from && *from)
-    cJSON_AddStringToObject(cef, "fromEmail", from);
-  if(to && *to)
-    cJSON_AddStringToObject(cef, "toEmail", to);
-  cJSON_AddItemToObject(cef, "emailHeaders", headers ? headers : cJSON_CreateObject());
-  cJSON_AddItemToArray(cJSON_AddArrayToObject(types, "fromEmail"), cJSON_CreateString("email"));
-  cJSON_AddItemToArray(cJSON_AddArrayToObject(types, "toEmail"), cJSON_CreateString("email"));
-  if(with_id) {
-    if(x->o->uid_is_string)
-      cJSON_AddStringToObject(cef, "emailId", x->o->uid);
-    else
-      cJSON_AddNumberToObject(cef, "emailId", strtod(x->o->uid, NULL));
-    bool digits = *x->o->uid != '\0';
-    for(const char *d = x->o->uid; *d; d++)
-      digits &= (*d >= '0' && *d <= '9');
-    if(digits)
-      cJSON_AddItemToArray(cJSON_AddArrayToObject(types, "emailId"),
-                           cJSON_CreateString("imap email id"));
-  }
-  cJSON_AddItemToObject(art, "cef", cef);
-  cJSON_AddItemToObject(art, "cef_types", types);
-  cJSON_AddItemToArray(dest, art);
-  return 0;
-}
-
-/* ---- 3. attachments ---------------------------------------------------- */
-
-static void hex_of(const unsigned char *md, unsigned n, char *out)
-{
-  static const char hx[] = "0123456789abcdef";
-  for(unsigned i = 0; i < n; i++) {
-    out[2 * i] = hx[md[i] >> 4];
-    out[2 * i + 1] = hx[md[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
-/* Python's mimetypes.guess_extension for the types mail carries. */
-static const char *type_extension(const char *ct)
-{
-  static const char *const map[][2] = {
-    { "text/plain", ".txt" }, { "text/html", ".html" }, { "text/csv", ".csv" },
-    { "text/calendar", ".ics" }, { "text/xml", ".xml" },
-    { "image/png", ".png" }, { "image/jpeg", ".jpg" }, { "image/gif", ".gif" },
-    { "image/bmp", ".bmp" }, { "image/tiff", ".tiff" }, { "image/svg+xml", ".svg" },
-    { "image/webp", ".webp" }, { "application/pdf", ".pdf" },
-    { "application/zip", ".zip" }, { "application/gzip", ".gz" },
-    { "application/json", ".json" }, { "application/msword", ".doc" },
-    { "application/vnd.ms-excel", ".xls" },
-    { "application/vnd.ms-powerpoint", ".ppt" },
-    { "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx" },
-    { "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx" },
-    { "application/javascript", ".js" }, { "application/octet-stream", ".bin" },
-    { "application/x-tar", ".tar" }, { "audio/mpeg", ".mp3" },
-    { "video/mp4", ".mp4" }, { "message/rfc822", ".eml" },
-  };
-  for(size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-    if(!strcmp(ct, map[i][0]))
-      return map[i][1];
-  return ".bin";
-}
-
-/* The "contains" of a vault file: Python's extension map and the libmagic
- * types it tests, found here from the first bytes. */
-static cJSON *file_contains(const char *name, const unsigned char *d,
-                            size_t len)
-{
-  static const struct { const char *ext; const char *c1, *c2; } exts[] = {
-    { ".vmsn", "os memory dump", "vm snapshot file" },
-    { ".vmss", "os memory dump", "vm suspend file" },
-    { ".js", "javascript", NULL }, { ".doc", "doc", NULL },
-    { ".docx", "doc", NULL }, { ".xls", "xls", NULL }, { ".xlsx", "xls", NULL },
-  };
-  cJSON *a = cJSON_CreateArray();
-  const char *dot = strrchr(name, '.');
-
-  if(!a)
-    return NULL;
-  for(size_t i = 0; dot && i < sizeof(exts) / sizeof(exts[0]); i++)
-    if(!strcasecmp(dot, exts[i].ext)) {
-      cJSON_AddItemToArray(a, cJSON_CreateString(exts[i].c1));
-      if(exts[i].c2)
-        cJSON_AddItemToArray(a, cJSON_CreateString(exts[i].c2));
-    }
-  if(len >= 2 && d[0] == 'M' && d[1] == 'Z') {
-    cJSON_AddItemToArray(a, cJSON_CreateString("pe file"));
-    cJSON_AddItemToArray(a, cJSON_CreateString("hash"));
-  }
-  else if(len >= 5 && !memcmp(d, "%PDF-", 5))
-    cJSON_AddItemToArray(a, cJSON_CreateString("pdf"));
-  else if(len >= 4 && !memcmp(d, "MDMP", 4))
-    cJSON_AddItemToArray(a, cJSON_CreateString("process dump"));
-  else if(len >= 3 && (!memcmp(d, "FWS", 3) || !memcmp(d, "CWS", 3) ||
-                       !memcmp(d, "ZWS", 3)))
-    cJSON_AddItemToArray(a, cJSON_CreateString("flash"));
-  return a;
-}
-
-/* The vault file name: the part's (decoded) name, else part_<N> or its
- * Content-ID, plus an extension from the type; control characters become
- * '_', blanks around are trimmed. */
-static char *attachment_name(const struct mime_part *p, unsigned nth)
-{
-  struct buf b;
-  buf_init(&b, 64 * 1024);
-
-  if(p->filename && *p->filename)
-    buf_puts(&b, p->filename);
-  else {
-    const char *cid = mime_header_get(p, "Content-ID");
-    if(cid && *cid) {
-      for(const char *c = cid; *c; c++)
-        if(*c != '<' && *c != '>' && *c != ' ')
-          buf_putc(&b, *c);
-    }
-    else
-      buf_printf(&b, "part_%u", p->index);
-    buf_puts(&b, type_extension(p->content_type));
-  }
-  char *s = buf_steal(&b);
-  buf_free(&b);
-  if(!s)
-    return NULL;
-  for(char *c = s; *c; c++)
-    if((unsigned char)*c < 0x20 || *c == 0x7f)
-      *c = '_';
-  size_t n = strlen(s), st = 0;
-  while(st < n && (s[st] == ' ' || s[st] == '\t'))
-    st++;
-  while(n > st && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-    n--;
-  memmove(s, s + st, n - st);
-  s[n - st] = '\0';
-  if(!*s) {
-    free(s);
-    if(asprintf(&s, "attachment-%u", nth) < 0)
-      return NULL;
-  }
-  return s;
-}
-
-/* What handle_attachment needs of an attachment's bytes. */
-struct att_sum {
-  char md5[33], sha1[41], sha256[65];
-  size_t len;
-  unsigned char head[8];      /* the first bytes, for file_contains */
-  unsigned flags;             /* MIME_DATA_TRUNCATED */
-};
-
-/* An attachment's bytes, a buffer at a time, into the three hashes and,
- * with a vault, a temporary file renamed to its SHA1 at the end.  Base64
- * (nearly every attachment) is decoded a buffer at a time, so it is never
- * held whole (a 64 MB message's attachment took 48 MB more) and the hashes
- * read bytes still in the cache; the rarer encodings are decoded whole
- * first and then taken the same way.  Returns 0, -1 out of memory (or a
- * hash failed), -2 vault write error (message in x->err). */
-static int attachment_sum(struct ctx *x, const struct mime_part *p,
-                          struct att_sum *a)
-{
-  static const char *const names[3] = { "MD5", "SHA1", "SHA256" };
-  char *hex[3] = { a->md5, a->sha1, a->sha256 };
-  unsigned char buf[64 * 1024];
-  EVP_MD_CTX *c[3] = { NULL, NULL, NULL };
-  struct soar_b64_stream st;
-  struct mime_data d;
-  bool b64 = p->encoding == MIME_ENC_BASE64;
-  size_t max = mime_message_limits(x->msg)->max_decoded_bytes, off = 0;
-  char tmp[4200] = "";
-  int fd = -1, rc = -1;
-
-  memset(&d, 0, sizeof(d));
-  if(b64)
-    soar_b64_stream_init(&st, p->body, p->body_len);
-  else if(mime_part_decode(x->msg, p, &d))
-    return -1;
-  else
-    a->flags = d.flags;       /* the decoder applied the limit itself */
-  for(int k = 0; k < 3; k++)
-    if(!(c[k] = EVP_MD_CTX_new()) ||
-       !EVP_DigestInit_ex(c[k], EVP_get_digestbyname(names[k]), NULL))
-      goto out;
-  for(;;) {
-    const unsigned char *chunk = buf;
-    size_t n;
-    if(b64)
-      n = soar_b64_stream_next(&st, buf, sizeof(buf));
-    else {
-      n = d.len - off < sizeof(buf) ? d.len - off : sizeof(buf);
-      chunk = (const unsigned char *)d.data + off;
-      off += n;
-    }
-    if(!n)
-      break;
-    if(max && a->len + n > max) {
-      n = max - a->len;
-      a->flags |= MIME_DATA_TRUNCATED;
-    }
-    if(!a->len)
-      memcpy(a->head, chunk, n < sizeof(a->head) ? n : sizeof(a->head));
-    for(int k = 0; k < 3; k++)
-      if(!EVP_DigestUpdate(c[k], chunk, n))
-        goto out;
-    if(x->o->vault_dir && n) {
-      if(fd < 0) {
-        static unsigned seq;
-        snprintf(tmp, sizeof(tmp), "%s/.tmp.%ld.%u", x->o->vault_dir,
-                 (long)getpid(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      }
-      if(fd < 0 || util_write_all(fd, chunk, n)) {
-        snprintf(x->err, x->errlen, "cannot write vault file %s: %s", tmp,
-                 strerror(errno));
-        rc = -2;
-        goto out;
-      }
-    }
-    a->len += n;
-    if(a->flags & MIME_DATA_TRUNCATED)
-      break;
-  }
-  for(int k = 0; k < 3; k++) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned ml = 0;
-    if(!EVP_DigestFinal_ex(c[k], md, &ml))
-      goto out;
-    hex_of(md, ml, hex[k]);
-  }
-  if(fd >= 0) {
-    char path[4096];
-    struct stat sb;
-    snprintf(path, sizeof(path), "%s/%s", x->o->vault_dir, a->sha1);
-    if(stat(path, &sb) == 0) {        /* the same bytes are there already */
-      close(fd);
-      fd = -1;
-      unlink(tmp);
-    }
-    else if(fsync(fd) || close(fd) || (fd = -1, rename(tmp, path))) {
-      snprintf(x->err, x->errlen, "cannot write vault file %s: %s", path,
-               strerror(errno));
-      rc = -2;
-      goto out;
-    }
-    fd = -1;
-    *tmp = '\0';
-  }
-  rc = 0;
-out:
-  if(fd >= 0)
-    close(fd);
-  if(*tmp)
-    unlink(tmp);
-  for(int k = 0; k < 3; k++)
-    EVP_MD_CTX_free(c[k]);
-  mime_data_free(&d);
-  return rc;
-}
-
-static int handle_attachment(struct ctx *x, const struct mime_part *p)
-{
-  struct att_sum a;
-  const char *md5 = a.md5, *sha1 = a.sha1, *sha256 = a.sha256;
-  int rc = -1;
-
-  if(!x->o->extract_attachments)
-    return 0;
-  unsigned maxa = x->o->max_attachments ? x->o->max_attachments
-                                        : SOAR_DEFAULT_MAX_ATTACHMENTS;
-  if(x->attachments >= maxa) {
-    note(&x->notes, "more than %u attachments: the rest were not extracted", maxa);
-    return 0;
-  }
-  memset(&a, 0, sizeof(a));
-  if((rc = attachment_sum(x, p, &a)) != 0)
-    return rc;
-  rc = -1;
-  if(a.flags & MIME_DATA_TRUNCATED)
-    note(&x->notes, "attachment in part %u cut at %zu decoded bytes",
-         p->index, a.len);
-  if(!a.len)
-    return 0;
-  x->attachments++;
-  struct fields fs;
-  bool oom = false;
-  if(fields_parse(p->header_raw, p->header_raw_len, x->latin1, false, &fs)) {
-    fields_free(&fs);
-    goto done;
-  }
-  cJSON *headers = headers_dict(&fs, &oom);
-  fields_free(&fs);
-  if(oom)
-    goto done;
-  char *name = attachment_name(p, cJSON_GetArraySize(x->vault_arts) + 1);
-  cJSON *cef = cJSON_CreateObject(), *art = cJSON_CreateObject();
-  cJSON *contains = name ? file_contains(name, a.head, a.len) : NULL;
-  if(!name || !cef || !art || !contains) {
-    free(name);
-    cJSON_Delete(cef);
-    cJSON_Delete(art);
-    cJSON_Delete(contains);
-    cJSON_Delete(headers);
-    goto done;
-  }
-  if(headers)
-    cJSON_AddItemToObject(cef, "headers", headers);
-  cJSON_AddStringToObject(cef, "fileName", name);
-  cJSON_AddStringToObject(cef, "vaultId", sha1);
-  cJSON_AddStringToObject(cef, "cs6", sha1);
-  cJSON_AddStringToObject(cef, "cs6Label", "Vault ID");
-  cJSON_AddStringToObject(cef, "fileHashSha256", sha256);
-  cJSON_AddStringToObject(cef, "fileHashMd5", md5);
-  cJSON_AddStringToObject(cef, "fileHashSha1", sha1);
-  free(name);
-  cJSON_AddFalseToObject(art, "run_automation");
-  if(x->o->container_id >= 0)
-    cJSON_AddNumberToObject(art, "container_id", (double)x->o->container_id);
-  else
-    cJSON_AddNullToObject(art, "container_id");
-  cJSON_AddStringToObject(art, "name", "Vault Artifact");
-  cJSON_AddItemToObject(art, "cef", cef);
-  if(cJSON_GetArraySize(contains)) {
-    cJSON *types = cJSON_AddObjectToObject(art, "cef_types");
-    cJSON_AddItemToObject(types, "vaultId", cJSON_Duplicate(contains, 1));
-    cJSON_AddItemToObject(types, "cs6", contains);
-  }
-  else
-    cJSON_Delete(contains);
-  cJSON_AddItemToArray(x->vault_arts, art);
-  rc = 0;
-done:
-  return rc;
 }
 
 /* ---- 4. bodies --------------------------------------------------------- */
@@ -773,17 +112,17 @@ static int forwarded(struct ctx *x, const char *t, size_t len)
     }
   }
   if(best)
-    start = line_end(best, end);
+    start = ct_line_end(best, end);
   while(start < end && (*start == ' ' || *start == '\t' || *start == '\r' ||
                         *start == '\n'))
     start++;
   struct fields fs;
-  if(fields_parse(start, (size_t)(end - start), false, false, &fs)) {
-    fields_free(&fs);
+  if(ct_fields_parse(start, (size_t)(end - start), false, false, &fs)) {
+    ct_fields_free(&fs);
     return -1;
   }
-  int rc = email_artifact(x, &fs, true, x->forward_arts);
-  fields_free(&fs);
+  int rc = ct_email_artifact(x, &fs, true, x->forward_arts);
+  ct_fields_free(&fs);
   return rc;
 }
 
@@ -795,7 +134,7 @@ static int handle_body(struct ctx *x, const struct mime_part *p)
   if(mime_part_text(x->msg, p, &d))
     return -1;
   if(d.flags & MIME_DATA_TRUNCATED)
-    note(&x->notes, "body in part %u cut at %zu bytes", p->index, d.len);
+    ct_note(&x->notes, "body in part %u cut at %zu bytes", p->index, d.len);
   if(d.len) {
     if(!strcmp(p->content_type, "text/html"))
       rc = ioc_scan_html(x->iocs, &x->iopts, d.data, d.len, &x->html_text);
@@ -936,7 +275,7 @@ void soar_parse_init(void)
   char hex[33];
 
   ioc_init();
-  soar_b64_init();
+  base64_init();
   pyjson_md5_hex("", 0, hex);       /* fetches MD5 */
 }
 
@@ -960,7 +299,7 @@ int soar_email_process(const char *raw, size_t len,
 
   size_t maxm = o->max_message ? o->max_message : SOAR_DEFAULT_MAX_MESSAGE;
   if(len > maxm) {
-    note(&x.notes, "message is %zu bytes, over the limit of %zu: only the "
+    ct_note(&x.notes, "message is %zu bytes, over the limit of %zu: only the "
          "first %zu bytes were parsed", len, maxm, maxm);
     len = maxm;
   }
@@ -983,10 +322,10 @@ int soar_email_process(const char *raw, size_t len,
   const struct mime_part *root = mime_message_root(x.msg);
   for(const struct mime_part *p = root; p; p = mime_part_next(p)) {
     struct fields fs;
-    if(fields_parse(p->header_raw, p->header_raw_len, x.latin1,
+    if(ct_fields_parse(p->header_raw, p->header_raw_len, x.latin1,
                     p == root, &fs) ||
-       email_artifact(&x, &fs, p == root, x.email_arts)) {
-      fields_free(&fs);
+       ct_email_artifact(&x, &fs, p == root, x.email_arts)) {
+      ct_fields_free(&fs);
       goto done;
     }
     if(p == root) {
@@ -995,20 +334,20 @@ int soar_email_process(const char *raw, size_t len,
         if(fs.f[i].name_len == 7 && !strncasecmp(fs.f[i].name, "subject", 7))
           subj = fs.f[i].value;
       if(subj && *subj)
-        c->name = py_make_header(subj);
+        c->name = ct_py_make_header(subj);
       else if(asprintf(&c->name, "Email ID: %s", o->uid) < 0)
         c->name = NULL;
       if(!c->name) {
-        fields_free(&fs);
+        ct_fields_free(&fs);
         goto done;
       }
     }
-    fields_free(&fs);
+    ct_fields_free(&fs);
     if(p->flags & MIME_PART_OVERFLOW)
-      note(&x.notes, "part %u: %s", p->index, p->reason ? p->reason : "limit");
+      ct_note(&x.notes, "part %u: %s", p->index, p->reason ? p->reason : "limit");
     if(!mime_part_is_leaf(p))
       continue;
-    int r = mime_part_is_body(p) ? handle_body(&x, p) : handle_attachment(&x, p);
+    int r = mime_part_is_body(p) ? handle_body(&x, p) : ct_handle_attachment(&x, p);
     if(r == -2) {
       rc = -1;
       goto done_keep_err;
@@ -1020,7 +359,7 @@ int soar_email_process(const char *raw, size_t len,
      forwarded(&x, x.html_text.data, x.html_text.len))
     goto done;
   if(ioc_dropped(x.iocs))
-    note(&x.notes, "%zu indicators over the limit of %d per kind were dropped",
+    ct_note(&x.notes, "%zu indicators over the limit of %d per kind were dropped",
          ioc_dropped(x.iocs), IOC_MAX_PER_KIND);
 
   /* The IOC Artifacts stay in x.iocs (see container.h). */
@@ -1275,25 +614,4 @@ int soar_container_write(FILE *f, const struct soar_container *c,
   if(!rc && fputs("\"}}\n", f) == EOF)
     rc = -1;
   return rc ? -1 : 0;
-}
-
-cJSON *soar_email_headers(const char *raw, size_t len)
-{
-  struct mime_message *msg = NULL;
-  struct mime_limits lim;
-  cJSON *h = cJSON_CreateObject();
-
-  mime_limits_default(&lim);
-  if(!h || mime_parse(raw, len, &lim, &msg, NULL)) {
-    cJSON_Delete(h);
-    return NULL;
-  }
-  const struct mime_part *root = mime_message_root(msg);
-  for(size_t i = 0; i < root->nheaders; i++) {
-    const struct mime_header *mh = &root->headers[i];
-    cJSON_DeleteItemFromObjectCaseSensitive(h, mh->name);
-    cJSON_AddStringToObject(h, mh->name, mh->decoded);
-  }
-  mime_message_free(&msg);
-  return h;
 }

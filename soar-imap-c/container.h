@@ -1,6 +1,10 @@
 /*
  * container: one email turned into a SOAR container and its artifacts,
- * as the Python IMAP connector (process_email.py) makes them.
+ * as the Python IMAP connector (process_email.py) makes them.  This header
+ * is the whole interface; the work is split over container.c (the walk
+ * and printing), container-headers.c (the header emulation) and
+ * container-attach.c (attachments and the vault), which share
+ * container-int.h.
  *
  * Same as the Python connector (so the platform deduplicates re-ingested
  * mail against containers it made):

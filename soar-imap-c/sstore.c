@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "pyjson.h"
+#include "util/file.h"
 #include "util/util.h"
 
 static int mkdir_p(const char *path)
@@ -56,28 +57,6 @@ char *sstore_read_file(const char *path, size_t max, size_t *len_r)
   if(len_r)
     *len_r = (size_t)st.st_size;
   return data;
-}
-
-/* Write data via a temporary file and rename, so a reader never sees half. */
-static int write_atomic(const char *path, const char *data, size_t len)
-{
-  char tmp[4200];
-  int fd;
-
-  snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if(fd < 0)
-    return -1;
-  if(util_write_all(fd, data, len) || fsync(fd)) {
-    close(fd);
-    unlink(tmp);
-    return -1;
-  }
-  if(close(fd) || rename(tmp, path)) {
-    unlink(tmp);
-    return -1;
-  }
-  return 0;
 }
 
 int sstore_open(struct sstore *s, const char *dir, char *err, size_t errlen)
@@ -188,8 +167,10 @@ static int save_index(struct sstore *s, char *err, size_t errlen)
 
   snprintf(path, sizeof(path), "%s/index.json", s->dir);
   buf_init(&b, SSTORE_MAX_JSON);
+  /* via a temporary file and rename, so a reader never sees half */
   rc = pyjson_dump(&b, s->index, false) || buf_putc(&b, '\n') ||
-       write_atomic(path, b.data, b.len);
+       util_write_file_atomic(path, b.data, b.len, 0644,
+                              UTIL_ATOMIC_NO_DIRSYNC, NULL, 0);
   buf_free(&b);
   if(rc)
     snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
@@ -199,23 +180,34 @@ static int save_index(struct sstore *s, char *err, size_t errlen)
 static int write_container(const struct sstore *s, const struct soar_container *c,
                            long long id, char *err, size_t errlen)
 {
-  char path[4096], tmp[4200];
+  char path[4096];
+  struct util_atomic tmp;
   FILE *f;
+  int fd;
 
   snprintf(path, sizeof(path), "%s/containers/%lld.json", s->dir, id);
-  snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-  if(!(f = fopen(tmp, "wb"))) {
-    snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+  /* 0666 less the umask, as fopen makes it */
+  if(util_atomic_open(&tmp, path, 0666, NULL, 0) < 0) {
+    snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    return -1;
+  }
+  /* a FILE of its own on a copy of the descriptor, closed before the
+   * commit syncs and closes the original */
+  if((fd = dup(tmp.fd)) < 0 || !(f = fdopen(fd, "wb"))) {
+    snprintf(err, errlen, "cannot write %s: %s", tmp.tmp, strerror(errno));
+    if(fd >= 0)
+      close(fd);
+    util_atomic_abort(&tmp);
     return -1;
   }
   int rc = soar_container_write(f, c, id);
-  if(fflush(f) || fsync(fileno(f)))
+  if(fflush(f))
     rc = -1;
   if(fclose(f))
     rc = -1;
-  if(rc || rename(tmp, path)) {
+  if(rc || util_atomic_commit(&tmp, NULL, UTIL_ATOMIC_NO_DIRSYNC, NULL, 0)) {
     snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-    unlink(tmp);
+    util_atomic_abort(&tmp);
     return -1;
   }
   return 0;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "mime-private.h"
+#include "util/base64.h"
 
 int mime_buf_add(struct buf *out, const char *p, size_t n, unsigned *flags)
 {
@@ -26,80 +27,22 @@ int mime_buf_add(struct buf *out, const char *p, size_t n, unsigned *flags)
   return buf_append(out, p, n);
 }
 
-/* 0..63 for the base64 alphabet, 64 for '=', 65 for blanks, 66 junk */
-static unsigned char b64_class(unsigned char c)
-{
-  if (c >= 'A' && c <= 'Z')
-    return (unsigned char)(c - 'A');
-  if (c >= 'a' && c <= 'z')
-    return (unsigned char)(c - 'a' + 26);
-  if (c >= '0' && c <= '9')
-    return (unsigned char)(c - '0' + 52);
-  if (c == '+' || c == '-')   /* '-': URL-safe alphabet, seen in the wild */
-    return 62;
-  if (c == '/' || c == '_')
-    return 63;
-  if (c == '=')
-    return 64;
-  if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-    return 65;
-  return 66;
-}
-
+/* The decoder itself is util's, shared with the SOAR connector's attachment
+ * hashing; only the flags are mime's. */
 int mime_base64_decode(const char *in, size_t len, struct buf *out,
                        unsigned *flags)
 {
-  const unsigned char *p = (const unsigned char *)in;
-  char chunk[3 * 256];
-  size_t i, clen = 0;
-  unsigned acc = 0, nq = 0;   /* bits collected, sextets in this quantum */
+  unsigned bf = 0;
+  int r = base64_decode(in, len, out, &bf);
 
-  for (i = 0; i < len; i++) {
-    unsigned char v = b64_class(p[i]);
-
-    if (v == 65)
-      continue;
-    if (v == 66) {
-      *flags |= MIME_DATA_DAMAGED;
-      continue;
-    }
-    if (v == 64) {
-      /* padding ends a quantum: emit its whole bytes.  A quantum of one
-       * sextet cannot hold a byte and is dropped. */
-      if (nq == 2)
-        chunk[clen++] = (char)(acc >> 4);
-      else if (nq == 3) {
-        chunk[clen++] = (char)(acc >> 10);
-        chunk[clen++] = (char)(acc >> 2);
-      } else if (nq == 1)
-        *flags |= MIME_DATA_DAMAGED;
-      acc = nq = 0;
-    } else {
-      acc = (acc << 6) | v;
-      if (++nq == 4) {
-        chunk[clen++] = (char)(acc >> 16);
-        chunk[clen++] = (char)(acc >> 8);
-        chunk[clen++] = (char)acc;
-        acc = nq = 0;
-      }
-    }
-    if (clen > sizeof(chunk) - 3) {
-      if (mime_buf_add(out, chunk, clen, flags) < 0)
-        return (*flags & MIME_DATA_TRUNCATED) ? 0 : -1;
-      clen = 0;
-    }
-  }
-  /* missing padding at the end is common; a lone sextet is damage */
-  if (nq == 2)
-    chunk[clen++] = (char)(acc >> 4);
-  else if (nq == 3) {
-    chunk[clen++] = (char)(acc >> 10);
-    chunk[clen++] = (char)(acc >> 2);
-  } else if (nq == 1)
+  if (bf & BASE64_TRUNCATED)
+    *flags |= MIME_DATA_TRUNCATED;
+  if (bf & BASE64_DAMAGED)
     *flags |= MIME_DATA_DAMAGED;
-  if (mime_buf_add(out, chunk, clen, flags) < 0)
-    return (*flags & MIME_DATA_TRUNCATED) ? 0 : -1;
-  return 0;
+  /* callers read out->data even when nothing was decoded */
+  if (r == 0 && !out->data && buf_append(out, "", 0) < 0)
+    return -1;
+  return r;
 }
 
 static int hexval(unsigned char c)

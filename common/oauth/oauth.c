@@ -24,6 +24,7 @@
 
 #include "http/http.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -612,37 +613,16 @@ out:
   close(fd);
 }
 
-static int fsync_dir_of(const char *path)
-{
-  char dir[PATH_MAX];
-  const char *slash = strrchr(path, '/');
-  int fd, rc;
-
-  if(!slash)
-    snprintf(dir, sizeof(dir), ".");
-  else if(slash == path)
-    snprintf(dir, sizeof(dir), "/");
-  else
-    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-  fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if(fd < 0)
-    return -1;
-  rc = fsync(fd);
-  close(fd);
-  return rc;
-}
-
 /* Write the cache atomically: a reader (another input, or this one after
  * a crash) sees the old file or the new one, never a part of either. */
 static int cache_write(const char *path, const struct binding *bd,
                        const struct cache_entry *e, char *err, size_t errlen)
 {
-  char tmp[PATH_MAX];
+  struct util_atomic tmp = { .fd = -1 };
   cJSON *doc = cJSON_CreateObject();
   char *text = NULL;
-  int fd = -1, rc = -1;
+  int rc = -1;
 
-  tmp[0] = '\0';
   if(!doc ||
      !cJSON_AddNumberToObject(doc, "version", OAUTH_CACHE_VERSION) ||
      !cJSON_AddStringToObject(doc, "token_url", bd->token_url) ||
@@ -659,46 +639,29 @@ static int cache_write(const char *path, const struct binding *bd,
     seterr(err, errlen, "out of memory");
     goto out;
   }
-  if((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path)
-     >= sizeof(tmp)) {
-    tmp[0] = '\0';
-    seterr(err, errlen, "path too long");
-    goto out;
-  }
-  /* mkostemp creates the file 0600 whatever the umask. */
-  fd = mkostemp(tmp, O_CLOEXEC);
-  if(fd < 0) {
-    tmp[0] = '\0';
+  /* 0600 whatever the umask: the file holds the tokens */
+  if(util_atomic_open(&tmp, path, 0600, NULL, 0) < 0) {
     seterr(err, errlen, "cannot create a temporary file next to it: %s",
            strerror(errno));
     goto out;
   }
-  if(fchmod(fd, 0600) < 0 || util_write_all(fd, text, strlen(text)) < 0 ||
-     util_write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
-    seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+  if(util_write_all(tmp.fd, text, strlen(text)) < 0 ||
+     util_write_all(tmp.fd, "\n", 1) < 0 ||
+     util_atomic_sync(&tmp, NULL, 0) < 0) {
+    seterr(err, errlen, "cannot write %s: %s", tmp.tmp, strerror(errno));
     goto out;
   }
-  if(close(fd) < 0) {
-    fd = -1;
-    seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+  if(util_atomic_commit(&tmp, NULL, UTIL_ATOMIC_NO_DIRSYNC, NULL, 0) < 0) {
+    seterr(err, errlen, "cannot rename %s: %s", tmp.tmp, strerror(errno));
     goto out;
   }
-  fd = -1;
-  if(rename(tmp, path) < 0) {
-    seterr(err, errlen, "cannot rename %s: %s", tmp, strerror(errno));
-    goto out;
-  }
-  tmp[0] = '\0';
-  if(fsync_dir_of(path) < 0) {
+  if(util_fsync_dir(path, NULL, 0) < 0) {
     seterr(err, errlen, "cannot sync its directory: %s", strerror(errno));
     goto out;
   }
   rc = 0;
 out:
-  if(fd >= 0)
-    close(fd);
-  if(tmp[0])
-    unlink(tmp);
+  util_atomic_abort(&tmp);
   if(text) {
     explicit_bzero(text, strlen(text));
     cJSON_free(text);

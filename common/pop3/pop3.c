@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "util/base64.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -379,7 +380,6 @@ int pop3_auth_xoauth2(struct pop3 *p, const char *user, const char *token)
   struct buf msg, line;
   const char *text;
   char challenge[512] = "";
-  char *b64;
   int r;
   if (auth_allowed(p, "AUTH XOAUTH2") < 0)
     return -1;
@@ -395,19 +395,11 @@ int pop3_auth_xoauth2(struct pop3 *p, const char *user, const char *token)
     pop3_seterr(p, "XOAUTH2: bad or too long user name or token");
     return -1;
   }
-  b64 = malloc(4 * ((msg.len + 2) / 3) + 1);
-  if (!b64) {
-    wipe(&msg);
-    pop3_seterr(p, "out of memory");
-    return -1;
-  }
-  EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)msg.data,
-                  (int)msg.len);
-  wipe(&msg);
   buf_init(&line, 128 * 1024);
-  r = buf_printf(&line, "AUTH XOAUTH2 %s", b64);
-  memset(b64, 0, strlen(b64));
-  free(b64);
+  r = buf_puts(&line, "AUTH XOAUTH2 ");
+  if (r == 0)
+    r = base64_encode(&line, msg.data, msg.len);
+  wipe(&msg);
   if (r < 0) {
     wipe(&line);
     pop3_seterr(p, "AUTH XOAUTH2: token too long");

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/util.h"
 
 /* A value is a short status line; anything larger is not ours. */
@@ -124,33 +126,17 @@ int store_get(struct store *s, const char *key, char **value_r,
   return 1;
 }
 
-/* Write key and value to a new temporary file tmp, fsynced.  Returns 0,
- * or -1 with errno set (nothing left behind). */
-static int write_temp(struct store *s, const char *tmp, const char *key,
-                      const char *value)
+/* Write key and value to a new temporary file for path, fsynced.  Returns
+ * 0, or -1 with errno set (abort a to remove what is left). */
+static int write_temp(struct util_atomic *a, const char *path,
+                      const char *key, const char *value)
 {
-  size_t klen = strlen(key), vlen = strlen(value);
-  int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                  0600);
-
-  if(fd < 0)
+  if(util_atomic_open(a, path, 0600, NULL, 0) < 0)
     return -1;
-  if(fchmod(fd, 0600) < 0 ||
-     util_write_all(fd, key, klen + 1) < 0 ||
-     util_write_all(fd, value, vlen) < 0 ||
-     fsync(fd) < 0) {
-    int e = errno;
-    close(fd);
-    unlinkat(s->dirfd, tmp, 0);
-    errno = e;
+  if(util_write_all(a->fd, key, strlen(key) + 1) < 0 ||
+     util_write_all(a->fd, value, strlen(value)) < 0 ||
+     util_atomic_sync(a, NULL, 0) < 0)
     return -1;
-  }
-  if(close(fd) < 0) {
-    int e = errno;
-    unlinkat(s->dirfd, tmp, 0);
-    errno = e;
-    return -1;
-  }
   return 0;
 }
 
@@ -158,8 +144,8 @@ int store_put_many(struct store *s, const char *const *keys,
                    const char *const *values, size_t n, char *err,
                    size_t errlen)
 {
-  char (*names)[65] = NULL;
-  char tmp[96];
+  struct util_atomic *tmps = NULL;
+  char name[65], path[PATH_MAX];
   size_t written = 0, renamed = 0;
 
   if(s->dirfd < 0 || n == 0)
@@ -174,39 +160,42 @@ int store_put_many(struct store *s, const char *const *keys,
       snprintf(err, errlen, "checkpoint for %s: value too large", keys[i]);
       return -1;
     }
-  names = malloc(n * sizeof(*names));
-  if(!names) {
+  tmps = malloc(n * sizeof(*tmps));
+  if(!tmps) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
+  for(size_t i = 0; i < n; i++)
+    tmps[i] = (struct util_atomic){ .fd = -1 };
   /* Every new value durable under a temporary name first ... */
   for(; written < n; written++) {
-    key_name(keys[written], names[written]);
-    snprintf(tmp, sizeof(tmp), ".%s.%zu.tmp", names[written], written);
-    if(write_temp(s, tmp, keys[written], values[written]) < 0)
+    key_name(keys[written], name);
+    if((size_t)snprintf(path, sizeof(path), "%s/%s", s->dir, name)
+       >= sizeof(path)) {
+      errno = ENAMETOOLONG;
+      goto fail;
+    }
+    if(write_temp(&tmps[written], path, keys[written], values[written]) < 0)
       goto fail;
   }
   /* ... then each switched in, and one folder sync for all the renames. */
-  for(; renamed < n; renamed++) {
-    snprintf(tmp, sizeof(tmp), ".%s.%zu.tmp", names[renamed], renamed);
-    if(renameat(s->dirfd, tmp, s->dirfd, names[renamed]) < 0)
+  for(; renamed < n; renamed++)
+    if(util_atomic_commit(&tmps[renamed], NULL, UTIL_ATOMIC_NO_DIRSYNC,
+                          NULL, 0) < 0)
       goto fail;
-  }
   if(fsync(s->dirfd) < 0)
     goto fail;
-  free(names);
+  free(tmps);
   return 0;
 fail:
   {
     int e = errno;
-    for(size_t i = renamed; i < written; i++) {
-      snprintf(tmp, sizeof(tmp), ".%s.%zu.tmp", names[i], i);
-      unlinkat(s->dirfd, tmp, 0);
-    }
+    for(size_t i = 0; i < n; i++)
+      util_atomic_abort(&tmps[i]);
     snprintf(err, errlen, "cannot write checkpoint in %s: %s", s->dir,
              strerror(e));
   }
-  free(names);
+  free(tmps);
   return -1;
 }
 

@@ -9,7 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -139,6 +144,49 @@ static void test_log_levels(void **state)
   assert_int_equal(log_level_parse("loud", &l), -1);
 }
 
+/* util_write_file_atomic: contents replaced whole, 0600 exact whatever the
+ * umask, no temporary file left behind, a failure names the file. */
+static void test_write_file_atomic(void **state)
+{
+  char dir[] = "/tmp/util-test.XXXXXX", path[64], data[16], err[256];
+  struct stat st;
+  FILE *f;
+  DIR *d;
+  struct dirent *de;
+  int files = 0;
+  mode_t old;
+
+  (void)state;
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof(path), "%s/secret", dir);
+  old = umask(0277);
+  assert_int_equal(util_write_file_atomic(path, "one", 3, 0600, 0, err,
+                                          sizeof(err)), 0);
+  assert_int_equal(util_write_file_atomic(path, "two!", 4, 0600, 0, err,
+                                          sizeof(err)), 0);
+  umask(old);
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600);
+  assert_non_null(f = fopen(path, "rb"));
+  assert_int_equal(fread(data, 1, sizeof(data), f), 4);
+  assert_memory_equal(data, "two!", 4);
+  fclose(f);
+  assert_non_null(d = opendir(dir));
+  while((de = readdir(d)))
+    if(de->d_name[0] != '.' || strncmp(de->d_name, ".secret", 7) == 0)
+      files++;
+  closedir(d);
+  assert_int_equal(files, 1);
+  /* a directory that is not there */
+  snprintf(path, sizeof(path), "%s/none/x", dir);
+  assert_int_equal(util_write_file_atomic(path, "x", 1, 0600, 0, err,
+                                          sizeof(err)), -1);
+  assert_non_null(strstr(err, "/none/"));
+  snprintf(path, sizeof(path), "%s/secret", dir);
+  unlink(path);
+  rmdir(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -149,6 +197,7 @@ int main(void)
     cmocka_unit_test(test_json_escape_respects_ceiling),
     cmocka_unit_test(test_xml_escape),
     cmocka_unit_test(test_log_levels),
+    cmocka_unit_test(test_write_file_atomic),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   json("", 0, 0);

@@ -1,4 +1,4 @@
-#include "b64.h"
+#include "base64.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -36,7 +36,7 @@ static void init_cls(void)
   }
 }
 
-void soar_b64_init(void)
+void base64_init(void)
 {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   pthread_once(&once, init_cls);
@@ -70,20 +70,20 @@ static size_t put_partial(unsigned char *d, uint32_t acc, unsigned nq,
     return 2;
   }
   if(nq == 1)
-    *flags |= MIME_DATA_DAMAGED;
+    *flags |= BASE64_DAMAGED;
   return 0;
 }
 
-void soar_b64_stream_init(struct soar_b64_stream *s, const char *in,
+void base64_stream_init(struct base64_stream *s, const char *in,
                           size_t len)
 {
-  soar_b64_init();
+  base64_init();
   memset(s, 0, sizeof(*s));
   s->in = (const unsigned char *)in;
   s->len = len;
 }
 
-size_t soar_b64_stream_next(struct soar_b64_stream *s, unsigned char *d,
+size_t base64_stream_next(struct base64_stream *s, unsigned char *d,
                             size_t cap)
 {
   const unsigned char *p = s->in;
@@ -124,7 +124,7 @@ size_t soar_b64_stream_next(struct soar_b64_stream *s, unsigned char *d,
       continue;
     }
     if(v == 66) {
-      s->flags |= MIME_DATA_DAMAGED;
+      s->flags |= BASE64_DAMAGED;
       i++;
       continue;
     }
@@ -156,29 +156,72 @@ size_t soar_b64_stream_next(struct soar_b64_stream *s, unsigned char *d,
   return o;
 }
 
-int soar_b64_decode(const char *in, size_t len, size_t max,
-                    struct mime_data *out)
+int base64_decode(const char *in, size_t len, struct buf *out,
+                  unsigned *flags)
 {
-  struct soar_b64_stream st;
-  size_t cap = len / 4 * 3 + 3, o;
+  struct base64_stream st;
+  size_t want = len / 4 * 3 + 3;    /* room for all of it */
+  size_t room = out->max - out->len, n;
 
-  memset(out, 0, sizeof(*out));
-  if(max && cap > max + 3)
-    cap = max + 3;
-  unsigned char *d = malloc(cap + 1);
-  if(!d)
-    return -1;
-  soar_b64_stream_init(&st, in, len);
-  o = soar_b64_stream_next(&st, d, cap);   /* all of it, when it fits */
-  out->flags = st.flags;
-  if(max && o > max) {
-    o = max;
-    out->flags |= MIME_DATA_TRUNCATED;
+  base64_stream_init(&st, in, len);
+  /* Nearly always: everything decoded straight into the buffer at once. */
+  if(want > room)
+    want = room;
+  if(want >= 6) {
+    if(buf_reserve(out, want) < 0)
+      return -1;
+    n = base64_stream_next(&st, (unsigned char *)out->data + out->len, want);
+    out->len += n;
+    out->data[out->len] = '\0';
   }
-  else if(!st.done)
-    out->flags |= MIME_DATA_TRUNCATED;
-  d[o] = '\0';
-  out->data = (char *)d;
-  out->len = o;
+  /* Near max, a few bytes at a time, so the buffer still ends with the
+   * longest prefix that fits. */
+  while(!st.done) {
+    unsigned char tail[6];
+    n = base64_stream_next(&st, tail, sizeof(tail));
+    room = out->max - out->len;
+    if(n > room) {
+      if(room && buf_append(out, tail, room) < 0)
+        return -1;
+      *flags |= st.flags | BASE64_TRUNCATED;
+      return 0;
+    }
+    if(n && buf_append(out, tail, n) < 0)
+      return -1;
+  }
+  *flags |= st.flags;
+  return 0;
+}
+
+int base64_encode(struct buf *out, const void *p, size_t n)
+{
+  static const char a[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const unsigned char *s = p;
+  size_t olen;
+  char *d;
+
+  if(n > ((size_t)-1 - 2) / 4 * 3)
+    return -1;
+  olen = (n + 2) / 3 * 4;
+  if(buf_reserve(out, olen) < 0)
+    return -1;
+  d = out->data + out->len;
+  for(; n >= 3; n -= 3, s += 3) {
+    uint32_t v = (uint32_t)s[0] << 16 | (uint32_t)s[1] << 8 | s[2];
+    *d++ = a[v >> 18];
+    *d++ = a[(v >> 12) & 63];
+    *d++ = a[(v >> 6) & 63];
+    *d++ = a[v & 63];
+  }
+  if(n) {
+    uint32_t v = (uint32_t)s[0] << 16 | (n > 1 ? (uint32_t)s[1] << 8 : 0);
+    *d++ = a[v >> 18];
+    *d++ = a[(v >> 12) & 63];
+    *d++ = n > 1 ? a[(v >> 6) & 63] : '=';
+    *d++ = '=';
+  }
+  out->len += olen;
+  out->data[out->len] = '\0';
   return 0;
 }
