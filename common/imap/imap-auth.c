@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "imap/imap-private.h"
+#include "util/base64.h"
 
 /* ------------------------------------------------------------ capabilities */
 
@@ -146,14 +147,6 @@ int imap_login(struct imap *im, const char *user, const char *pass)
   return -1;
 }
 
-static char *b64encode(const unsigned char *p, size_t n)
-{
-  char *out = malloc(4 * ((n + 2) / 3) + 1);
-  if (out)
-    EVP_EncodeBlock((unsigned char *)out, p, (int)n);
-  return out;
-}
-
 /* Decode the challenge after "+ " into im->sasl_msg (printable only). */
 static void keep_challenge(struct imap *im)
 {
@@ -189,7 +182,7 @@ static int imap_sasl(struct imap *im, const char *mech, const char *cmdname,
 {
   char cap[64];
   struct buf cmd;
-  char *b64;
+  struct buf b64;
   int rounds = 0, r;
 
   if (auth_allowed(im, cmdname) < 0)
@@ -200,9 +193,11 @@ static int imap_sasl(struct imap *im, const char *mech, const char *cmdname,
                 conn_peer(im->c), cap);
     return -1;
   }
-  b64 = b64encode(ir, irlen);
-  if (!b64) {
-    imap_seterr(im, "out of memory");
+  buf_init(&b64, IMAP_CMD_MAX);
+  if (base64_encode(&b64, ir, irlen) < 0) {
+    imap_seterr(im, "%s at %s: initial response too long", cmdname,
+                conn_peer(im->c));
+    wipe(&b64);
     return -1;
   }
   im->sasl_msg[0] = '\0';
@@ -210,7 +205,7 @@ static int imap_sasl(struct imap *im, const char *mech, const char *cmdname,
   buf_init(&cmd, IMAP_CMD_MAX);
   r = imap_begin(im, &cmd, cmdname);
   if (r == 0 && imap_has_capability(im, "SASL-IR")) {
-    if (buf_printf(&cmd, " %s", *b64 ? b64 : "=") < 0)
+    if (buf_printf(&cmd, " %s", b64.len ? b64.data : "=") < 0)
       r = -1;
     if (r == 0)
       r = imap_send(im, &cmd);
@@ -220,7 +215,7 @@ static int imap_sasl(struct imap *im, const char *mech, const char *cmdname,
       r = imap_wait(im, true);
       if (r == 1) {
         buf_reset(&cmd);
-        if (buf_printf(&cmd, "%s\r\n", b64) < 0 ||
+        if (buf_printf(&cmd, "%s\r\n", b64.len ? b64.data : "") < 0 ||
             conn_write(im->c, cmd.data, cmd.len) < 0)
           r = conn_is_broken(im->c) ? imap_io_fail(im) : -1;
         else
@@ -230,8 +225,7 @@ static int imap_sasl(struct imap *im, const char *mech, const char *cmdname,
       }
     }
   }
-  memset(b64, 0, strlen(b64));
-  free(b64);
+  wipe(&b64);
   wipe(&cmd);
   while (r == 0 && im->ntags > 0) {
     r = imap_wait(im, true);
