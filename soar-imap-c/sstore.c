@@ -84,6 +84,12 @@ int sstore_open(struct sstore *s, const char *dir, char *err, size_t errlen)
     sstore_close(s);
     return -1;
   }
+  /* a run killed in the middle of a write left its temporary file behind */
+  util_atomic_sweep(dir);
+  for(int i = 0; i < 3; i++) {
+    snprintf(path, sizeof(path), "%s/%s", dir, subs[i]);
+    util_atomic_sweep(path);
+  }
   snprintf(path, sizeof(path), "%s/index.json", dir);
   char *data = sstore_read_file(path, SSTORE_MAX_JSON, NULL);
   if(data) {

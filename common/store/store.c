@@ -52,6 +52,8 @@ struct store *store_open(const char *dir, char *err, size_t errlen)
     return NULL;
   }
   s->dir = strdup(dir);
+  /* a run killed in the middle of a put left its temporary file behind */
+  util_atomic_sweep(dir);
   return s;
 }
 

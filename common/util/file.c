@@ -1,7 +1,10 @@
 #include "file.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -176,4 +179,48 @@ int util_write_file_atomic(const char *path, const void *data, size_t len,
     return -1;
   }
   return 0;
+}
+
+/* The pid in a temporary file's name ".<name>.tmp.<pid>.<n>", or 0 when
+ * name is not one of ours. */
+static long temp_owner(const char *name)
+{
+  const char *t, *p;
+  char *end;
+  long pid;
+
+  if(name[0] != '.' || !(t = strstr(name + 1, ".tmp.")))
+    return 0;
+  /* the last ".tmp." (a destination name may contain one) */
+  while((p = strstr(t + 1, ".tmp.")) != NULL)
+    t = p;
+  p = t + 5;
+  if(!isdigit((unsigned char)*p))
+    return 0;
+  pid = strtol(p, &end, 10);
+  if(*end != '.' || !isdigit((unsigned char)end[1]) || pid <= 0)
+    return 0;
+  strtoul(end + 1, &end, 10);
+  return *end ? 0 : pid;
+}
+
+int util_atomic_sweep(const char *dir)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  int removed = 0;
+
+  if(!d)
+    return -1;
+  while((e = readdir(d)) != NULL) {
+    long pid = temp_owner(e->d_name);
+    if(pid <= 0 || pid == (long)getpid())
+      continue;
+    if(kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+      continue;             /* alive, or not ours to ask about: keep it */
+    if(unlinkat(dirfd(d), e->d_name, 0) == 0)
+      removed++;
+  }
+  closedir(d);
+  return removed;
 }

@@ -60,6 +60,13 @@ int util_atomic_commit(struct util_atomic *a, const char *path,
  * Safe after any of the above, and twice. */
 void util_atomic_abort(struct util_atomic *a);
 
+/* Remove from dir the temporary files of processes that died between
+ * util_atomic_open and commit (kill -9, a crash): names of the form
+ * ".<name>.tmp.<pid>.<n>" whose process no longer exists.  Temporary files
+ * of live processes are left alone.  Returns how many were removed, or -1
+ * when dir cannot be read. */
+int util_atomic_sweep(const char *dir);
+
 /* fsync the directory holding path ("." for a bare name).  Returns 0 or
  * -1. */
 int util_fsync_dir(const char *path, char *err, size_t errlen);

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -11,6 +12,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/buf.h"
@@ -187,6 +189,59 @@ static void test_write_file_atomic(void **state)
   rmdir(dir);
 }
 
+/* Temporary files of a process that died mid-write are removed; those of
+ * live processes and everything else stay. */
+static void touch(const char *dir, const char *name)
+{
+  char p[512];
+  FILE *f;
+
+  snprintf(p, sizeof(p), "%s/%s", dir, name);
+  f = fopen(p, "w");
+  assert_non_null(f);
+  fclose(f);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+  char p[512];
+
+  snprintf(p, sizeof(p), "%s/%s", dir, name);
+  return access(p, F_OK) == 0;
+}
+
+static void test_atomic_sweep(void **state)
+{
+  char dir[] = "/tmp/sweep.XXXXXX", dead[64], live[64], odd[64];
+  pid_t child;
+
+  (void)state;
+  assert_non_null(mkdtemp(dir));
+  child = fork();
+  assert_true(child >= 0);
+  if(child == 0)
+    _exit(0);
+  assert_int_equal(waitpid(child, NULL, 0), child);
+  snprintf(dead, sizeof(dead), ".key.tmp.%ld.3", (long)child);
+  snprintf(live, sizeof(live), ".key.tmp.%ld.1", (long)getppid());
+  snprintf(odd, sizeof(odd), ".key.tmp.%ld.x", (long)child);
+  touch(dir, dead);
+  touch(dir, live);
+  touch(dir, odd);                  /* not a name util_atomic_open makes */
+  touch(dir, "key");
+  touch(dir, ".key.tmp");
+  assert_int_equal(util_atomic_sweep(dir), 1);
+  assert_false(exists(dir, dead));
+  assert_true(exists(dir, live));
+  assert_true(exists(dir, odd));
+  assert_true(exists(dir, "key"));
+  assert_true(exists(dir, ".key.tmp"));
+  assert_int_equal(util_atomic_sweep("/nonexistent/dir"), -1);
+  char cmd[64];
+  snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -198,6 +253,7 @@ int main(void)
     cmocka_unit_test(test_xml_escape),
     cmocka_unit_test(test_log_levels),
     cmocka_unit_test(test_write_file_atomic),
+    cmocka_unit_test(test_atomic_sweep),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   json("", 0, 0);
