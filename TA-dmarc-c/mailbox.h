@@ -198,4 +198,9 @@ char *mailbox_read_password_file(const char *path, char *err, size_t errlen);
   { "batch_size", "Batch size", "Messages per round trip and checkpoint " \
     "(default 100)", SPLUNK_ARG_NUMBER, 0 }
 
+/* The rows every mail input's scheme ends with: the report args, DKIM's
+ * and the end of the table. */
+#define MAILBOX_SCHEME_END_ARGS \
+  INPUT_SCHEME_REPORT_ARGS, INPUT_SCHEME_DKIM_ARGS, INPUT_SCHEME_END
+
 #endif
