@@ -82,7 +82,8 @@ int mailbox_dkim_verify(void *ud, const void *msg, size_t len,
   return bad ? -1 : 0;
 }
 
-/* One KV line, quoted the way mailbox.c quotes its vendor_rua_mail_ ones. */
+/* One KV line, quoted the way mailbox_msg.c quotes its vendor_rua_mail_
+ * ones. */
 static void kv_line(struct buf *kv, const char *k, const char *v)
 {
   buf_printf(kv, "vendor_rua_mail_dkim_%s=\"", k);
