@@ -9,9 +9,9 @@
  * bomb) is checkpointed with its reason so it is not retried every run.
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "input.h"
+#include "input_main.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -32,7 +32,7 @@ static const struct splunk_arg args[] = {
   { "quiet_time", "Quiet time", "Ignore files modified less than this many "
     "seconds ago (default 10)", SPLUNK_ARG_NUMBER, 0 },
   INPUT_SCHEME_REPORT_ARGS,
-  { NULL, NULL, NULL, 0, 0 },
+  INPUT_SCHEME_END,
 };
 
 static const struct splunk_scheme scheme = {
@@ -181,10 +181,11 @@ static int ingest_file(const struct dir_job *job, const char *name,
   return 0;
 }
 
-/* One run over the folder.  Returns the exit code. */
-static int run(const struct dir_job *job, struct input_opts *o,
-               struct splunk_writer *w)
+/* One run over the folder (ud: the struct dir_job).  Returns the exit
+ * code. */
+static int run(void *ud, struct input_opts *o, struct splunk_writer *w)
 {
+  const struct dir_job *job = ud;
   struct run_totals t = { 0 };
   struct dmarc_ingest *in;
   struct store *st;
@@ -199,7 +200,7 @@ static int run(const struct dir_job *job, struct input_opts *o,
     log_error("%s", err);
     return 1;
   }
-  in = input_ingest_new(o, err, sizeof(err));
+  in = dmarc_ingest_new(&o->ingest, err, sizeof(err));
   if(!in) {
     log_error("%s", err);
     store_close(st);
@@ -221,7 +222,7 @@ static int run(const struct dir_job *job, struct input_opts *o,
            job->dir, t.files, t.ingested, (unsigned long long)t.events,
            t.skipped_seen, t.skipped_quiet, t.not_report, t.rejected,
            t.failed, (long long)(util_now_ms() - start));
-  input_ingest_free(in, o);
+  dmarc_ingest_free(in);
   store_close(st);
   if(t.failed)
     rc = 1;
@@ -255,84 +256,69 @@ static int quiet_time_of(const char *v, uint64_t *out)
   return util_parse_u64(v, 0, 10u * 365 * 24 * 3600, out);
 }
 
-/* --validate-arguments: splunkd shows our message to the user. */
-static int validate_arguments(void)
+/* The stanza's params (for a run or --validate-arguments alike). */
+static int stanza(void *ud, struct input_opts *o, const struct splunk_config *c,
+                  bool validate_only, char *err, size_t errlen)
 {
-  struct splunk_config cfg;
-  struct input_opts o;
-  char err[600];
-  uint64_t q;
-  int rc = 0;
+  struct dir_job *job = ud;
+  const char *q = splunk_param(c, "quiet_time");
 
-  if(splunk_read_config(stdin, &cfg, err, sizeof(err))) {
-    splunk_print_validation_error(stdout, err);
-    return 1;
+  (void)validate_only;
+  job->dir = splunk_param(c, "dmarc_directory");
+  job->stanza = c->stanza ? c->stanza : SCHEME;
+  if(check_dir(job->dir, err, errlen))
+    return -1;
+  if(quiet_time_of(q, &job->quiet_time)) {
+    snprintf(err, errlen, "quiet_time must be a whole number of seconds, "
+             "not '%s'", q);
+    return -1;
   }
-  input_opts_default(&o);
-  if(check_dir(splunk_param(&cfg, "dmarc_directory"), err, sizeof(err)))
-    rc = 1;
-  else if(quiet_time_of(splunk_param(&cfg, "quiet_time"), &q)) {
-    snprintf(err, sizeof(err), "quiet_time must be a whole number of seconds, "
-             "not '%s'", splunk_param(&cfg, "quiet_time"));
-    rc = 1;
-  }
-  else if(input_opts_from_stanza(&o, &cfg, err, sizeof(err)))
-    rc = 1;
-  if(rc)
-    splunk_print_validation_error(stdout, err);
-  input_opts_free(&o);
-  splunk_config_free(&cfg);
-  return rc;
+  return input_opts_from_stanza(o, c, err, errlen);
 }
 
-struct dir_run {
-  const struct dir_job *job;
-  struct input_opts *o;
+static const struct option options[] = {
+  { "dir", required_argument, NULL, 'd' },
+  { "quiet-time", required_argument, NULL, 'q' },
 };
 
-static int dir_run_cb(void *ud, struct splunk_writer *w)
+static int flag(void *ud, int id, const char *v)
 {
-  struct dir_run *dr = ud;
-  return run(dr->job, dr->o, w);
+  struct dir_job *job = ud;
+
+  if(id == 'd')
+    job->dir = v;
+  else if(id != 'q')
+    return -1;
+  else if(quiet_time_of(v, &job->quiet_time)) {
+    fprintf(stderr, "dmarc_directory: --quiet-time takes a whole number "
+            "of seconds, not '%s'\n", v);
+    return -2;
+  }
+  return 0;
 }
 
-/* No arguments: splunkd sends the input definition on stdin. */
-static int run_modinput(void)
+/* By hand: the folder is required and must be readable. */
+static int cli(void *ud, struct input_opts *o)
 {
-  struct splunk_config cfg;
-  struct input_opts o;
-  struct dir_job job;
+  struct dir_job *job = ud;
   char err[600];
-  int rc;
 
-  if(splunk_read_config(stdin, &cfg, err, sizeof(err))) {
-    log_error("%s", err);
+  (void)o;
+  if(!job->dir) {
+    fprintf(stderr, "dmarc_directory: --dir PATH is required (or --help)\n");
     return 2;
   }
-  log_set_input(cfg.stanza);
-  input_opts_default(&o);
-  job.dir = splunk_param(&cfg, "dmarc_directory");
-  job.stanza = cfg.stanza ? cfg.stanza : SCHEME;
-  if(check_dir(job.dir, err, sizeof(err)) ||
-     quiet_time_of(splunk_param(&cfg, "quiet_time"), &job.quiet_time) ||
-     input_opts_from_stanza(&o, &cfg, err, sizeof(err))) {
-    log_error("configuration: %s", *err ? err : "quiet_time is not a number");
-    splunk_config_free(&cfg);
-    input_opts_free(&o);
+  if(check_dir(job->dir, err, sizeof(err))) {
+    fprintf(stderr, "dmarc_directory: %s\n", err);
     return 2;
   }
-  {
-    struct dir_run dr = { &job, &o };
-    rc = input_run_stream(&cfg, &o, dir_run_cb, &dr);
-  }
-  input_opts_free(&o);
-  splunk_config_free(&cfg);
-  return rc;
+  return 0;
 }
 
-static void usage(FILE *out)
+static void help(void *ud, FILE *out)
 {
-  fprintf(out,
+  (void)ud;
+  fputs(
     "Usage: dmarc_directory --dir PATH [options]\n"
     "       dmarc_directory --scheme | --validate-arguments   (for splunkd)\n"
     "       dmarc_directory                 (splunkd run: input XML on stdin)\n"
@@ -342,91 +328,28 @@ static void usage(FILE *out)
     "stdout.  Logs go to stderr.\n"
     "\n"
     "  --dir PATH                the folder (not recursive)\n"
-    "  --quiet-time N            skip files modified less than N s ago (default 10)\n"
-    INPUT_OPTIONS_HELP
-    "  --help                    this text\n"
-    "  --version                 print the version\n"
-    "\n"
-    "Exit status: 0 done (rejected files are logged and checkpointed),\n"
-    "1 runtime failure, 2 usage or configuration error.\n");
+    "  --quiet-time N            skip files modified less than N s ago (default 10)\n",
+    out);
 }
 
 int main(int argc, char **argv)
 {
-  static const struct option own[] = {
-    { "dir", required_argument, NULL, 'd' },
-    { "quiet-time", required_argument, NULL, 'q' },
-    { "scheme", no_argument, NULL, 's' },
-    { "validate-arguments", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'V' },
+  static struct dir_job job = { NULL, 10, "cli" };
+  static const struct input_frontend fe = {
+    .name = SCHEME,
+    .scheme = &scheme,
+    .help = help,
+    .help_tail =
+      "Exit status: 0 done (rejected files are logged and checkpointed),\n"
+      "1 runtime failure, 2 usage or configuration error.\n",
+    .options = options,
+    .noptions = sizeof(options) / sizeof(options[0]),
+    .flag = flag,
+    .stanza = stanza,
+    .cli = cli,
+    .run = run,
+    .ud = &job,
   };
-  const unsigned nown = sizeof(own) / sizeof(own[0]);
-  struct option all[INPUT_LONG_OPTIONS_COUNT + sizeof(own) / sizeof(own[0]) + 1];
-  struct input_opts o;
-  struct dir_job job = { NULL, 10, "cli" };
-  struct splunk_writer *w;
-  int c, rc;
 
-  if(argc == 1)
-    return run_modinput();
-  memcpy(all, own, sizeof(own));
-  memcpy(all + nown, input_long_options,
-         INPUT_LONG_OPTIONS_COUNT * sizeof(struct option));
-  memset(&all[nown + INPUT_LONG_OPTIONS_COUNT], 0, sizeof(struct option));
-  input_opts_default(&o);
-  while((c = getopt_long(argc, argv, "h", all, NULL)) != -1) {
-    switch(c) {
-    case 's':
-      return splunk_print_scheme(stdout, &scheme) ? 1 : 0;
-    case 'v':
-      return validate_arguments();
-    case 'h':
-      usage(stdout);
-      return 0;
-    case 'V':
-      return util_print_version("dmarc_directory");
-    case 'd':
-      job.dir = optarg;
-      break;
-    case 'q':
-      if(quiet_time_of(optarg, &job.quiet_time)) {
-        fprintf(stderr, "dmarc_directory: --quiet-time takes a whole number "
-                "of seconds, not '%s'\n", optarg);
-        return 2;
-      }
-      break;
-    case '?':
-      usage(stderr);
-      return 2;
-    default:
-      for(unsigned i = 0; i < INPUT_LONG_OPTIONS_COUNT; i++) {
-        if(input_long_options[i].val != c)
-          continue;
-        if(input_opts_flag(&o, input_long_options[i].name, optarg) < 0) {
-          fprintf(stderr, "dmarc_directory: bad value '%s' for --%s\n",
-                  optarg, input_long_options[i].name);
-          return 2;
-        }
-      }
-    }
-  }
-  if(optind < argc || !job.dir) {
-    fprintf(stderr, "dmarc_directory: %s\n", job.dir ? "unexpected argument"
-            : "--dir PATH is required (or --help)");
-    return 2;
-  }
-  {
-    char err[600];
-    if(check_dir(job.dir, err, sizeof(err))) {
-      fprintf(stderr, "dmarc_directory: %s\n", err);
-      return 2;
-    }
-  }
-  w = splunk_writer_new(stdout, SPLUNK_WRITER_LINES, NULL, NULL, NULL, NULL);
-  rc = w ? run(&job, &o, w) : 1;
-  if(splunk_writer_finish(w))
-    rc = 1;
-  input_opts_free(&o);
-  return rc;
+  return input_main(argc, argv, &fe);
 }

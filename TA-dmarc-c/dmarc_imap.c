@@ -18,9 +18,7 @@ static const struct splunk_arg args[] = {
   { "username", "Username", "Login name", SPLUNK_ARG_STRING, 1 },
   { "password", "Password", "Login password", SPLUNK_ARG_STRING, 1 },
   MAILBOX_SCHEME_FOLDER_ARGS,
-  INPUT_SCHEME_REPORT_ARGS,
-  INPUT_SCHEME_DKIM_ARGS,
-  { NULL, NULL, NULL, 0, 0 },
+  MAILBOX_SCHEME_END_ARGS,
 };
 
 static const struct splunk_scheme scheme = {

@@ -8,7 +8,7 @@
  * secret, scope https://outlook.office365.com/.default) or from a refresh
  * token at a token URL (Gmail style).  It is cached in a 0600 file until
  * shortly before it expires, and a new one is fetched once when the server
- * refuses the cached one (see mailbox_auth.h, common/oauth/oauth.h).  The
+ * refuses the cached one (see mailbox_oauth.h, common/oauth/oauth.h).  The
  * rest is dmarc_imap (see mailbox.h).
  *
  * Secrets never come from the command line: --client-secret-file and
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "mailbox.h"
-#include "mailbox_auth.h"
+#include "mailbox_oauth.h"
 
 /* Microsoft 365's IMAP server: the old add-on's default for this input. */
 #define DEFAULT_SERVER "outlook.office365.com"
@@ -52,9 +52,7 @@ static const struct splunk_arg args[] = {
   { "token_ca_file", "Token endpoint CA file", "PEM file of extra CAs for "
     "the token endpoint", SPLUNK_ARG_STRING, 0 },
   MAILBOX_SCHEME_FOLDER_ARGS,
-  INPUT_SCHEME_REPORT_ARGS,
-  INPUT_SCHEME_DKIM_ARGS,
-  { NULL, NULL, NULL, 0, 0 },
+  MAILBOX_SCHEME_END_ARGS,
 };
 
 static const struct splunk_scheme scheme = {
@@ -110,15 +108,6 @@ static int flag(struct mailbox_opts *m, int id, const char *v)
   return -1;
 }
 
-static const char *param(const struct splunk_config *c, const char *a,
-                         const char *b)
-{
-  const char *v = splunk_param(c, a);
-  if((!v || !*v) && b)
-    v = splunk_param(c, b);
-  return v && *v ? v : NULL;
-}
-
 /* A secret param: kept as given, or fetched from storage/passwords when
  * the stanza masks it; *out owns a copy.  0, or -1 with err. */
 static int secret_param(struct input_opts *io, const struct splunk_config *c,
@@ -140,15 +129,17 @@ static int stanza(struct mailbox_opts *m, struct input_opts *io,
                   const struct splunk_config *c, char *err, size_t errlen)
 {
   (void)m;
-  oa.client_id = param(c, "client_id", "oauth2_client_id");
-  oa.authority = param(c, "oauth2_authority", "authority");
-  oa.scope = param(c, "oauth2_scope", "scope");
-  oa.token_url = param(c, "token_url", "oauth2_token_url");
-  oa.ca_file = param(c, "token_ca_file", NULL);
-  oa.token_cache = param(c, "token_cache", NULL);
-  if(secret_param(io, c, param(c, "client_secret", "oauth2_client_secret"),
+  oa.client_id = input_param(c, "client_id", "oauth2_client_id");
+  oa.authority = input_param(c, "oauth2_authority", "authority");
+  oa.scope = input_param(c, "oauth2_scope", "scope");
+  oa.token_url = input_param(c, "token_url", "oauth2_token_url");
+  oa.ca_file = input_param(c, "token_ca_file", NULL);
+  oa.token_cache = input_param(c, "token_cache", NULL);
+  if(secret_param(io, c, input_param(c, "client_secret",
+                                     "oauth2_client_secret"),
                   "client_secret", &oa.client_secret, err, errlen) ||
-     secret_param(io, c, param(c, "refresh_token", "oauth2_refresh_token"),
+     secret_param(io, c, input_param(c, "refresh_token",
+                                     "oauth2_refresh_token"),
                   "refresh_token", &oa.refresh_token, err, errlen))
     return -1;
   return mailbox_oauth_check(&oa, err, errlen);

@@ -19,9 +19,7 @@ static const struct splunk_arg args[] = {
   { "password", "Password", "Login password", SPLUNK_ARG_STRING, 1 },
   { "batch_size", "Batch size", "Messages per checkpoint (default 100)",
     SPLUNK_ARG_NUMBER, 0 },
-  INPUT_SCHEME_REPORT_ARGS,
-  INPUT_SCHEME_DKIM_ARGS,
-  { NULL, NULL, NULL, 0, 0 },
+  MAILBOX_SCHEME_END_ARGS,
 };
 
 static const struct splunk_scheme scheme = {

@@ -5,11 +5,8 @@
 
 #include "input.h"
 
-#include "dns/dns.h"
 #include "util/log.h"
 #include "util/util.h"
-
-static struct dns_resolver *resolver;   /* one per process, like the schemas */
 
 const struct option input_long_options[] = {
   { "output", required_argument, NULL, 1000 },
@@ -29,7 +26,7 @@ void input_opts_default(struct input_opts *o)
 {
   memset(o, 0, sizeof(*o));
   dmarc_ingest_opts_default(&o->ingest);
-  o->resolve_ip = 1;
+  o->ingest.resolve_ip = 1;
 }
 
 void input_opts_free(struct input_opts *o)
@@ -39,9 +36,21 @@ void input_opts_free(struct input_opts *o)
     free(o->secrets[i]);
   }
   o->nsecrets = 0;
-  free(o->dns_server);
+  free((char *)o->ingest.dns_server);
   free(o->checkpoint_dir);
-  o->dns_server = o->checkpoint_dir = NULL;
+  o->ingest.dns_server = NULL;
+  o->checkpoint_dir = NULL;
+}
+
+int input_opts_dns_server(struct input_opts *o, const char *server)
+{
+  char *s = strdup(server);
+
+  if(!s)
+    return -1;
+  free((char *)o->ingest.dns_server);
+  o->ingest.dns_server = s;
+  return 0;
 }
 
 const char *input_secret(struct input_opts *o, const struct splunk_config *c,
@@ -69,6 +78,15 @@ const char *input_secret(struct input_opts *o, const struct splunk_config *c,
   }
   o->secrets[o->nsecrets++] = s;
   return s;
+}
+
+const char *input_param(const struct splunk_config *c, const char *name,
+                        const char *old_name)
+{
+  const char *v = splunk_param(c, name);
+  if((!v || !*v) && old_name)
+    v = splunk_param(c, old_name);
+  return v && *v ? v : NULL;
 }
 
 static int set_format(struct input_opts *o, const char *v)
@@ -99,7 +117,7 @@ int input_opts_from_stanza(struct input_opts *o, const struct splunk_config *c,
       return -1;
     }
     if(i == 0)
-      o->resolve_ip = b;
+      o->ingest.resolve_ip = b;
     else
       o->ingest.validate_xml = b;
   }
@@ -129,12 +147,11 @@ int input_opts_flag(struct input_opts *o, const char *flag, const char *v)
   if(!strcmp(flag, "output"))
     return set_format(o, v) ? -1 : 1;
   if(!strcmp(flag, "no-resolve-ip")) {
-    o->resolve_ip = 0;
+    o->ingest.resolve_ip = 0;
     return 1;
   }
   if(!strcmp(flag, "dns-server")) {
-    free(o->dns_server);
-    o->dns_server = strdup(v);
+    input_opts_dns_server(o, v);
     return 1;
   }
   if(!strcmp(flag, "dns-deadline-ms")) {
@@ -178,14 +195,14 @@ int input_opts_flag(struct input_opts *o, const char *flag, const char *v)
   return 0;
 }
 
-int input_run_stream(const struct splunk_config *cfg,
-                     const struct input_opts *o,
-                     int (*run)(void *ud, struct splunk_writer *w), void *ud)
+int input_run_stream(const struct splunk_config *cfg, struct input_opts *o,
+                     int (*run)(void *ud, struct input_opts *o,
+                                struct splunk_writer *w), void *ud)
 {
   struct splunk_writer *w = splunk_writer_new(stdout, SPLUNK_WRITER_XML,
                                               cfg->stanza, "dmarc", o->index,
                                               o->host);
-  int rc = w ? run(ud, w) : 1;
+  int rc = w ? run(ud, o, w) : 1;
 
   if(splunk_writer_finish(w))
     rc = 1;
@@ -201,26 +218,4 @@ int input_sink_event(void *ud, const char *text, size_t len, int64_t time,
     return -1;
   s->events++;
   return 0;
-}
-
-struct dmarc_ingest *input_ingest_new(struct input_opts *o, char *err,
-                                      size_t errlen)
-{
-  if(o->resolve_ip && !resolver) {
-    char derr[256];
-    resolver = dns_resolver_new(o->dns_server, 0, derr, sizeof(derr));
-    if(!resolver)
-      log_warn("DNS resolver unavailable, reports are ingested without "
-               "ip_resolution: %s", derr);
-  }
-  o->ingest.dns = o->resolve_ip ? resolver : NULL;
-  return dmarc_ingest_new(&o->ingest, err, errlen);
-}
-
-void input_ingest_free(struct dmarc_ingest *in, struct input_opts *o)
-{
-  dmarc_ingest_free(in);
-  dns_resolver_free(resolver);
-  resolver = NULL;
-  o->ingest.dns = NULL;
 }

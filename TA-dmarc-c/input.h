@@ -29,10 +29,12 @@
   { "dns_server", "DNS server", "IP[:PORT] of the resolver for DKIM keys and " \
     "resolve_ip (default: the system resolver)", SPLUNK_ARG_STRING, 0 }
 
+/* The row that ends every scheme's arg table. */
+#define INPUT_SCHEME_END { NULL, NULL, NULL, 0, 0 }
+
 struct input_opts {
-  struct dmarc_ingest_opts ingest;
-  int resolve_ip;
-  char *dns_server;        /* NULL: the system resolver */
+  struct dmarc_ingest_opts ingest;  /* its resolve_ip and dns_server too
+                                       (dns_server malloc'd, ours) */
   char *checkpoint_dir;    /* NULL: remember nothing */
   const char *index;       /* from the stanza, or NULL */
   const char *host;
@@ -40,7 +42,8 @@ struct input_opts {
   unsigned nsecrets;
 };
 
-/* Defaults: JSON, resolve_ip on, validate_xml on, default limits. */
+/* Defaults: JSON, resolve_ip on (system resolver), validate_xml on,
+ * default limits. */
 void input_opts_default(struct input_opts *o);
 void input_opts_free(struct input_opts *o);
 
@@ -57,6 +60,10 @@ int input_opts_from_stanza(struct input_opts *o, const struct splunk_config *c,
 const char *input_secret(struct input_opts *o, const struct splunk_config *c,
                          const char *value, const char *field, char *err,
                          size_t errlen);
+
+/* Set the DNS server of the lookups (resolve_ip and DKIM): 0, or -1 out of
+ * memory. */
+int input_opts_dns_server(struct input_opts *o, const char *server);
 
 /* Apply one shared command-line flag (see INPUT_OPTIONS_HELP); returns 1
  * when the flag was one of ours, 0 when not, -1 for a bad value. */
@@ -80,12 +87,17 @@ extern const struct option input_long_options[];
   "  --log-level LEVEL         debug, info, warn or error (default info)\n"
 
 /* A splunkd run's output: open the XML event stream with the stanza's
- * metadata (sourcetype dmarc, the stanza's index and host), call run with
- * it, then close the stream.  Returns run's exit code, or 1 when the stream
- * could not be opened or written to the end. */
-int input_run_stream(const struct splunk_config *cfg,
-                     const struct input_opts *o,
-                     int (*run)(void *ud, struct splunk_writer *w), void *ud);
+ * metadata (sourcetype dmarc, the stanza's index and host), call run(ud,
+ * o, stream), then close the stream.  Returns run's exit code, or 1 when
+ * the stream could not be opened or written to the end. */
+int input_run_stream(const struct splunk_config *cfg, struct input_opts *o,
+                     int (*run)(void *ud, struct input_opts *o,
+                                struct splunk_writer *w), void *ud);
+
+/* A stanza param that is set: the first non-empty of name and old_name
+ * (the old TA-dmarc add-on's name for it; may be NULL), else NULL. */
+const char *input_param(const struct splunk_config *c, const char *name,
+                        const char *old_name);
 
 /* Sink for dmarc_ingest: every event to the writer, counted. */
 struct input_sink {
@@ -95,11 +107,5 @@ struct input_sink {
 
 int input_sink_event(void *ud, const char *text, size_t len, int64_t time,
                      const char *source);
-
-/* Create the ingest context (and the DNS resolver when resolve_ip).
- * A resolver that cannot be created is logged and DNS is left off. */
-struct dmarc_ingest *input_ingest_new(struct input_opts *o, char *err,
-                                      size_t errlen);
-void input_ingest_free(struct dmarc_ingest *in, struct input_opts *o);
 
 #endif

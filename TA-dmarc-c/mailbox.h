@@ -148,9 +148,10 @@ bool mailbox_part_is_candidate(const struct imap_bodypart *p,
                                bool single_part);
 
 /* ------------------------------------------------------------ front-ends
- * dmarc_imap, dmarc_pop3 and dmarc_imap_oauth2 are this one main with a
- * different description: the Splunk modes (--scheme, --validate-arguments,
- * no arguments = run with the input XML on stdin) and the CLI mode.
+ * dmarc_imap, dmarc_pop3 and dmarc_imap_oauth2 are input_main (see
+ * input_main.h: the Splunk modes and the CLI) with the mailbox flags and
+ * stanza params that mailbox_main adds, and this description of what
+ * differs between them.
  * Exit codes: 0 done, 1 runtime failure, 2 usage or configuration error.
  */
 struct mailbox_frontend {
@@ -197,5 +198,10 @@ char *mailbox_read_password_file(const char *path, char *err, size_t errlen);
     "(default ALL)", SPLUNK_ARG_STRING, 0 }, \
   { "batch_size", "Batch size", "Messages per round trip and checkpoint " \
     "(default 100)", SPLUNK_ARG_NUMBER, 0 }
+
+/* The rows every mail input's scheme ends with: the report args, DKIM's
+ * and the end of the table. */
+#define MAILBOX_SCHEME_END_ARGS \
+  INPUT_SCHEME_REPORT_ARGS, INPUT_SCHEME_DKIM_ARGS, INPUT_SCHEME_END
 
 #endif

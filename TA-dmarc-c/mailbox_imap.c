@@ -72,6 +72,13 @@ bool mailbox_part_is_candidate(const struct imap_bodypart *p, bool single_part)
   return true;   /* archives, XML, octet-stream, unknown: sniff it */
 }
 
+/* The IMAP run's own state (mb->imap). */
+struct mb_imap {
+  char *folder;          /* in use */
+  uint32_t uidvalidity;  /* 0 until known */
+  struct uidset done;    /* UIDs done in this UIDVALIDITY */
+};
+
 /* One message of a batch. */
 struct slot {
   uint32_t uid;
@@ -207,6 +214,8 @@ static void ingest_part(struct mb *mb, struct buf *body, struct slot *sl,
   snprintf(fb, sizeof(fb), "uid%u.part%s", sl->uid, p->section);
   mb_part_name(base, sizeof(base), fname, fb);
   free(fname);
+  mt.folder = mb->imap->folder;
+  mt.uidvalidity = mb->imap->uidvalidity;
   mt.uid = sl->uid;
   mt.from = sl->h.from;
   mt.subject = sl->h.subject;
@@ -248,6 +257,8 @@ static void got_parts(struct pipe *p, struct slot *sl, struct imap_message *m,
     else if(had_body) {
       struct meta mt = { 0 };
       char base[32];
+      mt.folder = mb->imap->folder;
+      mt.uidvalidity = mb->imap->uidvalidity;
       mt.uid = sl->uid;
       snprintf(base, sizeof(base), "uid%u", sl->uid);
       mb_ingest_whole(mb, p->body.data, p->body.len, &mt, base, &sl->oc);
@@ -313,9 +324,9 @@ static void imap_save_done(struct mb *mb, bool compact)
     mb->store_failed = true;   /* the journal stays in the record */
   buf_init(&v, SIZE_MAX);
   snprintf(key, sizeof(key), "imap|%s|%s|%s|%u", mb->o->server,
-           mb->o->username, mb->folder, mb->uidvalidity);
+           mb->o->username, mb->imap->folder, mb->imap->uidvalidity);
   *err = '\0';
-  if(mb_uidset_format(&mb->done, &v) || buf_putc(&v, '\n') ||
+  if(mb_uidset_format(&mb->imap->done, &v) || buf_putc(&v, '\n') ||
      mb_seen_journal_format(&mb->seen, &v) ||
      long_put(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
     log_error("checkpoint %s not written: %s", key, *err ? err
@@ -349,7 +360,7 @@ static void batch_commit(struct mb *mb, struct batch *b)
       snprintf(what, sizeof(what), "uid %u", sl->uid);
       mb_account(mb, what, sl->h.subject, &sl->oc);
     }
-    if(mb_uidset_add(&mb->done, sl->uid) == 0)
+    if(mb_uidset_add(&mb->imap->done, sl->uid) == 0)
       added++;
     sl->seen_bs = false;   /* counted once */
   }
@@ -668,7 +679,7 @@ static int search_uid(void *ctx, uint32_t uid)
   struct search_ctx *s = ctx;
 
   s->mb->t.listed++;
-  if(mb_uidset_has(&s->mb->done, uid))
+  if(mb_uidset_has(&s->mb->imap->done, uid))
     return 0;
   if(s->n == s->cap) {
     size_t nc = s->cap ? s->cap * 2 : 1024;
@@ -696,16 +707,16 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
   char key[1400], err[512], *val = NULL;
   int rc;
 
-  if(mb->uidvalidity == uidvalidity && uidvalidity)
+  if(mb->imap->uidvalidity == uidvalidity && uidvalidity)
     return 0;   /* a reconnect: what is in memory is current */
-  if(mb->uidvalidity)
+  if(mb->imap->uidvalidity)
     log_warn("UIDVALIDITY of folder \"%s\" changed during the run (%u to "
-             "%u): reading it again", mb->folder, mb->uidvalidity,
+             "%u): reading it again", mb->imap->folder, mb->imap->uidvalidity,
              uidvalidity);
-  mb_uidset_free(&mb->done);
-  mb->uidvalidity = uidvalidity;
+  mb_uidset_free(&mb->imap->done);
+  mb->imap->uidvalidity = uidvalidity;
   snprintf(key, sizeof(key), "imap|%s|%s|%s", mb->o->server,
-           mb->o->username, mb->folder);
+           mb->o->username, mb->imap->folder);
   rc = store_get(mb->st, key, &val, err, sizeof(err));
   if(rc < 0) {
     log_error("%s", err);
@@ -719,10 +730,10 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
       log_warn("UIDVALIDITY of folder \"%s\" on %s changed from %lu to %u "
                "(folder re-created or rebuilt): every message is read "
                "again; reports already ingested are not emitted twice",
-               mb->folder, mb->o->server, old, uidvalidity);
+               mb->imap->folder, mb->o->server, old, uidvalidity);
       /* its seen journal may hold reports the months do not (a crash) */
       snprintf(okey, sizeof(okey), "imap|%s|%s|%s|%lu", mb->o->server,
-               mb->o->username, mb->folder, old);
+               mb->o->username, mb->imap->folder, old);
       if(long_get(mb->st, okey, &oval, err, sizeof(err)) == 1 &&
          (nl = strchr(oval, '\n')) != NULL)
         mb_seen_journal_load(&mb->seen, nl + 1);
@@ -742,7 +753,7 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
   free(val);
   val = NULL;
   snprintf(key, sizeof(key), "imap|%s|%s|%s|%u", mb->o->server,
-           mb->o->username, mb->folder, uidvalidity);
+           mb->o->username, mb->imap->folder, uidvalidity);
   rc = long_get(mb->st, key, &val, err, sizeof(err));
   if(rc < 0) {
     log_error("%s", err);
@@ -754,9 +765,9 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
       *nl = '\0';
       mb_seen_journal_load(&mb->seen, nl + 1);
     }
-    if(mb_uidset_parse(&mb->done, val)) {
+    if(mb_uidset_parse(&mb->imap->done, val)) {
       log_warn("checkpoint %s unreadable, the folder is read again", key);
-      mb_uidset_free(&mb->done);
+      mb_uidset_free(&mb->imap->done);
     }
   }
   free(val);
@@ -846,8 +857,8 @@ static int imap_session(struct mb *mb, bool first)
      * configuration matter; after a cut it may be a moment's trouble. */
     return first || strstr(err, "login") ? S_FATAL : S_BROKEN;
   }
-  if(imap_examine(im, mb->folder, &st)) {
-    log_error("folder \"%s\" cannot be opened on %s: %s", mb->folder,
+  if(imap_examine(im, mb->imap->folder, &st)) {
+    log_error("folder \"%s\" cannot be opened on %s: %s", mb->imap->folder,
               o->server, imap_error(im));
     rc = imap_get_state(im) == IMAP_STATE_BROKEN && !first ? S_BROKEN
                                                            : S_FATAL;
@@ -856,7 +867,7 @@ static int imap_session(struct mb *mb, bool first)
   }
   if(!st.uidvalidity) {
     log_error("folder \"%s\" on %s has no UIDVALIDITY: cannot checkpoint",
-              mb->folder, o->server);
+              mb->imap->folder, o->server);
     session_end(mb, im);
     return S_FATAL;
   }
@@ -872,7 +883,7 @@ static int imap_session(struct mb *mb, bool first)
       log_error("out of memory listing the folder");
     else
       log_error("UID SEARCH %s in \"%s\" failed: %s",
-                o->search ? o->search : "ALL", mb->folder, imap_error(im));
+                o->search ? o->search : "ALL", mb->imap->folder, imap_error(im));
     rc = imap_get_state(im) == IMAP_STATE_BROKEN ? S_BROKEN : S_FATAL;
     free(sc.u);
     session_end(mb, im);
@@ -883,7 +894,7 @@ static int imap_session(struct mb *mb, bool first)
   if(first)
     mb->t.fresh = (unsigned)sc.n;
   log_info("folder \"%s\" on %s: %u message(s) match, %zu not read yet "
-           "(UIDVALIDITY %u)", mb->folder, o->server, mb->t.listed, sc.n,
+           "(UIDVALIDITY %u)", mb->imap->folder, o->server, mb->t.listed, sc.n,
            st.uidvalidity);
   if(sc.n)
     rc = imap_batches(mb, im, sc.u, sc.n);
@@ -898,11 +909,12 @@ static int imap_session(struct mb *mb, bool first)
  * the other folders of the account see it; only once its events are out. */
 static void imap_compact(struct mb *mb)
 {
-  if(mb->uidvalidity && mb->seen.njr && !mb->fatal && !mb_flush_events(mb))
+  if(mb->imap->uidvalidity && mb->seen.njr && !mb->fatal && !mb_flush_events(mb))
     imap_save_done(mb, true);
 }
 
-int mb_run_imap(struct mb *mb)
+/* The sessions of a run, reconnecting as mailbox.h says. */
+static int imap_sessions(struct mb *mb)
 {
   unsigned fails = 0;
   bool first = true;
@@ -937,4 +949,32 @@ int mb_run_imap(struct mb *mb)
              mb->o->max_reconnects + 1);
     usleep(200000u * fails);
   }
+}
+
+int mb_run_imap(struct mb *mb)
+{
+  const struct mailbox_opts *o = mb->o;
+  struct mb_imap st;
+  char *where;
+  size_t n;
+  int rc;
+
+  memset(&st, 0, sizeof(st));
+  st.folder = strdup(o->folder && *o->folder ? o->folder : "INBOX");
+  if(!st.folder) {
+    log_error("out of memory");
+    return 1;
+  }
+  mb->imap = &st;
+  rc = imap_sessions(mb);
+  n = strlen(o->server) + strlen(st.folder) + 16;
+  if((where = malloc(n)) != NULL) {
+    snprintf(where, n, "%s folder \"%s\"", o->server, st.folder);
+    mb_log_totals(mb, where);
+    free(where);
+  }
+  mb->imap = NULL;
+  mb_uidset_free(&st.done);
+  free(st.folder);
+  return rc;
 }

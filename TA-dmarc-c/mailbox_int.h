@@ -2,16 +2,22 @@
  * mailbox_int.h: what the files of the mail inputs share.  Private: not
  * installed and not part of mailbox.h, so it may change with them.
  *
- * One run is split over four files, each readable on its own:
- *   mailbox.c       the run itself (mailbox_run) and what IMAP and POP3
- *                   both do with a message: ingest its parts, account for
- *                   it, flush the events before anything is checkpointed;
- *   mailbox_seen.c  the UID set of a folder's done messages and the store
- *                   of reports already emitted (the seen store);
+ * One run is split over files that each read on their own, and call
+ * each other one way only (down this list, never up):
+ *   mailbox.c       the run itself (mailbox_run): stores, ingest, then the
+ *                   protocol's run;
  *   mailbox_imap.c  the IMAP run: batches, pipelined fetches, checkpoints;
- *   mailbox_pop3.c  the POP3 run.
- * The run's state lives in one struct mb, passed to every step; the record
- * formats of the checkpoint store are described in mailbox.h.
+ *                   its state (folder, UIDVALIDITY, UIDs done) is its own
+ *                   struct mb_imap;
+ *   mailbox_pop3.c  the POP3 run; its state (UIDLs done) is struct
+ *                   mb_pop3;
+ *   mailbox_msg.c   what IMAP and POP3 both do with a message: ingest its
+ *                   parts, account for it, flush the events before anything
+ *                   is checkpointed, log the run's totals;
+ *   mailbox_seen.c  the UID set of a folder's done messages and the store
+ *                   of reports already emitted (the seen store).
+ * The run's shared state lives in one struct mb, passed to every step; the
+ * record formats of the checkpoint store are described in mailbox.h.
  */
 #ifndef TA_MAILBOX_INT_H
 #define TA_MAILBOX_INT_H
@@ -105,6 +111,9 @@ struct outcome {
   char note[1200];      /* first rejection reason */
 };
 
+struct mb_imap;   /* mailbox_imap.c's run state */
+struct mb_pop3;   /* mailbox_pop3.c's */
+
 struct mb {
   const struct mailbox_opts *o;
   struct input_opts *io;
@@ -115,11 +124,9 @@ struct mb {
   struct store *st;
   struct seen_store seen;
   struct totals t;
-  char *folder;          /* IMAP folder in use */
-  uint32_t uidvalidity;  /* IMAP, 0 until known */
-  struct uidset done;    /* IMAP UIDs done in this UIDVALIDITY */
-  char **done_uidl;      /* POP3: UIDLs done (sorted) */
-  size_t ndone_uidl;
+  int64_t start;         /* util_now_ms when the run began */
+  struct mb_imap *imap;  /* the protocol's own state, set by its run */
+  struct mb_pop3 *pop3;
   bool store_failed;
   bool fatal;            /* stop: an output error or similar */
   bool timed_out;        /* the last session ended: the server went quiet */
@@ -128,6 +135,8 @@ struct mb {
 
 /* The mail's identity and headers, for vendor_rua_mail. */
 struct meta {
+  const char *folder;    /* IMAP */
+  uint32_t uidvalidity;  /* IMAP */
   uint32_t uid;          /* IMAP */
   const char *uidl;      /* POP3 */
   const char *from, *subject, *msgid, *date;
@@ -139,7 +148,7 @@ struct meta {
  * META_MAX bytes; NULL when absent). */
 struct headers { char *from, *subject, *msgid, *date; };
 
-/* ------------------------------------------------- mailbox.c: messages */
+/* --------------------------------------------- mailbox_msg.c: messages */
 
 /* Wait until every leaf handed to the ingest threads is noted in its
  * outcome (mb->fatal set when writing the events failed). */
@@ -174,13 +183,16 @@ const char *mb_tls_hint(const char *err);
 void mb_conn_opts(const struct mailbox_opts *o, uint16_t tls_port,
                   uint16_t starttls_port, struct conn_opts *c);
 
+/* Log the run's totals: "WHERE: N new message(s): ...". */
+void mb_log_totals(const struct mb *mb, const char *where);
+
 /* ------------------------------------------------------- the two runs */
 
-/* Read the folder mb->folder, reconnecting as mailbox.h says: 0 done,
- * 1 failure (logged). */
+/* Read the folder mb->o->folder (NULL: INBOX), reconnecting as mailbox.h
+ * says, and log the totals: 0 done, 1 failure (logged). */
 int mb_run_imap(struct mb *mb);
-/* Read the POP3 mailbox, reconnecting as mailbox.h says: 0 done, 1
- * failure (logged). */
+/* Read the POP3 mailbox, reconnecting as mailbox.h says, and log the
+ * totals: 0 done, 1 failure (logged). */
 int mb_run_pop3(struct mb *mb);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * mailbox_main: the command line and Splunk protocol shared by the mail
- * inputs (see mailbox.h, struct mailbox_frontend).
+ * mailbox_main: what the mail inputs add to input_main (see mailbox.h,
+ * struct mailbox_frontend): the mailbox flags and stanza params, and the
+ * run.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -8,37 +9,37 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "input_main.h"
 #include "mailbox.h"
-#include "mailbox_auth.h"
+#include "mailbox_dkim.h"
 
 #include "dmarc/pool.h"
 #include "util/log.h"
 #include "util/util.h"
 
-#define MAX_OPTIONS 64
+/* The mailbox flags and a front-end's own (OAuth2). */
+#define MAX_OPTIONS 48
 
-/* DKIM verification, when asked for: one verifier per process. */
-static struct mailbox_dkim dkim_state;
+/* What one process of a mail input collects before its run. */
+struct mb_input {
+  const struct mailbox_frontend *fe;
+  struct mailbox_opts defaults;
+  struct mailbox_opts m;
+  const char *pwfile;            /* --password-file */
+  char *password;                /* read from it */
+  bool want_dkim;                /* --validate-dkim */
+  struct mailbox_dkim dkim;      /* one verifier per process */
+};
 
 /* Turn DKIM on with the resolver io names (--dns-server / dns_server):
  * 0, or -1 with the reason in err when that resolver cannot be used. */
-static int dkim_on(struct mailbox_opts *m, const struct input_opts *io,
+static int dkim_on(struct mb_input *in, const struct input_opts *io,
                    char *err, size_t errlen)
 {
-  dkim_state.dns_server = io->dns_server;
-  m->dkim = mailbox_dkim_verify;
-  m->dkim_ud = &dkim_state;
-  return mailbox_dkim_check(&dkim_state, err, errlen);
-}
-
-/* First non-empty of a param and its old TA-dmarc names. */
-static const char *param2(const struct splunk_config *c, const char *a,
-                          const char *b)
-{
-  const char *v = splunk_param(c, a);
-  if((!v || !*v) && b)
-    v = splunk_param(c, b);
-  return v && *v ? v : NULL;
+  in->dkim.dns = &io->ingest;
+  in->m.dkim = mailbox_dkim_verify;
+  in->m.dkim_ud = &in->dkim;
+  return mailbox_dkim_check(&in->dkim, err, errlen);
 }
 
 static int set_security(struct mailbox_opts *m, const char *v)
@@ -92,65 +93,64 @@ static int check_opts(const struct mailbox_frontend *fe,
   return -1;
 }
 
-static int from_stanza(const struct mailbox_frontend *fe,
-                       struct mailbox_opts *m, struct input_opts *io,
+static int from_stanza(struct mb_input *in, struct input_opts *io,
                        const struct splunk_config *c, char *err,
                        size_t errlen)
 {
+  const struct mailbox_frontend *fe = in->fe;
+  struct mailbox_opts *m = &in->m;
   const char *v;
   bool imap = fe->proto == MAILBOX_IMAP;
 
   *err = '\0';
   if(input_opts_from_stanza(io, c, err, errlen))
     return -1;
-  if((v = param2(c, "server", imap ? "imap_server" : "pop3_server")))
+  if((v = input_param(c, "server", imap ? "imap_server" : "pop3_server")))
     m->server = v;
-  m->username = param2(c, "username", imap ? "imap_username" : NULL);
+  m->username = input_param(c, "username", imap ? "imap_username" : NULL);
   if(fe->password) {
-    m->password = param2(c, "password", NULL);
+    m->password = input_param(c, "password", NULL);
     if(m->password && !(m->password = input_secret(io, c, m->password,
                                                    "password", err, errlen)))
       return -1;
   }
-  m->ca_file = param2(c, "ca_file", NULL);
-  if((v = param2(c, "dns_server", NULL))) {
-    free(io->dns_server);
-    if(!(io->dns_server = strdup(v))) {
-      snprintf(err, errlen, "out of memory");
-      return -1;
-    }
+  m->ca_file = input_param(c, "ca_file", NULL);
+  if((v = input_param(c, "dns_server", NULL)) &&
+     input_opts_dns_server(io, v)) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
   }
-  if((v = param2(c, "port", NULL)) && set_port(m, v)) {
+  if((v = input_param(c, "port", NULL)) && set_port(m, v)) {
     snprintf(err, errlen, "port must be a number from 1 to 65535, not '%s'",
              v);
     return -1;
   }
-  if((v = param2(c, "security", NULL)) && set_security(m, v)) {
+  if((v = input_param(c, "security", NULL)) && set_security(m, v)) {
     snprintf(err, errlen, "security must be tls or starttls, not '%s'", v);
     return -1;
   }
-  if((v = param2(c, "batch_size", NULL)) && set_batch(m, v)) {
+  if((v = input_param(c, "batch_size", NULL)) && set_batch(m, v)) {
     snprintf(err, errlen, "batch_size must be a number from 1 to %d, not "
              "'%s'", MAILBOX_MAX_BATCH, v);
     return -1;
   }
   if(imap) {
-    m->folder = param2(c, "mailbox", "imap_mailbox");
-    m->search = param2(c, "search", NULL);
+    m->folder = input_param(c, "mailbox", "imap_mailbox");
+    m->search = input_param(c, "search", NULL);
     if(check_search(m->search)) {
       snprintf(err, errlen, "search must be one line of IMAP SEARCH "
                "criteria");
       return -1;
     }
   }
-  if((v = param2(c, "validate_dkim", NULL))) {
+  if((v = input_param(c, "validate_dkim", NULL))) {
     int b = splunk_parse_bool(v);
     if(b < 0) {
       snprintf(err, errlen, "validate_dkim must be true or false, not '%s'",
                v);
       return -1;
     }
-    if(b && dkim_on(m, io, err, errlen))
+    if(b && dkim_on(in, io, err, errlen))
       return -1;
   }
   if(fe->extra_stanza && fe->extra_stanza(m, io, c, err, errlen))
@@ -158,74 +158,40 @@ static int from_stanza(const struct mailbox_frontend *fe,
   return check_opts(fe, m, err, errlen);
 }
 
-static int validate_arguments(const struct mailbox_frontend *fe,
-                              const struct mailbox_opts *defaults)
+/* The stanza: for a run, the front-end's prepare too (token source...). */
+static int stanza(void *ud, struct input_opts *io,
+                  const struct splunk_config *c, bool validate_only,
+                  char *err, size_t errlen)
 {
-  struct splunk_config cfg;
-  struct input_opts io;
-  struct mailbox_opts m = *defaults;
-  char err[600];
-  int rc = 0;
+  struct mb_input *in = ud;
 
-  if(splunk_read_config(stdin, &cfg, err, sizeof(err))) {
-    splunk_print_validation_error(stdout, err);
-    return 1;
-  }
-  input_opts_default(&io);
-  if(from_stanza(fe, &m, &io, &cfg, err, sizeof(err)))
-    rc = 1;
-  if(rc)
-    splunk_print_validation_error(stdout, err);
-  input_opts_free(&io);
-  splunk_config_free(&cfg);
-  return rc;
+  in->m = in->defaults;
+  if(from_stanza(in, io, c, err, errlen))
+    return -1;
+  if(!validate_only && in->fe->prepare &&
+     in->fe->prepare(&in->m, io, err, errlen))
+    return -1;
+  return 0;
 }
 
-struct mb_run {
-  struct mailbox_opts *m;
-  struct input_opts *io;
-};
-
-static int mb_run_cb(void *ud, struct splunk_writer *w)
+static int run(void *ud, struct input_opts *io, struct splunk_writer *w)
 {
-  struct mb_run *mr = ud;
-  return mailbox_run(mr->m, mr->io, w);
+  struct mb_input *in = ud;
+  return mailbox_run(&in->m, io, w);
 }
 
-static int run_modinput(const struct mailbox_frontend *fe,
-                        const struct mailbox_opts *defaults)
+static void cleanup(void *ud)
 {
-  struct splunk_config cfg;
-  struct input_opts io;
-  struct mailbox_opts m = *defaults;
-  char err[600];
-  int rc;
+  struct mb_input *in = ud;
 
-  if(splunk_read_config(stdin, &cfg, err, sizeof(err))) {
-    log_error("%s", err);
-    return 2;
-  }
-  log_set_input(cfg.stanza);
-  input_opts_default(&io);
-  if(from_stanza(fe, &m, &io, &cfg, err, sizeof(err)) ||
-     (fe->prepare && fe->prepare(&m, &io, err, sizeof(err)))) {
-    log_error("configuration: %s", err);
-    input_opts_free(&io);
-    splunk_config_free(&cfg);
-    return 2;
-  }
-  {
-    struct mb_run mr = { &m, &io };
-    rc = input_run_stream(&cfg, &io, mb_run_cb, &mr);
-  }
-  mailbox_dkim_free(&dkim_state);
-  input_opts_free(&io);
-  splunk_config_free(&cfg);
-  return rc;
+  free(in->password);
+  in->password = NULL;
+  mailbox_dkim_free(&in->dkim);
 }
 
-static void usage(const struct mailbox_frontend *fe, FILE *out)
+static void help(void *ud, FILE *out)
 {
+  const struct mailbox_frontend *fe = ((struct mb_input *)ud)->fe;
   bool imap = fe->proto == MAILBOX_IMAP;
 
   fprintf(out,
@@ -263,179 +229,135 @@ static void usage(const struct mailbox_frontend *fe, FILE *out)
     "                            fetched (default: 2 on 2+ CPUs; 0: none)\n"
     "  --validate-dkim           verify the report mails' DKIM signatures\n"
     "                            (keys looked up through --dns-server)\n"
-    "%s" INPUT_OPTIONS_HELP
-    "  --help                    this text\n"
-    "  --version                 print the version\n"
-    "\n"
-    "Exit status: 0 done, 1 runtime failure (connection, TLS, login, folder),\n"
-    "2 usage or configuration error.\n",
+    "%s",
     MAILBOX_DEFAULT_BATCH, MAILBOX_MAX_BATCH, MAILBOX_DEFAULT_TIMEOUT_MS,
     fe->extra_help ? fe->extra_help : "");
 }
 
 enum {
   O_SERVER = 500, O_PORT, O_STARTTLS, O_USERNAME, O_PWFILE, O_PASSWORD,
-  O_FOLDER, O_CAFILE, O_SEARCH, O_BATCH, O_DKIM, O_TIMEOUT, O_SCHEME,
-  O_VALIDATE, O_HELP, O_THREADS, O_VERSION,
+  O_FOLDER, O_CAFILE, O_SEARCH, O_BATCH, O_DKIM, O_TIMEOUT, O_THREADS,
 };
 
-int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe)
+static const struct option options[] = {
+  { "server", required_argument, NULL, O_SERVER },
+  { "port", required_argument, NULL, O_PORT },
+  { "starttls", no_argument, NULL, O_STARTTLS },
+  { "username", required_argument, NULL, O_USERNAME },
+  { "password-file", required_argument, NULL, O_PWFILE },
+  { "password", required_argument, NULL, O_PASSWORD },
+  { "folder", required_argument, NULL, O_FOLDER },
+  { "ca-file", required_argument, NULL, O_CAFILE },
+  { "search", required_argument, NULL, O_SEARCH },
+  { "batch-size", required_argument, NULL, O_BATCH },
+  { "validate-dkim", no_argument, NULL, O_DKIM },
+  { "timeout-ms", required_argument, NULL, O_TIMEOUT },
+  { "ingest-threads", required_argument, NULL, O_THREADS },
+};
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static int flag(void *ud, int id, const char *v)
 {
-  static const struct option own[] = {
-    { "server", required_argument, NULL, O_SERVER },
-    { "port", required_argument, NULL, O_PORT },
-    { "starttls", no_argument, NULL, O_STARTTLS },
-    { "username", required_argument, NULL, O_USERNAME },
-    { "password-file", required_argument, NULL, O_PWFILE },
-    { "password", required_argument, NULL, O_PASSWORD },
-    { "folder", required_argument, NULL, O_FOLDER },
-    { "ca-file", required_argument, NULL, O_CAFILE },
-    { "search", required_argument, NULL, O_SEARCH },
-    { "batch-size", required_argument, NULL, O_BATCH },
-    { "validate-dkim", no_argument, NULL, O_DKIM },
-    { "timeout-ms", required_argument, NULL, O_TIMEOUT },
-    { "ingest-threads", required_argument, NULL, O_THREADS },
-    { "scheme", no_argument, NULL, O_SCHEME },
-    { "validate-arguments", no_argument, NULL, O_VALIDATE },
-    { "help", no_argument, NULL, O_HELP },
-    { "version", no_argument, NULL, O_VERSION },
-  };
-  const unsigned nown = sizeof(own) / sizeof(own[0]);
-  struct option all[MAX_OPTIONS];
-  struct mailbox_opts m, defaults;
-  struct input_opts io;
-  struct splunk_writer *w;
-  char err[600], *password = NULL;
-  const char *pwfile = NULL;
-  bool want_dkim = false;
-  int c, rc, li = -1;
-  unsigned k = 0;
+  struct mb_input *in = ud;
+  struct mailbox_opts *m = &in->m;
+  uint64_t n;
+  int rc;
 
-  mailbox_opts_default(&defaults);
-  defaults.proto = fe->proto;
-  defaults.server = fe->default_server;
-  if(argc == 1)
-    return run_modinput(fe, &defaults);
-  memcpy(all, own, sizeof(own));
-  k = nown;
-  memcpy(all + k, input_long_options,
-         INPUT_LONG_OPTIONS_COUNT * sizeof(struct option));
-  k += INPUT_LONG_OPTIONS_COUNT;
-  for(unsigned i = 0; i < fe->extra_options_count && k + 1 < MAX_OPTIONS; i++)
-    all[k++] = fe->extra_options[i];
-  memset(&all[k], 0, sizeof(struct option));
+  switch(id) {
+  case O_SERVER: m->server = v; return 0;
+  case O_PORT: return set_port(m, v);
+  case O_STARTTLS: m->security = MAILBOX_STARTTLS; return 0;
+  case O_USERNAME: m->username = v; return 0;
+  case O_PWFILE: in->pwfile = v; return 0;
+  case O_PASSWORD:
+    fprintf(stderr, "%s: a password is never accepted on the command line "
+            "(it would show in the process list); use --password-file\n",
+            in->fe->name);
+    return -2;
+  case O_FOLDER: m->folder = v; return 0;
+  case O_CAFILE: m->ca_file = v; return 0;
+  case O_SEARCH: m->search = v; return check_search(v);
+  case O_BATCH: return set_batch(m, v);
+  case O_DKIM: in->want_dkim = true; return 0;
+  case O_TIMEOUT:
+    rc = util_parse_u64(v, 1, 3600000, &n);
+    m->timeout_ms = (int)n;
+    return rc;
+  case O_THREADS:
+    rc = util_parse_u64(v, 0, DMARC_POOL_MAX_WORKERS, &n);
+    m->ingest_threads = (int)n;
+    return rc;
+  }
+  if(id >= 2000 && in->fe->extra_flag)
+    return in->fe->extra_flag(m, id, v);
+  return -1;
+}
 
-  m = defaults;
-  input_opts_default(&io);
-  while((c = getopt_long(argc, argv, "h", all, &li)) != -1) {
-    rc = 0;
-    switch(c) {
-    case O_SCHEME:
-      rc = splunk_print_scheme(stdout, fe->scheme) ? 1 : 0;
-      goto done;
-    case O_VALIDATE:
-      rc = validate_arguments(fe, &defaults);
-      goto done;
-    case 'h':
-    case O_HELP:
-      usage(fe, stdout);
-      rc = 0;
-      goto done;
-    case O_VERSION:
-      rc = util_print_version(fe->name);
-      goto done;
-    case O_SERVER: m.server = optarg; break;
-    case O_PORT: rc = set_port(&m, optarg); break;
-    case O_STARTTLS: m.security = MAILBOX_STARTTLS; break;
-    case O_USERNAME: m.username = optarg; break;
-    case O_PWFILE: pwfile = optarg; break;
-    case O_PASSWORD:
-      fprintf(stderr, "%s: a password is never accepted on the command line "
-              "(it would show in the process list); use --password-file\n",
-              fe->name);
-      rc = 2;
-      goto done;
-    case O_FOLDER: m.folder = optarg; break;
-    case O_CAFILE: m.ca_file = optarg; break;
-    case O_SEARCH: m.search = optarg; rc = check_search(optarg); break;
-    case O_BATCH: rc = set_batch(&m, optarg); break;
-    case O_DKIM: want_dkim = true; break;
-    case O_TIMEOUT: {
-      uint64_t n;
-      rc = util_parse_u64(optarg, 1, 3600000, &n);
-      m.timeout_ms = (int)n;
-      break;
-    }
-    case O_THREADS: {
-      uint64_t n;
-      rc = util_parse_u64(optarg, 0, DMARC_POOL_MAX_WORKERS, &n);
-      m.ingest_threads = (int)n;
-      break;
-    }
-    case '?':
-      usage(fe, stderr);
-      rc = 2;
-      goto done;
-    default:
-      if(c >= 2000 && fe->extra_flag) {
-        rc = fe->extra_flag(&m, c, optarg);
-        if(rc == -2) {   /* refused and said why; optarg may be a secret */
-          rc = 2;
-          goto done;
-        }
-        break;
-      }
-      for(unsigned i = 0; i < INPUT_LONG_OPTIONS_COUNT; i++)
-        if(input_long_options[i].val == c &&
-           input_opts_flag(&io, input_long_options[i].name, optarg) < 0)
-          rc = -1;
-    }
-    if(rc) {
-      fprintf(stderr, "%s: bad value '%s' for --%s\n", fe->name,
-              optarg ? optarg : "", li >= 0 ? all[li].name : "an option");
-      rc = 2;
-      goto done;
-    }
-  }
-  if(optind < argc) {
-    fprintf(stderr, "%s: unexpected argument '%s'\n", fe->name, argv[optind]);
-    rc = 2;
-    goto done;
-  }
-  if(fe->proto != MAILBOX_IMAP && (m.folder || m.search)) {
+/* By hand, after the flags: what they leave to check, the password file
+ * read, and the front-end's prepare.  0, or 2 once the reason is said. */
+static int cli(void *ud, struct input_opts *io)
+{
+  struct mb_input *in = ud;
+  const struct mailbox_frontend *fe = in->fe;
+  struct mailbox_opts *m = &in->m;
+  char err[600];
+
+  if(fe->proto != MAILBOX_IMAP && (m->folder || m->search)) {
     fprintf(stderr, "%s: POP3 has no folders and no search\n", fe->name);
-    rc = 2;
-    goto done;
+    return 2;
   }
-  if(want_dkim && dkim_on(&m, &io, err, sizeof(err))) {
+  if(in->want_dkim && dkim_on(in, io, err, sizeof(err))) {
     fprintf(stderr, "%s: --validate-dkim: %s\n", fe->name, err);
-    rc = 2;
-    goto done;
+    return 2;
   }
-  if(fe->password && pwfile) {
-    password = mailbox_read_password_file(pwfile, err, sizeof(err));
-    if(!password) {
+  if(fe->password && in->pwfile) {
+    in->password = mailbox_read_password_file(in->pwfile, err, sizeof(err));
+    if(!in->password) {
       fprintf(stderr, "%s: %s\n", fe->name, err);
-      rc = 2;
-      goto done;
+      return 2;
     }
-    m.password = password;
+    m->password = in->password;
   }
-  if(check_opts(fe, &m, err, sizeof(err)) ||
-     (fe->prepare && fe->prepare(&m, &io, err, sizeof(err)))) {
-    if(fe->password && !pwfile && strstr(err, "password"))
+  if(check_opts(fe, m, err, sizeof(err)) ||
+     (fe->prepare && fe->prepare(m, io, err, sizeof(err)))) {
+    if(fe->password && !in->pwfile && strstr(err, "password"))
       snprintf(err, sizeof(err), "--password-file F is required");
     fprintf(stderr, "%s: %s (see --help)\n", fe->name, err);
-    rc = 2;
-    goto done;
+    return 2;
   }
-  w = splunk_writer_new(stdout, SPLUNK_WRITER_LINES, NULL, NULL, NULL, NULL);
-  rc = w ? mailbox_run(&m, &io, w) : 1;
-  if(splunk_writer_finish(w))
-    rc = 1;
-done:
-  free(password);
-  mailbox_dkim_free(&dkim_state);
-  input_opts_free(&io);
-  return rc;
+  return 0;
+}
+
+int mailbox_main(int argc, char **argv, const struct mailbox_frontend *mfe)
+{
+  struct option all[MAX_OPTIONS];
+  struct mb_input in;
+  struct input_frontend fe;
+  unsigned k = NOPTIONS;
+
+  memcpy(all, options, sizeof(options));
+  for(unsigned i = 0; i < mfe->extra_options_count && k < MAX_OPTIONS; i++)
+    all[k++] = mfe->extra_options[i];
+  memset(&in, 0, sizeof(in));
+  in.fe = mfe;
+  mailbox_opts_default(&in.defaults);
+  in.defaults.proto = mfe->proto;
+  in.defaults.server = mfe->default_server;
+  in.m = in.defaults;
+  memset(&fe, 0, sizeof(fe));
+  fe.name = mfe->name;
+  fe.scheme = mfe->scheme;
+  fe.help = help;
+  fe.help_tail =
+    "Exit status: 0 done, 1 runtime failure (connection, TLS, login, folder),\n"
+    "2 usage or configuration error.\n";
+  fe.options = all;
+  fe.noptions = k;
+  fe.flag = flag;
+  fe.stanza = stanza;
+  fe.cli = cli;
+  fe.run = run;
+  fe.cleanup = cleanup;
+  fe.ud = &in;
+  return input_main(argc, argv, &fe);
 }

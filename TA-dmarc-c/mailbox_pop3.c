@@ -18,6 +18,12 @@
 #include "store/store.h"
 #include "util/log.h"
 
+/* The POP3 run's own state (mb->pop3). */
+struct mb_pop3 {
+  char **done_uidl;      /* UIDLs done (sorted) */
+  size_t ndone_uidl;
+};
+
 static int cmp_str(const void *a, const void *b)
 {
   return strcmp(*(char *const *)a, *(char *const *)b);
@@ -25,8 +31,8 @@ static int cmp_str(const void *a, const void *b)
 
 static bool uidl_done(const struct mb *mb, const char *uid)
 {
-  return mb->ndone_uidl &&
-         bsearch(&uid, mb->done_uidl, mb->ndone_uidl, sizeof(char *),
+  return mb->pop3->ndone_uidl &&
+         bsearch(&uid, mb->pop3->done_uidl, mb->pop3->ndone_uidl, sizeof(char *),
                  cmp_str) != NULL;
 }
 
@@ -42,19 +48,19 @@ static void pop3_load_done(struct mb *mb)
     return;
   }
   for(char *p = strtok(val, "\n"); p; p = strtok(NULL, "\n")) {
-    if(mb->ndone_uidl == cap) {
-      char **nd = realloc(mb->done_uidl, (cap = cap ? cap * 2 : 256) *
+    if(mb->pop3->ndone_uidl == cap) {
+      char **nd = realloc(mb->pop3->done_uidl, (cap = cap ? cap * 2 : 256) *
                           sizeof(*nd));
       if(!nd)
         break;
-      mb->done_uidl = nd;
+      mb->pop3->done_uidl = nd;
     }
-    if(!(mb->done_uidl[mb->ndone_uidl] = strdup(p)))
+    if(!(mb->pop3->done_uidl[mb->pop3->ndone_uidl] = strdup(p)))
       break;
-    mb->ndone_uidl++;
+    mb->pop3->ndone_uidl++;
   }
   free(val);
-  qsort(mb->done_uidl, mb->ndone_uidl, sizeof(char *), cmp_str);
+  qsort(mb->pop3->done_uidl, mb->pop3->ndone_uidl, sizeof(char *), cmp_str);
 }
 
 struct pop_msg {
@@ -138,15 +144,15 @@ static void pop3_commit(struct mb *mb, const struct pop_list *l,
   buf_free(&v);
   /* the fresh ones join the sorted done list */
   for(size_t j = 0; j < nfresh; j++) {
-    char **nd = realloc(mb->done_uidl, (mb->ndone_uidl + 1) * sizeof(*nd));
+    char **nd = realloc(mb->pop3->done_uidl, (mb->pop3->ndone_uidl + 1) * sizeof(*nd));
     if(!nd)
       break;
-    mb->done_uidl = nd;
-    mb->done_uidl[mb->ndone_uidl++] = fresh[j];
+    mb->pop3->done_uidl = nd;
+    mb->pop3->done_uidl[mb->pop3->ndone_uidl++] = fresh[j];
     fresh[j] = NULL;
     added++;
   }
-  qsort(mb->done_uidl, mb->ndone_uidl, sizeof(char *), cmp_str);
+  qsort(mb->pop3->done_uidl, mb->pop3->ndone_uidl, sizeof(char *), cmp_str);
   mb->t.done += (unsigned)added;
   mb->progress += (unsigned)added;
 }
@@ -336,7 +342,8 @@ out:
   return mb->fatal ? S_FATAL : rc;
 }
 
-int mb_run_pop3(struct mb *mb)
+/* The sessions of a run, reconnecting as mailbox.h says. */
+static int pop3_sessions(struct mb *mb)
 {
   unsigned fails = 0;
   bool first = true;
@@ -363,4 +370,20 @@ int mb_run_pop3(struct mb *mb)
              mb->o->server, fails + 1, mb->o->max_reconnects + 1);
     usleep(200000u * fails);
   }
+}
+
+int mb_run_pop3(struct mb *mb)
+{
+  struct mb_pop3 st;
+  int rc;
+
+  memset(&st, 0, sizeof(st));
+  mb->pop3 = &st;
+  rc = pop3_sessions(mb);
+  mb_log_totals(mb, mb->o->server);
+  mb->pop3 = NULL;
+  for(size_t i = 0; i < st.ndone_uidl; i++)
+    free(st.done_uidl[i]);
+  free(st.done_uidl);
+  return rc;
 }

@@ -22,6 +22,7 @@ struct pending {
 struct dmarc_ingest {
   struct dmarc_ingest_opts o;
   struct dmarc_spool *spool;
+  struct dns_resolver *dns;  /* ours, with resolve_ip; NULL: no lookups */
 
   /* Per source. */
   const char *source;
@@ -71,6 +72,14 @@ struct dmarc_ingest *dmarc_ingest_new(const struct dmarc_ingest_opts *opts,
     return NULL;
   }
   in->o = *opts;
+  in->o.dns_server = NULL;   /* borrowed: not kept */
+  if(opts->resolve_ip) {
+    char derr[256];
+    in->dns = dns_resolver_new(opts->dns_server, 0, derr, sizeof(derr));
+    if(!in->dns)
+      log_warn("DNS resolver unavailable, reports are ingested without "
+               "ip_resolution: %s", derr);
+  }
   if(in->o.validate_xml && xsd_init(err, errlen)) {
     dmarc_ingest_free(in);
     return NULL;
@@ -83,7 +92,13 @@ void dmarc_ingest_free(struct dmarc_ingest *in)
   if(!in)
     return;
   dmarc_spool_free(in->spool);
+  dns_resolver_free(in->dns);
   free(in);
+}
+
+int dmarc_ingest_resolves(const struct dmarc_ingest *in)
+{
+  return in->dns != NULL;
 }
 
 static void submit_ip(void *ud, const char *ip)
@@ -170,9 +185,9 @@ static int on_leaf_data(void *ud, const void *buf, size_t len)
    * DTD or entity reaches libxml2. */
   if(in->xsd)
     xsd_validation_feed(in->xsd, buf, len);
-  if(in->o.dns) {
-    dmarc_parser_drain_ips(in->parser, submit_ip, in->o.dns);
-    dns_poll(in->o.dns);
+  if(in->dns) {
+    dmarc_parser_drain_ips(in->parser, submit_ip, in->dns);
+    dns_poll(in->dns);
   }
   return 0;
 }
@@ -198,9 +213,9 @@ static void on_leaf_end(void *ud, int status)
     leaf_rejected(in);
     return;
   }
-  if(in->o.dns) {
-    dmarc_parser_drain_ips(in->parser, submit_ip, in->o.dns);
-    dns_poll(in->o.dns);
+  if(in->dns) {
+    dmarc_parser_drain_ips(in->parser, submit_ip, in->dns);
+    dns_poll(in->dns);
   }
   pd = calloc(1, sizeof(*pd));
   if(!pd || !(pd->report = dmarc_parser_done(in->parser))) {
@@ -316,12 +331,12 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
       pass[i] = pd->xsd[i].pass;
       infos[i] = pd->xsd[i].info;
     }
-    if(in->o.dns)
-      dns_wait(in->o.dns, pd->dns_deadline);
+    if(in->dns)
+      dns_wait(in->dns, pd->dns_deadline);
     n = dmarc_report_emit(pd->report, in->spool, pd->validated ? &ann : NULL,
                           !info ? NULL : in->o.fmt == DMARC_FORMAT_JSON
                                          ? info->extra_json : info->extra_kv,
-                          in->o.dns ? resolve : NULL, in->o.dns, cb, ud);
+                          in->dns ? resolve : NULL, in->dns, cb, ud);
     if(n < 0) {
       drop_pending(in);
       res->status = INGEST_TRANSIENT;

@@ -18,18 +18,25 @@
 #include "archive/archive.h"
 #include "dmarc/report.h"
 
-struct dns_resolver;
-
+/* The ingest owns its DNS: with resolve_ip, dmarc_ingest_new makes the
+ * resolver of its ip_resolution lookups from dns_server (one per ingest, so
+ * one per pool worker), and dmarc_ingest_free frees it.  The mail inputs'
+ * DKIM key lookups take the same dns_server from here. */
 struct dmarc_ingest_opts {
   enum dmarc_format fmt;
   int validate_xml;            /* annotate with XSD results */
-  struct dns_resolver *dns;    /* NULL: no ip_resolution */
+  int resolve_ip;              /* add ip_resolution (forward-confirmed
+                                  reverse DNS of each source IP) */
+  const char *dns_server;      /* "IP[:PORT]" for those lookups; NULL: the
+                                  system's.  Borrowed, read by
+                                  dmarc_ingest_new only */
   int dns_deadline_ms;         /* per report; default 10000 */
   struct archive_limits alim;
   struct dmarc_limits dlim;
 };
 
-/* Defaults: JSON, validation on, no DNS, 10 s deadline, default limits. */
+/* Defaults: JSON, validation on, resolve_ip off, 10 s deadline, default
+ * limits. */
 void dmarc_ingest_opts_default(struct dmarc_ingest_opts *o);
 
 enum dmarc_ingest_status {
@@ -65,11 +72,18 @@ struct dmarc_ingest_result {
 
 struct dmarc_ingest;
 
-/* opts is copied.  Returns NULL when out of memory or when validation is
- * on and the schemas cannot be loaded (message in err). */
+/* opts is copied.  With resolve_ip, the ingest's resolver is made here: one
+ * that cannot be made is logged (one WARN) and the ingest goes on without
+ * ip_resolution.  Returns NULL when out of memory or when validation is on
+ * and the schemas cannot be loaded (message in err). */
 struct dmarc_ingest *dmarc_ingest_new(const struct dmarc_ingest_opts *opts,
                                       char *err, size_t errlen);
+/* Free in and its resolver.  NULL is ignored. */
 void dmarc_ingest_free(struct dmarc_ingest *in);
+
+/* Whether in adds ip_resolution: resolve_ip was on and its resolver was
+ * made. */
+int dmarc_ingest_resolves(const struct dmarc_ingest *in);
 
 /* Ingest the source read from fd (named name in events and messages).
  * Every event goes to cb.  Fills res; returns res->status. */

@@ -33,7 +33,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dns/dns.h"
 #include "util/buf.h"
 #include "util/log.h"
 
@@ -70,7 +69,6 @@ struct worker {
   pthread_t th;
   bool started;
   struct dmarc_ingest *in;
-  struct dns_resolver *dns;
   struct job *job;             /* being ingested */
   struct buf local;            /* rendered, not yet published */
   bool nomem;                  /* a record did not fit: the job fails */
@@ -83,7 +81,7 @@ struct dmarc_pool {
   struct job *head, **tail;
   size_t pending;              /* jobs on the list */
   size_t held;                 /* bytes of sources and of published output */
-  size_t max_bytes, job_cap;
+  size_t max_held, job_cap;
   bool stop;
   bool failed;                 /* the event callback failed: write nothing */
   dmarc_event_cb cb;
@@ -344,7 +342,7 @@ static void pump(struct dmarc_pool *p, bool wait_all, bool room, size_t need)
   pthread_mutex_lock(&p->mu);
   for(;;) {
     struct job *j = p->head;
-    if(!j || (room && p->held + need <= p->max_bytes))
+    if(!j || (room && p->held + need <= p->max_held))
       break;
     if(j->out.len) {
       struct buf b = j->out;
@@ -455,6 +453,7 @@ struct dmarc_pool *dmarc_pool_new(const struct dmarc_ingest_opts *opts,
 {
   struct dmarc_pool *p = calloc(1, sizeof(*p));
   unsigned n = po->workers ? po->workers : default_workers();
+  struct dmarc_ingest_opts o = *opts;
 
   if(!p) {
     snprintf(err, errlen, "out of memory");
@@ -466,8 +465,8 @@ struct dmarc_pool *dmarc_pool_new(const struct dmarc_ingest_opts *opts,
   pthread_cond_init(&p->work, NULL);
   pthread_cond_init(&p->ready, NULL);
   p->tail = &p->head;
-  p->max_bytes = po->max_bytes ? po->max_bytes : DMARC_POOL_DEFAULT_MAX_BYTES;
-  p->job_cap = p->max_bytes / 4;
+  p->max_held = po->max_held ? po->max_held : DMARC_POOL_DEFAULT_MAX_HELD;
+  p->job_cap = p->max_held / 4;
   p->cb = cb;
   p->cb_ud = cb_ud;
   /* Everything a worker needs is made here, on this thread, before any
@@ -475,23 +474,17 @@ struct dmarc_pool *dmarc_pool_new(const struct dmarc_ingest_opts *opts,
    * done once, up front). */
   for(unsigned i = 0; i < n; i++) {
     struct worker *w = &p->w[i];
-    struct dmarc_ingest_opts o = *opts;
     w->p = p;
     buf_init(&w->local, SIZE_MAX);
-    o.dns = NULL;
-    if(po->resolve_ip) {
-      char derr[256];
-      w->dns = dns_resolver_new(po->dns_server, 0, derr, sizeof(derr));
-      if(!w->dns && i == 0)
-        log_warn("DNS resolver unavailable, reports are ingested without "
-                 "ip_resolution: %s", derr);
-      o.dns = w->dns;
-    }
     p->nworkers = i + 1;
     if(!(w->in = dmarc_ingest_new(&o, err, errlen))) {
       dmarc_pool_free(p);
       return NULL;
     }
+    /* a resolver the first worker could not make, the others cannot
+     * either: said once, not tried again */
+    if(o.resolve_ip && !dmarc_ingest_resolves(w->in))
+      o.resolve_ip = 0;
   }
   for(unsigned i = 0; i < n; i++) {
     int rc = pthread_create(&p->w[i].th, NULL, worker_main, &p->w[i]);
@@ -519,7 +512,6 @@ void dmarc_pool_free(struct dmarc_pool *p)
     if(w->started)
       pthread_join(w->th, NULL);
     dmarc_ingest_free(w->in);
-    dns_resolver_free(w->dns);
     buf_free(&w->local);
   }
   while(p->head) {

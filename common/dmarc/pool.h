@@ -6,13 +6,13 @@
  * output, the seen store and checkpoints see exactly what one thread
  * calling dmarc_ingest_mem for each source in turn would have produced.
  *
- * A worker has its own dmarc_ingest (and DNS resolver).  It renders a
+ * A worker has its own dmarc_ingest (and so its own DNS resolver).  It renders a
  * source's events into memory; dmarc_pool_drain writes them to the event
  * callback.  The seen(key) and emitted(key) callbacks of a source's
  * dmarc_source_info are called from dmarc_pool_drain, never from a worker:
  * a report already seen is then left out there, events and all.
  *
- * Memory is bounded by max_bytes: a submit waits (writing out what is
+ * Memory is bounded by max_held: a submit waits (writing out what is
  * ready meanwhile) while more than that is held in sources not yet
  * ingested and events not yet written, and a worker that has rendered
  * more than a quarter of it for one source waits until the caller has
@@ -26,14 +26,14 @@
 
 #include "dmarc/ingest.h"
 
-#define DMARC_POOL_DEFAULT_MAX_BYTES (16u << 20)
+#define DMARC_POOL_DEFAULT_MAX_HELD (16u << 20)
 #define DMARC_POOL_MAX_WORKERS 8
 
 struct dmarc_pool_opts {
   unsigned workers;        /* 0: one per online CPU, at most 2 */
-  size_t max_bytes;        /* 0: DMARC_POOL_DEFAULT_MAX_BYTES */
-  bool resolve_ip;         /* give each worker a resolver of its own */
-  const char *dns_server;  /* for it: "IP[:PORT]", NULL: the system's */
+  size_t max_held;         /* bytes of sources and rendered events held
+                              at once (not the archive's max_bytes);
+                              0: DMARC_POOL_DEFAULT_MAX_HELD */
 };
 
 /* A finished source, on the caller's thread, after all of its events went
@@ -45,11 +45,11 @@ typedef void (*dmarc_pool_done_cb)(void *ud, const char *name,
 
 struct dmarc_pool;
 
-/* Start the workers.  opts is copied (its dns member is ignored: see
- * po->resolve_ip); every event goes to cb(cb_ud, ...) from
+/* Start the workers, each with a dmarc_ingest made from opts (copied; with
+ * resolve_ip each makes its own resolver: when the first cannot, one WARN
+ * says so and no worker resolves).  Every event goes to cb(cb_ud, ...) from
  * dmarc_pool_drain.  Returns NULL with a message in err when a worker's
- * ingest (the XSD schemas) or thread cannot be set up.  A resolver that
- * cannot be made leaves that worker without ip_resolution, with a WARN. */
+ * ingest (the XSD schemas) or thread cannot be set up. */
 struct dmarc_pool *dmarc_pool_new(const struct dmarc_ingest_opts *opts,
                                   const struct dmarc_pool_opts *po,
                                   dmarc_event_cb cb, void *cb_ud,

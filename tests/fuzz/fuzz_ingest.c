@@ -48,7 +48,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     dmarc_ingest_opts_default(&o);
     o.fmt = i ? DMARC_FORMAT_KV : DMARC_FORMAT_JSON;
     o.validate_xml = 1;
-    o.dns = NULL;
+    o.resolve_ip = 0;
     o.alim.max_bytes = 8u << 20;
     o.alim.max_members = 20;
     o.alim.max_depth = 3;

@@ -160,7 +160,7 @@ static void sequential(struct out *o)
   seen_free(&s);
 }
 
-static void pooled(struct out *o, unsigned workers, size_t max_bytes,
+static void pooled(struct out *o, unsigned workers, size_t max_held,
                    struct seen *s)
 {
   struct dmarc_ingest_opts opts;
@@ -173,7 +173,7 @@ static void pooled(struct out *o, unsigned workers, size_t max_bytes,
   s->owner = pthread_self();
   dmarc_ingest_opts_default(&opts);
   po.workers = workers;
-  po.max_bytes = max_bytes;
+  po.max_held = max_held;
   p = dmarc_pool_new(&opts, &po, on_event, o, err, sizeof(err));
   assert_non_null(p);
   for(unsigned i = 0; i < NSRC; i++) {
@@ -195,7 +195,7 @@ static void pooled(struct out *o, unsigned workers, size_t max_bytes,
   dmarc_pool_free(p);
 }
 
-static void same_as_sequential(unsigned workers, size_t max_bytes)
+static void same_as_sequential(unsigned workers, size_t max_held)
 {
   struct out a = { .fail_after = -1 }, b = { .fail_after = -1 };
   struct seen s;
@@ -203,7 +203,7 @@ static void same_as_sequential(unsigned workers, size_t max_bytes)
   buf_init(&a.text, SIZE_MAX);
   buf_init(&b.text, SIZE_MAX);
   sequential(&a);
-  pooled(&b, workers, max_bytes, &s);
+  pooled(&b, workers, max_held, &s);
   assert_true(a.events > 50);
   assert_int_equal(a.events, b.events);
   assert_int_equal(a.text.len, b.text.len);

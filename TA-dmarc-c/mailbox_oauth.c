@@ -1,28 +1,24 @@
 /*
- * mailbox_auth: XOAUTH2 token source and DKIM hook of the mail inputs (see
- * mailbox_auth.h).
+ * mailbox_oauth: the XOAUTH2 token source of the mail inputs (see
+ * mailbox_oauth.h).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "mailbox_auth.h"
+#include "mailbox_oauth.h"
 
-#include "dkim/dkim.h"
 #include "util/buf.h"
 #include "util/log.h"
-#include "util/util.h"
 
 /* A secret file holds one line; anything longer than a token can be is not
  * a secret file we understand. */
 #define SECRET_FILE_MAX (OAUTH_MAX_TOKEN_LEN + 2)
-
-/* ------------------------------------------------------------------ OAuth */
 
 /* First line of path (CR/LF stripped), malloc'd; what is read is wiped from
  * our buffer whatever happens.  what names the secret in errors. */
@@ -205,103 +201,4 @@ void mailbox_oauth_free(struct mailbox_oauth *o)
   free(o->cache_path);
   o->cache_path = NULL;
   memset(&o->cfg, 0, sizeof(o->cfg));
-}
-
-/* ------------------------------------------------------------------- DKIM */
-
-int mailbox_dkim_check(const struct mailbox_dkim *d, char *err, size_t errlen)
-{
-  char derr[300];
-  struct dkim_verifier *v = dkim_verifier_new(d->dns_server, d->timeout_ms,
-                                              derr, sizeof(derr));
-
-  if(!v) {
-    snprintf(err, errlen, "DKIM verification: %s", derr);
-    return -1;
-  }
-  dkim_verifier_free(v);
-  return 0;
-}
-
-static int json_member(struct buf *b, const char *sep, const char *k,
-                       const char *v)
-{
-  return (buf_printf(b, "%s\"%s\": \"", sep, k) |
-          util_json_escape(b, v, strlen(v)) | buf_putc(b, '"')) ? -1 : 0;
-}
-
-int mailbox_dkim_verify(void *ud, const void *msg, size_t len,
-                        struct buf *json)
-{
-  struct mailbox_dkim *d = ud;
-  struct dkim_result *r = NULL;
-  size_t n = 0;
-  char err[300];
-  int bad;
-
-  if(d->broken)
-    return -1;
-  if(!d->v) {
-    d->v = dkim_verifier_new(d->dns_server, d->timeout_ms, err, sizeof(err));
-    if(!d->v) {
-      log_error("DKIM verification off for this run: %s", err);
-      d->broken = true;
-      return -1;
-    }
-  }
-  if(dkim_verify_message(d->v, msg, len, &r, &n, err, sizeof(err))) {
-    log_warn("DKIM verification of a %zu-byte mail failed: %s", len, err);
-    return -1;
-  }
-  /* a failed append (json's ceiling) makes the whole value unusable */
-  bad = buf_putc(json, '[');
-  for(size_t i = 0; i < n; i++) {
-    bad |= buf_puts(json, i ? ", " : "");
-    bad |= json_member(json, "{", "domain", r[i].domain);
-    bad |= json_member(json, ", ", "selector", r[i].selector);
-    bad |= json_member(json, ", ", "result", r[i].result);
-    if(*r[i].reason)
-      bad |= json_member(json, ", ", "reason", r[i].reason);
-    bad |= buf_putc(json, '}');
-  }
-  bad |= buf_putc(json, ']');
-  dkim_results_free(r, n);
-  return bad ? -1 : 0;
-}
-
-/* One KV line, quoted the way mailbox.c quotes its vendor_rua_mail_ ones. */
-static void kv_line(struct buf *kv, const char *k, const char *v)
-{
-  buf_printf(kv, "vendor_rua_mail_dkim_%s=\"", k);
-  for(const char *p = v ? v : ""; *p; p++) {
-    if(*p == '"' || *p == '\\')
-      buf_putc(kv, '\\');
-    buf_putc(kv, *p == '\n' || *p == '\r' ? ' ' : *p);
-  }
-  buf_puts(kv, "\"\n");
-}
-
-void mailbox_dkim_kv(struct buf *kv, const char *dkim_json)
-{
-  cJSON *a = cJSON_Parse(dkim_json), *e;
-
-  if(!cJSON_IsArray(a)) {
-    cJSON_Delete(a);
-    return;
-  }
-  if(!cJSON_GetArraySize(a))
-    kv_line(kv, "result", "none");
-  cJSON_ArrayForEach(e, a) {
-    static const char *const keys[] = { "domain", "selector", "result" };
-    for(unsigned i = 0; i < 3; i++)
-      kv_line(kv, keys[i], cJSON_GetStringValue(
-                cJSON_GetObjectItemCaseSensitive(e, keys[i])));
-  }
-  cJSON_Delete(a);
-}
-
-void mailbox_dkim_free(struct mailbox_dkim *d)
-{
-  dkim_verifier_free(d->v);
-  d->v = NULL;
 }
