@@ -328,7 +328,7 @@ static void imap_save_done(struct mb *mb, bool compact)
   *err = '\0';
   if(mb_uidset_format(&mb->imap->done, &v) || buf_putc(&v, '\n') ||
      mb_seen_journal_format(&mb->seen, &v) ||
-     long_put(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
+     store_put_long(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
     log_error("checkpoint %s not written: %s", key, *err ? err
               : "out of memory");
     mb->store_failed = true;
@@ -734,7 +734,7 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
       /* its seen journal may hold reports the months do not (a crash) */
       snprintf(okey, sizeof(okey), "imap|%s|%s|%s|%lu", mb->o->server,
                mb->o->username, mb->imap->folder, old);
-      if(long_get(mb->st, okey, &oval, err, sizeof(err)) == 1 &&
+      if(store_get_long(mb->st, okey, &oval, err, sizeof(err)) == 1 &&
          (nl = strchr(oval, '\n')) != NULL)
         mb_seen_journal_load(&mb->seen, nl + 1);
       free(oval);
@@ -754,7 +754,7 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
   val = NULL;
   snprintf(key, sizeof(key), "imap|%s|%s|%s|%u", mb->o->server,
            mb->o->username, mb->imap->folder, uidvalidity);
-  rc = long_get(mb->st, key, &val, err, sizeof(err));
+  rc = store_get_long(mb->st, key, &val, err, sizeof(err));
   if(rc < 0) {
     log_error("%s", err);
     return -1;

@@ -32,9 +32,7 @@
 #include "util/buf.h"
 
 /* Values longer than one record (a folder's UID set, a month's seen
- * reports, a POP3 box's UIDLs) go through store_put_long. */
-#define long_put store_put_long
-#define long_get store_get_long
+ * reports, a POP3 box's UIDLs) go through store_put_long / store_get_long. */
 
 /* ------------------------------------------------------------ UID sets */
 

@@ -42,7 +42,7 @@ static void pop3_load_done(struct mb *mb)
   size_t cap = 0;
 
   snprintf(key, sizeof(key), "pop3|%s|%s", mb->o->server, mb->o->username);
-  if(long_get(mb->st, key, &val, err, sizeof(err)) != 1) {
+  if(store_get_long(mb->st, key, &val, err, sizeof(err)) != 1) {
     if(*err)
       log_warn("%s", err);
     return;
@@ -137,7 +137,7 @@ static void pop3_commit(struct mb *mb, const struct pop_list *l,
       buf_printf(&v, "%s\n", l->m[i].uid);
   }
   snprintf(key, sizeof(key), "pop3|%s|%s", mb->o->server, mb->o->username);
-  if(long_put(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
+  if(store_put_long(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
     log_error("checkpoint %s not written: %s", key, err);
     mb->store_failed = true;
   }

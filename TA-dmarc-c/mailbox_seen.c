@@ -243,7 +243,7 @@ static struct seen_month *seen_load(struct seen_store *s, const char *ym)
   memset(m, 0, sizeof(*m));
   snprintf(m->ym, sizeof(m->ym), "%s", ym);
   snprintf(key, sizeof(key), "seen|%s|%s", s->scope, ym);
-  rc = long_get(s->st, key, &val, err, sizeof(err));
+  rc = store_get_long(s->st, key, &val, err, sizeof(err));
   if(rc < 0)
     log_warn("%s", err);
   if(rc == 1) {
@@ -388,7 +388,7 @@ int mb_seen_save(struct seen_store *s)
     if(!rc && b.data)
       b.data[b.len] = '\0';
     snprintf(key, sizeof(key), "seen|%s|%s", s->scope, m->ym);
-    if(!rc && long_put(s->st, key, b.data ? b.data : "", err, sizeof(err))) {
+    if(!rc && store_put_long(s->st, key, b.data ? b.data : "", err, sizeof(err))) {
       log_error("%s", err);
       rc = -1;
     }
