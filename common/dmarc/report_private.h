@@ -6,12 +6,14 @@
  *   report.c         the parser: expat callbacks building the tree of one
  *                    top-level element of <feedback>, the parser's life from
  *                    dmarc_parser_new to dmarc_parser_done (which assembles
- *                    the text around the record of every event), the
- *                    report's accessors and its events; hands each
- *                    finished element to dmarc_finish_part
+ *                    the text around the record of every event), and the
+ *                    report's accessors; hands each finished element to
+ *                    dmarc_finish_part
  *   report_render.c  a finished element tree turned into JSON or KV text:
  *                    a record into the spool, a header part into the
  *                    parser's buffers; calls nothing in report.c
+ *   report_emit.c    the events of a finished report (dmarc_report_emit);
+ *                    reads struct dmarc_report and the spool, nothing else
  */
 #ifndef DMARC_REPORT_PRIVATE_H
 #define DMARC_REPORT_PRIVATE_H
