@@ -150,18 +150,27 @@ struct rd {
   size_t npeek, peekoff;
 };
 
+/* Copy up to len bytes of src[*off, have) to buf and advance *off past
+ * them.  Returns the count, 0 once src is used up.  Serves both the
+ * sniffed bytes of any reader and the whole of a memory reader. */
+static ssize_t
+copy_out(unsigned char *buf, size_t len, const unsigned char *src,
+         size_t have, size_t *off)
+{
+  size_t n = have - *off;
+
+  if (n > len)
+    n = len;
+  memcpy(buf, src + *off, n);
+  *off += n;
+  return (ssize_t)n;
+}
+
 static ssize_t
 rd_read(struct rd *r, unsigned char *buf, size_t len)
 {
-  if (r->peekoff < r->npeek) {
-    size_t n = r->npeek - r->peekoff;
-
-    if (n > len)
-      n = len;
-    memcpy(buf, r->peek + r->peekoff, n);
-    r->peekoff += n;
-    return (ssize_t)n;
-  }
+  if (r->peekoff < r->npeek)
+    return copy_out(buf, len, r->peek, r->npeek, &r->peekoff);
   return r->read(r, buf, len);
 }
 
@@ -215,13 +224,8 @@ static ssize_t
 rd_mem_read(struct rd *r, unsigned char *buf, size_t len)
 {
   struct rd_mem *m = (struct rd_mem *)r;
-  size_t n = m->len - m->off;
 
-  if (n > len)
-    n = len;
-  memcpy(buf, m->data + m->off, n);
-  m->off += n;
-  return (ssize_t)n;
+  return copy_out(buf, len, m->data, m->len, &m->off);
 }
 
 /* ---- gzip layer ----------------------------------------------------- */

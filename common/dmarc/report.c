@@ -1,18 +1,13 @@
 /*
  * DMARC aggregate report parser: expat callbacks build a small tree for one
  * top-level element of <feedback> at a time (a record, the metadata, ...);
- * when it ends it is rendered and the tree memory reused, so memory depends
- * on the largest record, not on the report.
- *
- * Output follows the xmljson "Yahoo" convention the old add-on used: every
- * value a string, an element without text or children is {}, repeated
- * siblings become an array at the place of the first, attributes become
- * keys and text beside children goes under "content".  policy_published and
- * record are lower-cased, keys and values (ASCII), report_metadata is not.
+ * when it ends report_render.c renders it and the tree memory is reused, so
+ * memory depends on the largest record, not on the report.  Also the
+ * parser's lifecycle, the report header assembled at the end, and the
+ * report's accessors; the events are report_emit.c's.
  */
-#include "report.h"
+#include "report_private.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <expat.h>
 #include <iconv.h>
@@ -25,11 +20,9 @@
 #include <sys/random.h>
 
 #include "util/buf.h"
-#include "util/util.h"
 
 #define MAX_CHILDREN 1000   /* per element: keeps sibling grouping cheap */
 #define MAX_ATTRS 16        /* per element */
-#define SNIFF_LEN 4
 
 void dmarc_limits_default(struct dmarc_limits *lim)
 {
@@ -39,28 +32,7 @@ void dmarc_limits_default(struct dmarc_limits *lim)
   lim->max_element_bytes = 1u << 20;
 }
 
-static int is_space(char c)
-{
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 /* ---- tree of one top-level element ------------------------------------ */
-
-struct node {
-  const char *name;
-  const char *text;     /* direct character data, NUL-terminated */
-  size_t text_len;
-  const char **attrs;   /* name, value pairs */
-  unsigned nattrs;
-  unsigned nchildren;
-  struct node *first, *last, *next;
-};
-
-/* Bump allocator reset for every top-level element. */
-struct arena {
-  char *mem;
-  size_t used, cap, max;
-};
 
 static void *arena_alloc(struct arena *a, size_t n)
 {
@@ -86,61 +58,7 @@ static char *arena_strndup(struct arena *a, const char *s, size_t n)
   return p;
 }
 
-/* ---- header of a finished report --------------------------------------- */
-
-struct dmarc_report {
-  char *source;
-  char *org, *report_id;
-  char *key;             /* org, report_id, domain, begin, end */
-  int64_t time;          /* date_range end, -1 if none */
-  enum dmarc_format fmt;
-  struct buf prefix;     /* event text before the record fragment */
-  struct buf suffix_mid; /* after the fragment, before the xsd annotation */
-  uint64_t start, end;   /* spool marks */
-  uint64_t records;
-};
-
 /* ---- parser -------------------------------------------------------------- */
-
-enum part { PART_NONE, PART_METADATA, PART_POLICY, PART_VERSION, PART_RECORD,
-            PART_OTHER };
-
-struct dmarc_parser {
-  XML_Parser xp;
-  struct dmarc_limits lim;
-  enum dmarc_format fmt;
-  struct dmarc_spool *spool;
-  uint64_t spool_start;
-  char *source;
-
-  enum dmarc_verdict verdict;
-  char reason[512];
-
-  unsigned depth;          /* current element depth, root = 1 */
-  int root_seen;
-  char sniff[SNIFF_LEN];
-  size_t sniffed;
-  int sniff_done;
-
-  /* The top-level element being built. */
-  struct arena arena;
-  enum part part;
-  struct node *stack[64];  /* open nodes, index = depth - 2 */
-  struct buf text[64];     /* their character data so far */
-
-  /* Header parts, rendered. */
-  struct buf meta, policy, version, extras;   /* JSON: {"k": v} items */
-  struct buf meta_kv, policy_kv;              /* KV lines */
-  int have_meta, have_policy, have_version;
-  char *org, *report_id;
-  char *domain, *begin, *end;
-  int64_t time;
-
-  uint64_t records;
-  int finished;            /* dmarc_parser_finish returned DMARC_OK */
-  struct buf frag;         /* scratch for rendering */
-  struct buf ips;          /* addresses not yet drained, NUL-separated */
-};
 
 static void stop(struct dmarc_parser *p, enum dmarc_verdict v,
                  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -284,7 +202,7 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
   /* Leading white space is trimmed from every value anyway, so the
    * indentation between elements is never stored. */
   if(!p->text[level].len) {
-    while(len && is_space(*s)) {
+    while(len && dmarc_is_space(*s)) {
       s++;
       len--;
     }
@@ -296,370 +214,6 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
          "(max_text)", p->stack[level]->name,
          (unsigned long)XML_GetCurrentLineNumber(p->xp), p->lim.max_text);
 }
-
-/* ---- rendering ------------------------------------------------------------ */
-
-/* Trim ASCII white space, like Python's str.strip() on these reports. */
-static void trim(const char **s, size_t *len)
-{
-  while(*len && is_space(**s)) { (*s)++; (*len)--; }
-  while(*len && is_space((*s)[*len - 1])) (*len)--;
-}
-
-static int put_str(struct dmarc_parser *p, struct buf *out, const char *s,
-                   size_t len, int lower)
-{
-  (void)p;
-  return buf_putc(out, '"') || util_json_escape_case(out, s, len, lower) ||
-         buf_putc(out, '"');
-}
-
-static int render_value(struct dmarc_parser *p, struct buf *out,
-                        const struct node *n, int lower,
-                        const struct node *mark, size_t *mark_at);
-
-/* An object member "name": value, or "name": [v, v] for repeated siblings
- * (grouped at the place of the first, as an ordered dict would). */
-static int render_members(struct dmarc_parser *p, struct buf *out,
-                          const struct node *n, int lower,
-                          const struct node *mark, size_t *mark_at,
-                          int *first)
-{
-  for(const struct node *c = n->first; c; c = c->next) {
-    const struct node *d;
-    int count = 0, dup = 0;
-
-    for(d = n->first; d != c; d = d->next)
-      if(!strcmp(d->name, c->name)) {
-        dup = 1;
-        break;
-      }
-    if(dup)
-      continue;
-    for(d = c; d; d = d->next)
-      if(!strcmp(d->name, c->name))
-        count++;
-    if(!*first && buf_puts(out, ", "))
-      return -1;
-    *first = 0;
-    if(put_str(p, out, c->name, strlen(c->name), lower) ||
-       buf_puts(out, ": "))
-      return -1;
-    if(count == 1) {
-      if(render_value(p, out, c, lower, mark, mark_at))
-        return -1;
-      continue;
-    }
-    if(buf_putc(out, '['))
-      return -1;
-    for(d = c; d; d = d->next) {
-      if(strcmp(d->name, c->name))
-        continue;
-      if(d != c && buf_puts(out, ", "))
-        return -1;
-      if(render_value(p, out, d, lower, mark, mark_at))
-        return -1;
-    }
-    if(buf_putc(out, ']'))
-      return -1;
-  }
-  return 0;
-}
-
-static int render_value(struct dmarc_parser *p, struct buf *out,
-                        const struct node *n, int lower,
-                        const struct node *mark, size_t *mark_at)
-{
-  const char *t = n->text;
-  size_t tlen = n->text_len;
-  int first = 1;
-
-  trim(&t, &tlen);
-  if(!n->first && !n->nattrs)
-    return tlen ? put_str(p, out, t, tlen, lower) : buf_puts(out, "{}");
-  if(buf_putc(out, '{'))
-    return -1;
-  for(unsigned i = 0; i < n->nattrs; i++) {
-    if(!first && buf_puts(out, ", "))
-      return -1;
-    first = 0;
-    if(put_str(p, out, n->attrs[2 * i], strlen(n->attrs[2 * i]), lower) ||
-       buf_puts(out, ": ") ||
-       put_str(p, out, n->attrs[2 * i + 1], strlen(n->attrs[2 * i + 1]),
-               lower))
-      return -1;
-  }
-  if(render_members(p, out, n, lower, mark, mark_at, &first))
-    return -1;
-  if(tlen) {
-    if(!first && buf_puts(out, ", "))
-      return -1;
-    if(buf_puts(out, "\"content\": ") || put_str(p, out, t, tlen, lower))
-      return -1;
-  }
-  if(n == mark)
-    *mark_at = out->len;
-  return buf_putc(out, '}');
-}
-
-static const struct node *child(const struct node *n, const char *name)
-{
-  for(const struct node *c = n ? n->first : NULL; c; c = c->next)
-    if(!strcmp(c->name, name))
-      return c;
-  return NULL;
-}
-
-/* First match of a slash-separated path below n, like ElementTree find(). */
-static const struct node *find(const struct node *n, const char *path)
-{
-  char seg[64];
-
-  while(n && *path) {
-    size_t len = strcspn(path, "/");
-    if(len >= sizeof(seg))
-      return NULL;
-    memcpy(seg, path, len);
-    seg[len] = '\0';
-    n = child(n, seg);
-    path += len + (path[len] == '/');
-  }
-  return n;
-}
-
-/* KV line name="value",\n with quotes and backslashes escaped (the old
- * add-on wrote them raw, so a quote in a value broke the event). */
-static int kv_line(struct dmarc_parser *p, struct buf *out, const char *key,
-                   const struct node *n, int lower)
-{
-  const char *t;
-  size_t tlen;
-
-  if(!n)
-    return 0;
-  /* An element with children stands for its first child's text (reason
-   * holds type and comment; type is the useful part). */
-  while(n->first && !n->nattrs)
-    n = n->first;
-  t = n->text;
-  tlen = n->text_len;
-  trim(&t, &tlen);
-  if(buf_puts(out, key) || buf_puts(out, "=\""))
-    return -1;
-  for(size_t i = 0; i < tlen; i++) {
-    char c = lower ? (char)tolower((unsigned char)t[i]) : t[i];
-    if(c == '\n' || c == '\r')
-      c = ' ';
-    if((c == '"' || c == '\\') && buf_putc(out, '\\'))
-      return -1;
-    if(buf_putc(out, c))
-      return -1;
-  }
-  return buf_puts(out, "\",\n");
-}
-
-static int kv_paths(struct dmarc_parser *p, struct buf *out,
-                    const struct node *n, const char *prefix,
-                    const char *const *paths, int lower)
-{
-  char key[128];
-
-  for(; *paths; paths++) {
-    const char *k;
-    snprintf(key, sizeof(key), "%s_%s", prefix, *paths);
-    for(char *c = key; *c; c++)
-      if(*c == '/')
-        *c = '_';
-    k = key;
-    if(kv_line(p, out, k, find(n, *paths), lower))
-      return -1;
-  }
-  return 0;
-}
-
-static int64_t parse_time(const struct node *n)
-{
-  const char *t;
-  size_t tlen;
-  char num[32];
-  uint64_t v;
-
-  if(!n || n->first)
-    return -1;
-  t = n->text;
-  tlen = n->text_len;
-  trim(&t, &tlen);
-  /* Accept "1538463818" and "1538463818.0"; the value itself is kept as
-   * written in the event, this is only the event's time stamp. */
-  size_t digits = strspn(t, "0123456789");
-  if(!digits || digits >= sizeof(num) ||
-     (digits < tlen && t[digits] != '.'))
-    return -1;
-  memcpy(num, t, digits);
-  num[digits] = '\0';
-  if(util_parse_u64(num, 0, 253402300799ULL, &v))   /* up to year 9999 */
-    return -1;
-  return (int64_t)v;
-}
-
-static char *node_text_dup(const struct node *n)
-{
-  const char *t;
-  size_t tlen;
-  char *s;
-
-  if(!n || n->first)
-    return strdup("");
-  t = n->text;
-  tlen = n->text_len;
-  trim(&t, &tlen);
-  s = malloc(tlen + 1);
-  if(s) {
-    memcpy(s, t, tlen);
-    s[tlen] = '\0';
-  }
-  return s;
-}
-
-static const char *const meta_kv_paths[] = {
-  "org_name", "email", "extra_contact_info", "report_id", "date_range/begin",
-  "date_range/end", NULL };
-static const char *const policy_kv_paths[] = {
-  "domain", "adkim", "aspf", "p", "sp", "pct", "fo", "np", "rf", "ri", "rua",
-  "ruf", "ro", NULL };
-
-/* "{"name": value}" for a header part, appended to out. */
-static int render_item(struct dmarc_parser *p, struct buf *out,
-                       const struct node *n, int lower)
-{
-  return buf_putc(out, '{') ||
-         put_str(p, out, n->name, strlen(n->name), lower) ||
-         buf_puts(out, ": ") ||
-         render_value(p, out, n, lower, NULL, NULL) ||
-         buf_putc(out, '}');
-}
-
-static int finish_record(struct dmarc_parser *p, const struct node *rec)
-{
-  const struct node *row = child(rec, "row");
-  const struct node *ipn = find(rec, "row/source_ip");
-  size_t insert_at;
-  char ip[64] = "";
-
-  /* Only a record with one row can carry ip_resolution. */
-  if(ipn && !ipn->first && !(row->next && child(rec, "row") != row)) {
-    const char *t = ipn->text;
-    size_t tlen = ipn->text_len;
-    trim(&t, &tlen);
-    if(tlen && tlen < sizeof(ip)) {
-      for(size_t i = 0; i < tlen; i++)
-        ip[i] = (char)tolower((unsigned char)t[i]);
-      ip[tlen] = '\0';
-    }
-  }
-  buf_reset(&p->frag);
-  if(p->fmt == DMARC_FORMAT_JSON) {
-    insert_at = (size_t)-1;
-    if(render_value(p, &p->frag, rec, 1, *ip ? row : NULL, &insert_at))
-      return -1;
-    if(insert_at == (size_t)-1)
-      insert_at = p->frag.len;
-  }
-  else {
-    static const char *const row_paths[] = {
-      "count", "policy_evaluated/disposition", "policy_evaluated/dkim",
-      "policy_evaluated/spf", "policy_evaluated/reason", NULL };
-    static const char *const id_paths[] = {
-      "header_from", "envelope_from", "envelope_to", NULL };
-    const struct node *ar = child(rec, "auth_results");
-
-    if(kv_line(p, &p->frag, "row_source_ip", ipn, 1))
-      return -1;
-    insert_at = p->frag.len;
-    if(kv_paths(p, &p->frag, row, "row", row_paths, 1) ||
-       kv_paths(p, &p->frag, child(rec, "identifiers"), "identifiers",
-                id_paths, 1))
-      return -1;
-    /* Every DKIM and SPF result, not only the first: each repeats the
-     * same keys, which Splunk's KV extraction turns into multi-values. */
-    for(const struct node *c = ar ? ar->first : NULL; c; c = c->next) {
-      static const char *const dkim_paths[] = {
-        "domain", "selector", "result", "human_result", NULL };
-      static const char *const spf_paths[] = {
-        "domain", "scope", "result", "human_result", NULL };
-      if(!strcmp(c->name, "dkim") &&
-         kv_paths(p, &p->frag, c, "auth_result_dkim", dkim_paths, 1))
-        return -1;
-      if(!strcmp(c->name, "spf") &&
-         kv_paths(p, &p->frag, c, "auth_result_spf", spf_paths, 1))
-        return -1;
-    }
-  }
-  if(dmarc_spool_add(p->spool, p->frag.data ? p->frag.data : "", p->frag.len,
-                     insert_at, ip))
-    return -1;
-  if(*ip && buf_append(&p->ips, ip, strlen(ip) + 1))
-    buf_reset(&p->ips);   /* only an optimisation: resolve at emit time */
-  return 0;
-}
-
-static void finish_part(struct dmarc_parser *p, const struct node *n)
-{
-  int rc = 0;
-
-  switch(p->part) {
-  case PART_RECORD:
-    rc = finish_record(p, n);
-    break;
-  case PART_METADATA:
-    if(p->have_meta)
-      break;   /* a second one would be ambiguous: the first wins */
-    p->have_meta = 1;
-    p->time = parse_time(find(n, "date_range/end"));
-    p->org = node_text_dup(child(n, "org_name"));
-    p->report_id = node_text_dup(child(n, "report_id"));
-    p->begin = node_text_dup(find(n, "date_range/begin"));
-    p->end = node_text_dup(find(n, "date_range/end"));
-    rc = !p->org || !p->report_id || !p->begin || !p->end;
-    if(!rc)
-      rc = p->fmt == DMARC_FORMAT_JSON
-             ? render_item(p, &p->meta, n, 0)
-             : kv_paths(p, &p->meta_kv, n, "rpt_metadata", meta_kv_paths, 0);
-    break;
-  case PART_POLICY:
-    if(p->have_policy)
-      break;
-    p->have_policy = 1;
-    p->domain = node_text_dup(child(n, "domain"));
-    if(!p->domain) {
-      rc = 1;
-      break;
-    }
-    rc = p->fmt == DMARC_FORMAT_JSON
-           ? render_item(p, &p->policy, n, 1)
-           : kv_paths(p, &p->policy_kv, n, "policy_published",
-                      policy_kv_paths, 1);
-    break;
-  case PART_VERSION:
-    if(p->have_version || p->fmt != DMARC_FORMAT_JSON)
-      break;
-    p->have_version = 1;
-    rc = render_item(p, &p->version, n, 0);
-    break;
-  case PART_OTHER:
-    /* Unknown top-level elements (RFC 9990 <extension>, vendor additions)
-     * are kept, after version and before the record. */
-    if(p->fmt == DMARC_FORMAT_JSON)
-      rc = buf_puts(&p->extras, ", ") || render_item(p, &p->extras, n, 0);
-    break;
-  case PART_NONE:
-    break;
-  }
-  if(rc)
-    stop(p, DMARC_NOMEM, "out of memory or no space for the spool (TMPDIR) "
-         "while rendering <%s>: %s", n->name, strerror(errno));
-}
-
 static void XMLCALL on_end(void *ud, const XML_Char *name)
 {
   struct dmarc_parser *p = ud;
@@ -688,8 +242,9 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
   else
     n->text = "";
   p->depth--;
-  if(level == 0)
-    finish_part(p, n);
+  if(level == 0 && dmarc_finish_part(p, n))
+    stop(p, DMARC_NOMEM, "out of memory or no space for the spool (TMPDIR) "
+         "while rendering <%s>: %s", n->name, strerror(errno));
 }
 
 /* Any DTD is refused before expat looks inside it: entity expansion
@@ -838,7 +393,7 @@ static int looks_like_xml(const unsigned char *s, size_t n)
     return 1;   /* UTF-16 BOM */
   else if(n >= 2 && ((s[0] == '<' && s[1] == 0) || (s[0] == 0 && s[1] == '<')))
     return 1;   /* UTF-16 without BOM */
-  while(i < n && is_space((char)s[i]))
+  while(i < n && dmarc_is_space((char)s[i]))
     i++;
   return i == n || s[i] == '<';
 }
@@ -1054,101 +609,4 @@ void dmarc_report_free(struct dmarc_report *r)
   free(r->report_id);
   free(r->key);
   free(r);
-}
-
-/* ---- events ---------------------------------------------------------------- */
-
-struct emit_ctx {
-  const struct dmarc_report *r;
-  struct buf ev;
-  struct buf suffix;
-  const char *(*resolve)(void *ud, const char *ip);
-  void *resolve_ud;
-  dmarc_event_cb cb;
-  void *ud;
-  int64_t count;
-};
-
-static int emit_one(void *ud, const struct dmarc_spool_entry *e)
-{
-  struct emit_ctx *c = ud;
-  const char *name = NULL;
-  int rc;
-
-  if(c->resolve && *e->ip && e->insert_at < e->len)
-    name = c->resolve(c->resolve_ud, e->ip);
-  if(c->r->fmt == DMARC_FORMAT_KV && c->resolve && *e->ip)
-    name = c->resolve(c->resolve_ud, e->ip);
-  buf_reset(&c->ev);
-  rc = buf_append(&c->ev, c->r->prefix.data, c->r->prefix.len) ||
-       buf_append(&c->ev, e->frag, e->insert_at);
-  if(name) {
-    size_t at = c->ev.len;
-    if(c->r->fmt == DMARC_FORMAT_JSON)
-      rc = rc || buf_puts(&c->ev, ", \"ip_resolution\": \"") ||
-           util_json_escape(&c->ev, name, strlen(name)) ||
-           buf_putc(&c->ev, '"');
-    else
-      rc = rc || buf_puts(&c->ev, "src=\"") || buf_puts(&c->ev, name) ||
-           buf_puts(&c->ev, "\",\n");
-    for(size_t i = at; i < c->ev.len; i++)   /* DNS names: any case */
-      c->ev.data[i] = (char)tolower((unsigned char)c->ev.data[i]);
-  }
-  rc = rc || buf_append(&c->ev, e->frag + e->insert_at, e->len - e->insert_at) ||
-       buf_append(&c->ev, c->suffix.data, c->suffix.len);
-  if(rc || c->cb(c->ud, c->ev.data, c->ev.len, c->r->time, c->r->source))
-    return -1;
-  c->count++;
-  return 0;
-}
-
-int64_t dmarc_report_emit(const struct dmarc_report *r,
-                          struct dmarc_spool *spool,
-                          const struct dmarc_xsd_annotation *xsd,
-                          const char *extra,
-                          const char *(*resolve)(void *ud, const char *ip),
-                          void *resolve_ud, dmarc_event_cb cb, void *ud)
-{
-  struct emit_ctx c = { .r = r, .resolve = resolve, .resolve_ud = resolve_ud,
-                        .cb = cb, .ud = ud };
-  int rc;
-
-  buf_init(&c.ev, (size_t)-1);
-  buf_init(&c.suffix, (size_t)-1);
-  rc = buf_append(&c.suffix, r->suffix_mid.data, r->suffix_mid.len);
-  if(r->fmt == DMARC_FORMAT_JSON) {
-    if(!xsd)
-      rc = rc || buf_puts(&c.suffix, "\"None\"");
-    else {
-      rc = rc || buf_putc(&c.suffix, '{');
-      for(unsigned i = 0; i < xsd->count; i++) {
-        rc = rc || (i && buf_puts(&c.suffix, ", ")) ||
-             buf_putc(&c.suffix, '"') ||
-             util_json_escape(&c.suffix, xsd->names[i], strlen(xsd->names[i])) ||
-             buf_puts(&c.suffix, "\": {\"result\": \"") ||
-             buf_puts(&c.suffix, xsd->pass[i] ? "pass\"" : "fail\"");
-        if(!xsd->pass[i])
-          rc = rc || buf_puts(&c.suffix, ", \"info\": \"") ||
-               util_json_escape(&c.suffix, xsd->info[i], strlen(xsd->info[i])) ||
-               buf_putc(&c.suffix, '"');
-        rc = rc || buf_putc(&c.suffix, '}');
-      }
-      rc = rc || buf_putc(&c.suffix, '}');
-    }
-    if(extra && *extra)
-      rc = rc || buf_puts(&c.suffix, ", ") || buf_puts(&c.suffix, extra);
-    rc = rc || buf_putc(&c.suffix, '}');
-  }
-  else {
-    /* Legacy KV: one word from the relaxed schema (the first). */
-    const char *word = !xsd ? "unknown" : xsd->pass[0] ? "success" : "failure";
-    rc = rc || buf_printf(&c.suffix, "\"%s\"\n", word);
-    if(extra && *extra)
-      rc = rc || buf_puts(&c.suffix, extra);
-  }
-  if(!rc)
-    rc = dmarc_spool_each(spool, r->start, r->end, emit_one, &c);
-  buf_free(&c.ev);
-  buf_free(&c.suffix);
-  return rc ? -1 : c.count;
 }
