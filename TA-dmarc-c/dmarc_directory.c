@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "input_main.h"
-#include "store/store.h"
-#include "util/log.h"
-#include "util/util.h"
+#include "store.h"
+#include "log.h"
+#include "util.h"
 
 #define SCHEME "dmarc_directory"
 

@@ -8,7 +8,7 @@
  * secret, scope https://outlook.office365.com/.default) or from a refresh
  * token at a token URL (Gmail style).  It is cached in a 0600 file until
  * shortly before it expires, and a new one is fetched once when the server
- * refuses the cached one (see mailbox_oauth.h, common/oauth/oauth.h).  The
+ * refuses the cached one (see mailbox_oauth.h, common/mail/oauth/oauth.h).  The
  * rest is dmarc_imap (see mailbox.h).
  *
  * Secrets never come from the command line: --client-secret-file and

@@ -5,8 +5,8 @@
 
 #include "input.h"
 
-#include "util/log.h"
-#include "util/util.h"
+#include "log.h"
+#include "util.h"
 
 const struct option input_long_options[] = {
   { "output", required_argument, NULL, 1000 },

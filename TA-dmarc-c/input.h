@@ -9,8 +9,8 @@
 
 #include <stdint.h>
 
-#include "dmarc/ingest.h"
-#include "splunk/splunk.h"
+#include "ingest.h"
+#include "splunk.h"
 
 /* The scheme args every input shares (after its own), so their names,
  * titles and defaults are written once. */

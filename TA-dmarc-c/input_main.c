@@ -8,8 +8,8 @@
 
 #include "input_main.h"
 
-#include "util/log.h"
-#include "util/util.h"
+#include "log.h"
+#include "util.h"
 
 /* Room for a front-end's own flags, the shared ones and ours. */
 #define MAX_OPTIONS 64

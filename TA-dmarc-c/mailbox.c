@@ -11,12 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mailbox_int.h"
+#include "mailbox_private.h"
 
-#include "dmarc/pool.h"
-#include "store/store.h"
-#include "util/log.h"
-#include "util/util.h"
+#include "pool.h"
+#include "store.h"
+#include "log.h"
+#include "util.h"
 
 static char *scope_of(const struct mailbox_opts *o)
 {

@@ -75,8 +75,8 @@
 #include <stdint.h>
 
 #include "input.h"
-#include "imap/imap.h"
-#include "util/buf.h"
+#include "imap.h"
+#include "buf.h"
 
 #define MAILBOX_DEFAULT_BATCH      100
 #define MAILBOX_MAX_BATCH          500    /* keeps a UID set command short */

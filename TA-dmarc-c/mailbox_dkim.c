@@ -9,10 +9,10 @@
 
 #include "mailbox_dkim.h"
 
-#include "dkim/dkim.h"
-#include "util/buf.h"
-#include "util/log.h"
-#include "util/util.h"
+#include "dkim.h"
+#include "buf.h"
+#include "log.h"
+#include "util.h"
 
 /* The one place a verifier is made: from the ingest options' DNS server.
  * Returns it, or NULL with the reason in err. */

@@ -1,6 +1,6 @@
 /*
  * mailbox_dkim: DKIM verification of a whole report mail (a
- * mailbox_dkim_fn, see mailbox.h) on top of common/dkim; its result is the
+ * mailbox_dkim_fn, see mailbox.h) on top of common/dmarc/dkim; its result is the
  * JSON array that becomes vendor_rua_mail.dkim.  Keys are looked up
  * through the DNS server the ingest options name (struct
  * dmarc_ingest_opts.dns_server, the one owner of that setting).

@@ -16,11 +16,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "mailbox_int.h"
+#include "mailbox_private.h"
 
-#include "mime/mime.h"
-#include "store/store.h"
-#include "util/log.h"
+#include "mime.h"
+#include "store.h"
+#include "log.h"
 
 /* Room kept in front of a fetched part for the MIME header that tells
  * mime how the part is encoded (the part is fetched without it). */

@@ -13,9 +13,9 @@
 #include "mailbox.h"
 #include "mailbox_dkim.h"
 
-#include "dmarc/pool.h"
-#include "util/log.h"
-#include "util/util.h"
+#include "pool.h"
+#include "log.h"
+#include "util.h"
 
 /* The mailbox flags and a front-end's own (OAuth2). */
 #define MAX_OPTIONS 48

@@ -1,6 +1,6 @@
 /*
  * mailbox_msg: what the IMAP and POP3 runs both do with a message or a
- * part (see mailbox_int.h): its leaves are ingested with the mail's
+ * part (see mailbox_private.h): its leaves are ingested with the mail's
  * identity and headers attached to every event (vendor_rua_mail), its
  * outcome is accounted, and the events are flushed before any checkpoint
  * names it.  The protocol files call down into this one, never the other
@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mailbox_int.h"
+#include "mailbox_private.h"
 #include "mailbox_dkim.h"
 
-#include "dmarc/pool.h"
-#include "mime/mime.h"
-#include "util/log.h"
-#include "util/util.h"
+#include "pool.h"
+#include "mime.h"
+#include "log.h"
+#include "util.h"
 
 /* Header values copied into vendor_rua_mail. */
 #define META_MAX 998

@@ -13,8 +13,8 @@
 
 #include "mailbox_oauth.h"
 
-#include "util/buf.h"
-#include "util/log.h"
+#include "buf.h"
+#include "log.h"
 
 /* A secret file holds one line; anything longer than a token can be is not
  * a secret file we understand. */

@@ -1,6 +1,6 @@
 /*
  * mailbox_oauth: the XOAUTH2 token source of dmarc_imap_oauth2 (a
- * mailbox_token_fn, see mailbox.h) on top of common/oauth: the settings
+ * mailbox_token_fn, see mailbox.h) on top of common/mail/oauth: the settings
  * are collected from the command line or the stanza, checked, and turned
  * into one struct oauth_config.
  */
@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "mailbox.h"
-#include "oauth/oauth.h"
+#include "oauth.h"
 
 /* Name of the token cache in the checkpoint directory when none is given:
  * "oauth2-token-<16 hex digits>.json", the digits a hash of the grant, the

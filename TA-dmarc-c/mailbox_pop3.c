@@ -12,11 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mailbox_int.h"
+#include "mailbox_private.h"
 
-#include "pop3/pop3.h"
-#include "store/store.h"
-#include "util/log.h"
+#include "pop3.h"
+#include "store.h"
+#include "log.h"
 
 /* The POP3 run's own state (mb->pop3). */
 struct mb_pop3 {

@@ -1,6 +1,6 @@
 /*
  * mailbox_seen: the UID set of a folder's done messages and the store of
- * reports already emitted (see mailbox_int.h).
+ * reports already emitted (see mailbox_private.h).
  *
  * Both are what a checkpoint is made of.  The UID set is a sorted list of
  * ranges, as IMAP writes it ("1:500,502"), so a folder of a million read
@@ -17,10 +17,10 @@
 
 #include <openssl/evp.h>
 
-#include "mailbox_int.h"
+#include "mailbox_private.h"
 
-#include "util/log.h"
-#include "util/util.h"
+#include "log.h"
+#include "util.h"
 
 /* Reports per seen month kept in memory before months are dropped. */
 #define SEEN_MAX_MONTHS 24

@@ -5,10 +5,10 @@
 #include <string.h>
 
 #include "container.h"
-#include "imap/imap.h"
-#include "util/buf.h"
-#include "util/log.h"
-#include "util/util.h"
+#include "imap.h"
+#include "buf.h"
+#include "log.h"
+#include "util.h"
 
 #define SOAR_IO_TIMEOUT_MS 60000          /* socket.setdefaulttimeout(60) */
 #define SOAR_FETCH_MAX_LITERAL (2ull * 1024 * 1024 * 1024)

@@ -1,14 +1,14 @@
 /*
  * container: see container.h for what is the same as the Python connector
  * and what is better.  This file walks one message and prints the result;
- * header fields and Email Artifacts are in container-headers.c,
- * attachments and the vault in container-attach.c (container-int.h says
+ * header fields and Email Artifacts are in container_headers.c,
+ * attachments and the vault in container_attach.c (container_private.h says
  * what they share).  Section by section:
  *   4. bodies: IOCs and forwarded blocks
  *   5. the walk and the final artifact list
  *   6. printing
  */
-#include "container-int.h"
+#include "container_private.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -20,9 +20,9 @@
 #endif
 
 #include "pyjson.h"
-#include "util/base64.h"
-#include "util/log.h"
-#include "util/util.h"
+#include "base64.h"
+#include "log.h"
+#include "util.h"
 
 
 void soar_email_opts_default(struct soar_email_opts *o)

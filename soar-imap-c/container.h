@@ -2,9 +2,9 @@
  * container: one email turned into a SOAR container and its artifacts,
  * as the Python IMAP connector (process_email.py) makes them.  This header
  * is the whole interface; the work is split over container.c (the walk
- * and printing), container-headers.c (the header emulation) and
- * container-attach.c (attachments and the vault), which share
- * container-int.h.
+ * and printing), container_headers.c (the header emulation) and
+ * container_attach.c (attachments and the vault), which share
+ * container_private.h.
  *
  * Same as the Python connector (so the platform deduplicates re-ingested
  * mail against containers it made):
@@ -20,7 +20,7 @@
  * Better than the Python connector:
  *  - bodies are the text/plain and text/html leaves that are not
  *    attachments, decoded by their charset; images are never read as text;
- *  - IOCs per common/ioc (text URLs also in HTML mails, IPv6 without false
+ *  - IOCs per soar-imap-c/ioc (text URLs also in HTML mails, IPv6 without false
  *    positives, SHA512, domains under known public suffixes), kept in the
  *    order first seen;
  *  - a forwarded block anywhere in a text body ("Forwarded message" or
@@ -38,8 +38,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "ioc/ioc.h"
-#include "mime/mime.h"
+#include "ioc.h"
+#include "mime.h"
 
 #define SOAR_DEFAULT_MAX_MESSAGE     (64u * 1024 * 1024)
 #define SOAR_DEFAULT_MAX_ATTACHMENTS 500

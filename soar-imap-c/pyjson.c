@@ -8,7 +8,7 @@
 
 #include <openssl/evp.h>
 
-#include "util/util.h"
+#include "util.h"
 
 #define PYJSON_MAX_DEPTH 64     /* our own trees are 4 levels deep */
 

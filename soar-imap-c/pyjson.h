@@ -16,7 +16,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-#include "util/buf.h"
+#include "buf.h"
 
 /* Append item, printed as json.dumps(item, sort_keys=sort) would, to b.
  * Returns 0, or -1 when the buffer limit or memory runs out. */

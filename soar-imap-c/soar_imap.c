@@ -30,9 +30,9 @@
 #include "container.h"
 #include "pyjson.h"
 #include "sstore.h"
-#include "util/buf.h"
-#include "util/log.h"
-#include "util/util.h"
+#include "buf.h"
+#include "log.h"
+#include "util.h"
 
 #define MAX_ACTION_JSON (16u * 1024 * 1024)
 #define MAX_EML_FILE    (1024ull * 1024 * 1024)   /* read; 64 MB are parsed */

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "pyjson.h"
-#include "util/file.h"
-#include "util/util.h"
+#include "file.h"
+#include "util.h"
 
 static int mkdir_p(const char *path)
 {

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/buf.h"
-#include "util/util.h"
+#include "buf.h"
+#include "util.h"
 
 #define CONFIG_MAX (1u << 20)
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imap/imap.h"
+#include "imap.h"
 
 struct count { unsigned long long bytes, messages; };
 

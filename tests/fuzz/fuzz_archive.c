@@ -1,5 +1,5 @@
 /*
- * fuzz_archive: the gzip/zip walker (common/archive/archive.h) over memory,
+ * fuzz_archive: the gzip/zip walker (common/dmarc/archive/archive.h) over memory,
  * with small limits so bombs are cut early, and a handler that reads every
  * byte it is given and checks the promises archive.h makes about the order
  * of the calls, the depth and the byte budget.
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "archive/archive.h"
+#include "archive.h"
 #include "fuzz_common.h"
 
 #define FUZZ_MAX_BYTES (8u << 20)

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util/util.h"
+#include "util.h"
 
 /* The libFuzzer entry point; declared here so -Wmissing-prototypes holds. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

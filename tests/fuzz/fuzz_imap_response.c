@@ -1,5 +1,5 @@
 /*
- * fuzz_imap_response: what an IMAP server sends, read by common/imap.
+ * fuzz_imap_response: what an IMAP server sends, read by common/mail/imap.
  *
  * Modes (byte 0 % 8):
  *   0-4  a whole session against fuzz_server.h: the rest of the input after
@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imap/imap.h"
-#include "util/log.h"
+#include "imap.h"
+#include "log.h"
 #include "fuzz_common.h"
 #include "fuzz_server.h"
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_ingest: one source end to end (common/dmarc/ingest.h): archive
+ * fuzz_ingest: one source end to end (common/dmarc/ingest/ingest.h): archive
  * layers, the report parser and XSD validation in the same pass, and the
  * events, with DNS off as when no resolver is configured.
  *
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmarc/ingest.h"
+#include "ingest.h"
 #include "fuzz_common.h"
 
 static struct dmarc_ingest *ingest[2];   /* JSON, KV */

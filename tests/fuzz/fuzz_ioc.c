@@ -1,5 +1,5 @@
 /*
- * fuzz_ioc: indicator extraction (common/ioc/ioc.h) over a text or an HTML
+ * fuzz_ioc: indicator extraction (soar-imap-c/ioc/ioc.h) over a text or an HTML
  * body, with the kinds switched on and off.
  *
  * Input layout:
@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ioc/ioc.h"
-#include "util/buf.h"
+#include "ioc.h"
+#include "buf.h"
 #include "fuzz_common.h"
 
 static bool hex_run(const char *s, size_t n)

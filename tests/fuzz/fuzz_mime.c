@@ -1,5 +1,5 @@
 /*
- * fuzz_mime: the MIME parser (common/mime/mime.h) on a whole message with
+ * fuzz_mime: the MIME parser (common/mail/mime/mime.h) on a whole message with
  * small limits: the tree walked part by part, every header read back, every
  * part decoded and turned into text, the classification helpers asked.
  * Checks the promises mime.h makes about the tree (pre-order numbering,
@@ -21,7 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mime/mime.h"
+#include "mime.h"
 #include "fuzz_common.h"
 
 static bool no_upper(const char *s)

@@ -1,5 +1,5 @@
 /*
- * fuzz_mime_header: the header-value decoders of common/mime/mime.h one at
+ * fuzz_mime_header: the header-value decoders of common/mail/mime/mime.h one at
  * a time: RFC 2047 encoded words (mime_header_decode), RFC 2231 parameters
  * (a Content-Type and a Content-Disposition wrapped into a tiny message and
  * read back through the parsed part), RFC 5322 dates (mime_parse_date) and
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mime/mime.h"
+#include "mime.h"
 #include "fuzz_common.h"
 
 static void decode_words(const uint8_t *data, size_t size)

@@ -1,5 +1,5 @@
 /*
- * fuzz_pop3_response: what a POP3 server sends, read by common/pop3.
+ * fuzz_pop3_response: what a POP3 server sends, read by common/mail/pop3.
  *
  * The input after byte 0 is the server's side of a whole session, served
  * by fuzz_server.h (see there why that is repeatable): the greeting, the
@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pop3/pop3.h"
-#include "util/buf.h"
-#include "util/log.h"
+#include "pop3.h"
+#include "buf.h"
+#include "log.h"
 #include "fuzz_common.h"
 #include "fuzz_server.h"
 

@@ -1,5 +1,5 @@
 /*
- * fuzz_report: the DMARC report parser (common/dmarc/report.h) end to end,
+ * fuzz_report: the DMARC report parser (common/dmarc/report/report.h) end to end,
  * from bytes fed in chunks to the events dmarc_report_emit renders.
  *
  * Input layout (so one corpus drives every mode):
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmarc/report.h"
-#include "dmarc/spool.h"
+#include "report.h"
+#include "spool.h"
 #include "fuzz_common.h"
 
 struct sink {

@@ -28,8 +28,8 @@
 #include "actions.h"
 #include "container.h"
 #include "pyjson.h"
-#include "util/buf.h"
-#include "util/log.h"
+#include "buf.h"
+#include "log.h"
 #include "fuzz_common.h"
 
 #define MAX_RUNS 8       /* parameters entries run per document */

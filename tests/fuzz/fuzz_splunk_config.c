@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "splunk/splunk.h"
+#include "splunk.h"
 
 static void touch_str(const char *s)
 {

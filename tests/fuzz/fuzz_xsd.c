@@ -1,5 +1,5 @@
 /*
- * fuzz_xsd: streaming schema validation (common/xsd/xsd.h) of arbitrary
+ * fuzz_xsd: streaming schema validation (common/dmarc/xsd/xsd.h) of arbitrary
  * bytes against the four built-in schemas, fed in chunks.
  *
  * Input layout: byte 0 picks the largest chunk (1 << (n % 14)), byte 1
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
-#include "xsd/xsd.h"
+#include "xsd.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

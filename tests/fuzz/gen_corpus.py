@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the seed corpora in tests/data/fuzz-corpora/<harness>/ from the project's
 own fixtures (tests/data/reports, TA-dmarc-c/samples, tests/data/mail, the
-BODYSTRUCTURE strings of tests/unit/imap/test-imap-parse.c) and a few small
+BODYSTRUCTURE strings of tests/unit/imap/test_imap_parse.c) and a few small
 archives, documents, mails and server transcripts built here.  Deterministic (gzip/zip times fixed), so
 re-running it only changes seeds when the fixtures change.  Inputs that came
 from fuzzing are kept: regress-* (once crashed) and found-* (a minimised
@@ -294,9 +294,9 @@ def imap_sessions(eml):
 
 
 def imap_bodystructures():
-    """The BODYSTRUCTURE strings of test-imap-parse.c, as the C compiler
+    """The BODYSTRUCTURE strings of test_imap_parse.c, as the C compiler
     would read them (adjacent literals joined)."""
-    path = os.path.join(ROOT, "tests/unit/imap/test-imap-parse.c")
+    path = os.path.join(ROOT, "tests/unit/imap/test_imap_parse.c")
     with open(path, encoding="utf-8") as f:
         src = f.read()
     esc = {"n": b"\n", "r": b"\r", "t": b"\t", "0": b"\0", '"': b'"', "\\": b"\\"}

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/archive: every input is generated here (zlib for
+ * Unit tests for common/dmarc/archive: every input is generated here (zlib for
  * gzip and deflate, zip bytes written by hand so hostile ones are easy).
  */
 #include <errno.h>
@@ -20,7 +20,7 @@
 #include <cmocka.h>
 #include <zlib.h>
 
-#include "archive/archive.h"
+#include "archive.h"
 
 /* ---- growable byte string for building inputs ---------------------- */
 

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "archive/archive.h"
+#include "archive.h"
 
 static char outdir[256];
 

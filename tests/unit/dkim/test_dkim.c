@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/dkim.  run.sh generates RSA keys with
+ * Unit tests for common/dmarc/dkim.  run.sh generates RSA keys with
  * opendkim-genkey into KEYDIR and serves their public halves from dnsmasq
  * on 127.0.0.1:DNS_PORT (see run.sh for the records).  Messages are signed
  * here with libopendkim's signer and the private keys, then changed or not,
@@ -23,8 +23,8 @@
 
 #include <opendkim/dkim.h>
 
-#include "dkim/dkim.h"
-#include "util/util.h"
+#include "dkim.h"
+#include "util.h"
 
 #define DOMAIN "example.test"
 

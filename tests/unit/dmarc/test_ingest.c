@@ -8,7 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "dmarc/ingest.h"
+#include "ingest.h"
 
 static const char report[] =
   "<?xml version=\"1.0\"?><feedback><report_metadata><org_name>Org</org_name>"

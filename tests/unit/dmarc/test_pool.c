@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmarc/ingest.h"
-#include "dmarc/pool.h"
-#include "util/buf.h"
+#include "ingest.h"
+#include "pool.h"
+#include "buf.h"
 
 #define NSRC 60
 

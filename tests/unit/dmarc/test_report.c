@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmarc/report.h"
-#include "dmarc/spool.h"
-#include "util/buf.h"
+#include "report.h"
+#include "spool.h"
+#include "buf.h"
 
 struct out {
   struct buf all;      /* events, each followed by "\n---\n" */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/dns against real servers on loopback (run.sh starts
+ * Unit tests for common/dmarc/dns against real servers on loopback (run.sh starts
  * them): dnsmasq with the records in records.conf (DNS_PORT), a blackhole
  * that never answers (BLACKHOLE_PORT), a server that answers NXDOMAIN after
  * 200 ms (SLOW_PORT) and, when the host has ::1, an instant one there
@@ -20,9 +20,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dns/dns.h"
-#include "dns/dns_stats.h"
-#include "util/util.h"
+#include "dns.h"
+#include "dns_stats.h"
+#include "util.h"
 
 #define SLOW_DELAY_MS 200
 #define BULK 200

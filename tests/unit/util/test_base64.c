@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "util/base64.h"
+#include "base64.h"
 
 static const char *const inputs[] = {
   "",

@@ -15,10 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util/buf.h"
-#include "util/file.h"
-#include "util/log.h"
-#include "util/util.h"
+#include "buf.h"
+#include "file.h"
+#include "log.h"
+#include "util.h"
 
 static void test_buf_ceiling(void **state)
 {

@@ -1,5 +1,5 @@
 /*
- * Unit tests for common/xsd: every fixture in tests/data/reports against the
+ * Unit tests for common/dmarc/xsd: every fixture in tests/data/reports against the
  * four built-in schemas (the table below is the one in that folder's
  * README.md), lxml-style error texts, chunking independence, hostile and
  * malformed input, and that libxml2 never writes to stderr.
@@ -18,9 +18,9 @@
 #include <minizip/unzip.h>
 #include <zlib.h>
 
-#include "util/buf.h"
-#include "util/util.h"
-#include "xsd/xsd.h"
+#include "buf.h"
+#include "util.h"
+#include "xsd.h"
 
 #ifndef REPORTS_DIR
 #error "REPORTS_DIR must point to tests/data/reports"

@@ -16,7 +16,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "xsd/xsd.h"
+#include "xsd.h"
 
 #ifdef __SANITIZE_ADDRESS__
 /* ASan keeps freed blocks in a quarantine (256 MB by default) instead of
