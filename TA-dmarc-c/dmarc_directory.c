@@ -27,10 +27,14 @@
 #define SCHEME "dmarc_directory"
 
 static const struct splunk_arg args[] = {
-  { "dmarc_directory", "Directory", "Folder with DMARC aggregate reports "
-    "(.xml, .gz, .zip; detected by content)", SPLUNK_ARG_STRING, 1 },
-  { "quiet_time", "Quiet time", "Ignore files modified less than this many "
-    "seconds ago (default 10)", SPLUNK_ARG_NUMBER, 0 },
+  { "dmarc_directory", "Directory",
+    "Folder with DMARC aggregate reports "
+    "(.xml, .gz, .zip; detected by content)",
+    SPLUNK_ARG_STRING, 1 },
+  { "quiet_time", "Quiet time",
+    "Ignore files modified less than this many "
+    "seconds ago (default 10)",
+    SPLUNK_ARG_NUMBER, 0 },
   INPUT_SCHEME_REPORT_ARGS,
   INPUT_SCHEME_END,
 };
@@ -45,12 +49,12 @@ static const struct splunk_scheme scheme = {
 struct dir_job {
   const char *dir;
   uint64_t quiet_time;
-  const char *stanza;    /* checkpoint key prefix */
+  const char *stanza; /* checkpoint key prefix */
 };
 
 struct run_totals {
   unsigned files, ingested, skipped_seen, skipped_quiet, rejected, not_report,
-           failed;
+      failed;
   uint64_t events;
 };
 
@@ -74,7 +78,7 @@ static char **list_dir(const char *dir, size_t *count_r, char *err,
   }
   while((de = readdir(d))) {
     if(de->d_name[0] == '.')
-      continue;   /* dot files: editors' and our own temporary files */
+      continue; /* dot files: editors' and our own temporary files */
     if(n == cap) {
       char **nn = realloc(names, (cap = cap ? cap * 2 : 64) * sizeof(*nn));
       if(!nn)
@@ -95,8 +99,8 @@ static char **list_dir(const char *dir, size_t *count_r, char *err,
 /* Returns 0, or -1 when the run must stop (the checkpoint cannot be
  * written: going on would emit events that the next run emits again). */
 static int ingest_file(const struct dir_job *job, const char *name,
-                        struct dmarc_ingest *in, struct store *st,
-                        struct splunk_writer *w, struct run_totals *t)
+                       struct dmarc_ingest *in, struct store *st,
+                       struct splunk_writer *w, struct run_totals *t)
 {
   char path[4096], key[4300], err[512], *seen = NULL, value[900];
   struct dmarc_ingest_result res;
@@ -117,8 +121,8 @@ static int ingest_file(const struct dir_job *job, const char *name,
   }
   t->files++;
   if(time(NULL) - sb.st_mtime < (time_t)job->quiet_time) {
-    log_debug("%s: modified less than %llu s ago, left for the next run",
-              path, (unsigned long long)job->quiet_time);
+    log_debug("%s: modified less than %llu s ago, left for the next run", path,
+              (unsigned long long)job->quiet_time);
     t->skipped_quiet++;
     close(fd);
     return 0;
@@ -143,7 +147,8 @@ static int ingest_file(const struct dir_job *job, const char *name,
   close(fd);
   if(res.status == INGEST_OK && splunk_writer_flush(w)) {
     res.status = INGEST_TRANSIENT;
-    snprintf(res.reason, sizeof(res.reason), "writing events to stdout "
+    snprintf(res.reason, sizeof(res.reason),
+             "writing events to stdout "
              "failed");
   }
   t->events += sink.events;
@@ -170,11 +175,12 @@ static int ingest_file(const struct dir_job *job, const char *name,
   case INGEST_TRANSIENT:
     t->failed++;
     log_error("%s: failed, will retry next run: %s", path, res.reason);
-    return 0;   /* no checkpoint: try again next run */
+    return 0; /* no checkpoint: try again next run */
   }
   if(store_put(st, key, value, err, sizeof(err))) {
     log_error("%s: events written but %s; stopping this run (the file will "
-              "be read again next run)", path, err);
+              "be read again next run)",
+              path, err);
     t->failed++;
     return -1;
   }
@@ -220,8 +226,8 @@ static int run(void *ud, struct input_opts *o, struct splunk_writer *w)
   log_info("%s: %u file(s): %u ingested (%llu events), %u already seen, "
            "%u too recent, %u not reports, %u rejected, %u failed, in %lld ms",
            job->dir, t.files, t.ingested, (unsigned long long)t.events,
-           t.skipped_seen, t.skipped_quiet, t.not_report, t.rejected,
-           t.failed, (long long)(util_now_ms() - start));
+           t.skipped_seen, t.skipped_quiet, t.not_report, t.rejected, t.failed,
+           (long long)(util_now_ms() - start));
   dmarc_ingest_free(in);
   store_close(st);
   if(t.failed)
@@ -269,8 +275,10 @@ static int stanza(void *ud, struct input_opts *o, const struct splunk_config *c,
   if(check_dir(job->dir, err, errlen))
     return -1;
   if(quiet_time_of(q, &job->quiet_time)) {
-    snprintf(err, errlen, "quiet_time must be a whole number of seconds, "
-             "not '%s'", q);
+    snprintf(err, errlen,
+             "quiet_time must be a whole number of seconds, "
+             "not '%s'",
+             q);
     return -1;
   }
   return input_opts_from_stanza(o, c, err, errlen);
@@ -290,8 +298,10 @@ static int flag(void *ud, int id, const char *v)
   else if(id != 'q')
     return -1;
   else if(quiet_time_of(v, &job->quiet_time)) {
-    fprintf(stderr, "dmarc_directory: --quiet-time takes a whole number "
-            "of seconds, not '%s'\n", v);
+    fprintf(stderr,
+            "dmarc_directory: --quiet-time takes a whole number "
+            "of seconds, not '%s'\n",
+            v);
     return -2;
   }
   return 0;
@@ -319,17 +329,17 @@ static void help(void *ud, FILE *out)
 {
   (void)ud;
   fputs(
-    "Usage: dmarc_directory --dir PATH [options]\n"
-    "       dmarc_directory --scheme | --validate-arguments   (for splunkd)\n"
-    "       dmarc_directory                 (splunkd run: input XML on stdin)\n"
-    "\n"
-    "Reads the DMARC aggregate reports of a folder (XML, .gz, .zip, nested;\n"
-    "detected by content) and prints one JSON event per report record on\n"
-    "stdout.  Logs go to stderr.\n"
-    "\n"
-    "  --dir PATH                the folder (not recursive)\n"
-    "  --quiet-time N            skip files modified less than N s ago (default 10)\n",
-    out);
+      "Usage: dmarc_directory --dir PATH [options]\n"
+      "       dmarc_directory --scheme | --validate-arguments   (for splunkd)\n"
+      "       dmarc_directory                 (splunkd run: input XML on stdin)\n"
+      "\n"
+      "Reads the DMARC aggregate reports of a folder (XML, .gz, .zip, nested;\n"
+      "detected by content) and prints one JSON event per report record on\n"
+      "stdout.  Logs go to stderr.\n"
+      "\n"
+      "  --dir PATH                the folder (not recursive)\n"
+      "  --quiet-time N            skip files modified less than N s ago (default 10)\n",
+      out);
 }
 
 int main(int argc, char **argv)
@@ -340,8 +350,8 @@ int main(int argc, char **argv)
     .scheme = &scheme,
     .help = help,
     .help_tail =
-      "Exit status: 0 done (rejected files are logged and checkpointed),\n"
-      "1 runtime failure, 2 usage or configuration error.\n",
+        "Exit status: 0 done (rejected files are logged and checkpointed),\n"
+        "1 runtime failure, 2 usage or configuration error.\n",
     .options = options,
     .noptions = sizeof(options) / sizeof(options[0]),
     .flag = flag,

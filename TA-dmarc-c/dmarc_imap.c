@@ -12,8 +12,8 @@
 static const struct splunk_arg args[] = {
   { "server", "IMAP server", "Host name or address of the IMAP server",
     SPLUNK_ARG_STRING, 1 },
-  { "port", "Port", "Default 993 (tls) or 143 (starttls)",
-    SPLUNK_ARG_NUMBER, 0 },
+  { "port", "Port", "Default 993 (tls) or 143 (starttls)", SPLUNK_ARG_NUMBER,
+    0 },
   MAILBOX_SCHEME_TLS_ARGS,
   { "username", "Username", "Login name", SPLUNK_ARG_STRING, 1 },
   { "password", "Password", "Login password", SPLUNK_ARG_STRING, 1 },

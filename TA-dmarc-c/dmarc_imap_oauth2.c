@@ -27,30 +27,50 @@
 #define DEFAULT_SERVER "outlook.office365.com"
 
 static const struct splunk_arg args[] = {
-  { "imap_server", "IMAP server", "Host name or address of the IMAP server "
-    "(default " DEFAULT_SERVER ")", SPLUNK_ARG_STRING, 0 },
-  { "port", "Port", "Default 993 (tls) or 143 (starttls)",
-    SPLUNK_ARG_NUMBER, 0 },
-  { "security", "Security", "tls (default: TLS from the start) or starttls; "
-    "a token is never sent without verified TLS", SPLUNK_ARG_STRING, 0 },
-  { "ca_file", "CA file", "PEM file of the CAs to trust for the IMAP server "
-    "(default: the system store)", SPLUNK_ARG_STRING, 0 },
-  { "imap_username", "Mailbox", "The mailbox to log in to, e.g. "
-    "dmarc@contoso.onmicrosoft.com", SPLUNK_ARG_STRING, 1 },
-  { "oauth2_authority", "Authority", "Client credentials: "
-    "https://login.microsoftonline.com/<tenant id>", SPLUNK_ARG_STRING, 0 },
-  { "oauth2_scope", "Scope", "Default https://outlook.office365.com/.default "
-    "(client credentials), none (refresh token)", SPLUNK_ARG_STRING, 0 },
+  { "imap_server", "IMAP server",
+    "Host name or address of the IMAP server "
+    "(default " DEFAULT_SERVER ")",
+    SPLUNK_ARG_STRING, 0 },
+  { "port", "Port", "Default 993 (tls) or 143 (starttls)", SPLUNK_ARG_NUMBER,
+    0 },
+  { "security", "Security",
+    "tls (default: TLS from the start) or starttls; "
+    "a token is never sent without verified TLS",
+    SPLUNK_ARG_STRING, 0 },
+  { "ca_file", "CA file",
+    "PEM file of the CAs to trust for the IMAP server "
+    "(default: the system store)",
+    SPLUNK_ARG_STRING, 0 },
+  { "imap_username", "Mailbox",
+    "The mailbox to log in to, e.g. "
+    "dmarc@contoso.onmicrosoft.com",
+    SPLUNK_ARG_STRING, 1 },
+  { "oauth2_authority", "Authority",
+    "Client credentials: "
+    "https://login.microsoftonline.com/<tenant id>",
+    SPLUNK_ARG_STRING, 0 },
+  { "oauth2_scope", "Scope",
+    "Default https://outlook.office365.com/.default "
+    "(client credentials), none (refresh token)",
+    SPLUNK_ARG_STRING, 0 },
   { "client_id", "Client id", "OAuth2 client (application) id",
     SPLUNK_ARG_STRING, 1 },
-  { "client_secret", "Client secret", "OAuth2 client secret (required for "
-    "client credentials)", SPLUNK_ARG_STRING, 0 },
-  { "refresh_token", "Refresh token", "Use the refresh-token grant at "
-    "token_url instead of client credentials", SPLUNK_ARG_STRING, 0 },
-  { "token_url", "Token URL", "Token endpoint (refresh token; or instead of "
-    "the authority)", SPLUNK_ARG_STRING, 0 },
-  { "token_ca_file", "Token endpoint CA file", "PEM file of extra CAs for "
-    "the token endpoint", SPLUNK_ARG_STRING, 0 },
+  { "client_secret", "Client secret",
+    "OAuth2 client secret (required for "
+    "client credentials)",
+    SPLUNK_ARG_STRING, 0 },
+  { "refresh_token", "Refresh token",
+    "Use the refresh-token grant at "
+    "token_url instead of client credentials",
+    SPLUNK_ARG_STRING, 0 },
+  { "token_url", "Token URL",
+    "Token endpoint (refresh token; or instead of "
+    "the authority)",
+    SPLUNK_ARG_STRING, 0 },
+  { "token_ca_file", "Token endpoint CA file",
+    "PEM file of extra CAs for "
+    "the token endpoint",
+    SPLUNK_ARG_STRING, 0 },
   MAILBOX_SCHEME_FOLDER_ARGS,
   MAILBOX_SCHEME_END_ARGS,
 };
@@ -67,8 +87,16 @@ static const struct splunk_scheme scheme = {
 static struct mailbox_oauth oa;
 
 enum {
-  O_CLIENT_ID = 2000, O_SECRET_FILE, O_RT_FILE, O_TOKEN_URL, O_AUTHORITY,
-  O_SCOPE, O_CACHE, O_TOKEN_CA, O_SECRET, O_RT,
+  O_CLIENT_ID = 2000,
+  O_SECRET_FILE,
+  O_RT_FILE,
+  O_TOKEN_URL,
+  O_AUTHORITY,
+  O_SCOPE,
+  O_CACHE,
+  O_TOKEN_CA,
+  O_SECRET,
+  O_RT,
 };
 
 static const struct option options[] = {
@@ -101,8 +129,8 @@ static int flag(struct mailbox_opts *m, int id, const char *v)
   case O_SECRET:
   case O_RT:
     fprintf(stderr, "dmarc_imap_oauth2: secrets are never accepted on the "
-            "command line (they would show in the process list); use "
-            "--client-secret-file / --refresh-token-file\n");
+                    "command line (they would show in the process list); use "
+                    "--client-secret-file / --refresh-token-file\n");
     return -2;
   }
   return -1;
@@ -111,8 +139,8 @@ static int flag(struct mailbox_opts *m, int id, const char *v)
 /* A secret param: kept as given, or fetched from storage/passwords when
  * the stanza masks it; *out owns a copy.  0, or -1 with err. */
 static int secret_param(struct input_opts *io, const struct splunk_config *c,
-                        const char *v, const char *field, char **out,
-                        char *err, size_t errlen)
+                        const char *v, const char *field, char **out, char *err,
+                        size_t errlen)
 {
   if(!v)
     return 0;
@@ -135,11 +163,11 @@ static int stanza(struct mailbox_opts *m, struct input_opts *io,
   oa.token_url = input_param(c, "token_url", "oauth2_token_url");
   oa.ca_file = input_param(c, "token_ca_file", NULL);
   oa.token_cache = input_param(c, "token_cache", NULL);
-  if(secret_param(io, c, input_param(c, "client_secret",
-                                     "oauth2_client_secret"),
+  if(secret_param(io, c,
+                  input_param(c, "client_secret", "oauth2_client_secret"),
                   "client_secret", &oa.client_secret, err, errlen) ||
-     secret_param(io, c, input_param(c, "refresh_token",
-                                     "oauth2_refresh_token"),
+     secret_param(io, c,
+                  input_param(c, "refresh_token", "oauth2_refresh_token"),
                   "refresh_token", &oa.refresh_token, err, errlen))
     return -1;
   return mailbox_oauth_check(&oa, err, errlen);
@@ -167,23 +195,23 @@ int main(int argc, char **argv)
     .extra_options = options,
     .extra_options_count = sizeof(options) / sizeof(options[0]),
     .extra_help =
-      "OAuth2 (XOAUTH2 login; --username is the mailbox):\n"
-      "  --client-id ID            OAuth2 client (application) id\n"
-      "  --client-secret-file F    the client secret, first line of F\n"
-      "  --authority URL           client credentials at Microsoft:\n"
-      "                            https://login.microsoftonline.com/<tenant>\n"
-      "  --refresh-token-file F    refresh-token grant (Gmail style): the "
-      "token,\n"
-      "                            first line of F\n"
-      "  --token-url URL           the token endpoint (refresh token, or "
-      "instead\n"
-      "                            of --authority)\n"
-      "  --scope S                 client credentials: default\n"
-      "                            https://outlook.office365.com/.default;\n"
-      "                            refresh token: none (the grant's own)\n"
-      "  --token-cache FILE        token cache, mode 0600 (default: in the\n"
-      "                            checkpoint dir)\n"
-      "  --token-ca-file PEM       extra CAs for the token endpoint\n",
+        "OAuth2 (XOAUTH2 login; --username is the mailbox):\n"
+        "  --client-id ID            OAuth2 client (application) id\n"
+        "  --client-secret-file F    the client secret, first line of F\n"
+        "  --authority URL           client credentials at Microsoft:\n"
+        "                            https://login.microsoftonline.com/<tenant>\n"
+        "  --refresh-token-file F    refresh-token grant (Gmail style): the "
+        "token,\n"
+        "                            first line of F\n"
+        "  --token-url URL           the token endpoint (refresh token, or "
+        "instead\n"
+        "                            of --authority)\n"
+        "  --scope S                 client credentials: default\n"
+        "                            https://outlook.office365.com/.default;\n"
+        "                            refresh token: none (the grant's own)\n"
+        "  --token-cache FILE        token cache, mode 0600 (default: in the\n"
+        "                            checkpoint dir)\n"
+        "  --token-ca-file PEM       extra CAs for the token endpoint\n",
     .extra_flag = flag,
     .extra_stanza = stanza,
     .prepare = prepare,

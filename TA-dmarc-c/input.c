@@ -68,11 +68,12 @@ const char *input_secret(struct input_opts *o, const struct splunk_config *c,
   }
   if(!(s = splunk_secret_get(c, name, field, err, errlen))) {
     if(!*err)
-      snprintf(err, errlen, "%s is masked in the stanza but splunkd's "
+      snprintf(err, errlen,
+               "%s is masked in the stanza but splunkd's "
                "storage/passwords has no %s for it: store it as user \"%s\" "
                "in realm %s (POST servicesNS/nobody/%s/storage/passwords "
-               "name=<that user> realm=%s password=<the secret>)", field,
-               field, name, SPLUNK_SECRET_REALM, SPLUNK_SECRET_APP,
+               "name=<that user> realm=%s password=<the secret>)",
+               field, field, name, SPLUNK_SECRET_REALM, SPLUNK_SECRET_APP,
                SPLUNK_SECRET_REALM);
     return NULL;
   }
@@ -197,11 +198,11 @@ int input_opts_flag(struct input_opts *o, const char *flag, const char *v)
 
 int input_run_stream(const struct splunk_config *cfg, struct input_opts *o,
                      int (*run)(void *ud, struct input_opts *o,
-                                struct splunk_writer *w), void *ud)
+                                struct splunk_writer *w),
+                     void *ud)
 {
-  struct splunk_writer *w = splunk_writer_new(stdout, SPLUNK_WRITER_XML,
-                                              cfg->stanza, "dmarc", o->index,
-                                              o->host);
+  struct splunk_writer *w = splunk_writer_new(
+      stdout, SPLUNK_WRITER_XML, cfg->stanza, "dmarc", o->index, o->host);
   int rc = w ? run(ud, o, w) : 1;
 
   if(splunk_writer_finish(w))

@@ -13,7 +13,9 @@
 #include "splunk.h"
 
 /* The scheme args every input shares (after its own), so their names,
- * titles and defaults are written once. */
+ * titles and defaults are written once.  (Laid out as rows of a table,
+ * which clang-format cannot see inside a macro.) */
+/* clang-format off */
 #define INPUT_SCHEME_REPORT_ARGS \
   { "resolve_ip", "Resolve IP", "Add the forward-confirmed reverse DNS name " \
     "of each source IP (default true)", SPLUNK_ARG_BOOLEAN, 0 }, \
@@ -31,14 +33,15 @@
 
 /* The row that ends every scheme's arg table. */
 #define INPUT_SCHEME_END { NULL, NULL, NULL, 0, 0 }
+/* clang-format on */
 
 struct input_opts {
-  struct dmarc_ingest_opts ingest;  /* its resolve_ip and dns_server too
-                                       (dns_server malloc'd, ours) */
-  char *checkpoint_dir;    /* NULL: remember nothing */
-  const char *index;       /* from the stanza, or NULL */
+  struct dmarc_ingest_opts ingest; /* its resolve_ip and dns_server too
+                                      (dns_server malloc'd, ours) */
+  char *checkpoint_dir;            /* NULL: remember nothing */
+  const char *index;               /* from the stanza, or NULL */
   const char *host;
-  char *secrets[4];        /* fetched from storage/passwords; wiped */
+  char *secrets[4]; /* fetched from storage/passwords; wiped */
   unsigned nsecrets;
 };
 
@@ -73,17 +76,17 @@ int input_opts_flag(struct input_opts *o, const char *flag, const char *value);
 extern const struct option input_long_options[];
 #define INPUT_LONG_OPTIONS_COUNT 11
 
-#define INPUT_OPTIONS_HELP \
+#define INPUT_OPTIONS_HELP                                                                 \
   "  --output json|kv          event format (default json; kv is the legacy RUA format)\n" \
-  "  --no-resolve-ip           do not add forward-confirmed reverse DNS names\n" \
-  "  --dns-server IP[:PORT]    resolver for --resolve-ip (default: /etc/resolv.conf)\n" \
-  "  --dns-deadline-ms N       DNS time budget per report (default 10000)\n" \
-  "  --no-validate-xml         do not annotate events with XSD validation results\n" \
-  "  --checkpoint-dir DIR      remember what was ingested (default: remember nothing)\n" \
-  "  --max-bytes N             decompressed bytes per source (default 100000000)\n" \
-  "  --max-members N           members per zip file (default 100)\n" \
-  "  --max-nesting N           archive layers inside each other (default 3)\n" \
-  "  --max-records N           records per report (default 1000000)\n" \
+  "  --no-resolve-ip           do not add forward-confirmed reverse DNS names\n"           \
+  "  --dns-server IP[:PORT]    resolver for --resolve-ip (default: /etc/resolv.conf)\n"    \
+  "  --dns-deadline-ms N       DNS time budget per report (default 10000)\n"               \
+  "  --no-validate-xml         do not annotate events with XSD validation results\n"       \
+  "  --checkpoint-dir DIR      remember what was ingested (default: remember nothing)\n"   \
+  "  --max-bytes N             decompressed bytes per source (default 100000000)\n"        \
+  "  --max-members N           members per zip file (default 100)\n"                       \
+  "  --max-nesting N           archive layers inside each other (default 3)\n"             \
+  "  --max-records N           records per report (default 1000000)\n"                     \
   "  --log-level LEVEL         debug, info, warn or error (default info)\n"
 
 /* A splunkd run's output: open the XML event stream with the stanza's
@@ -92,7 +95,8 @@ extern const struct option input_long_options[];
  * the stream could not be opened or written to the end. */
 int input_run_stream(const struct splunk_config *cfg, struct input_opts *o,
                      int (*run)(void *ud, struct input_opts *o,
-                                struct splunk_writer *w), void *ud);
+                                struct splunk_writer *w),
+                     void *ud);
 
 /* A stanza param that is set: the first non-empty of name and old_name
  * (the old TA-dmarc add-on's name for it; may be NULL), else NULL. */

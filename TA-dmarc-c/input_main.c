@@ -27,10 +27,10 @@ static const struct option modes[] = {
 static void usage(const struct input_frontend *fe, FILE *out)
 {
   fe->help(fe->ud, out);
-  fputs(INPUT_OPTIONS_HELP
-        "  --help                    this text\n"
-        "  --version                 print the version\n"
-        "\n", out);
+  fputs(INPUT_OPTIONS_HELP "  --help                    this text\n"
+                           "  --version                 print the version\n"
+                           "\n",
+        out);
   fputs(fe->help_tail, out);
 }
 
@@ -101,7 +101,8 @@ int input_main(int argc, char **argv, const struct input_frontend *fe)
   if(argc == 1)
     return run_modinput(fe);
   for(unsigned i = 0; i < fe->noptions &&
-      k + INPUT_LONG_OPTIONS_COUNT + NMODES + 1 < MAX_OPTIONS; i++)
+                      k + INPUT_LONG_OPTIONS_COUNT + NMODES + 1 < MAX_OPTIONS;
+      i++)
     all[k++] = fe->options[i];
   memcpy(all + k, input_long_options,
          INPUT_LONG_OPTIONS_COUNT * sizeof(struct option));
@@ -116,17 +117,13 @@ int input_main(int argc, char **argv, const struct input_frontend *fe)
     case O_SCHEME:
       rc = splunk_print_scheme(stdout, fe->scheme) ? 1 : 0;
       goto done;
-    case O_VALIDATE:
-      rc = validate_arguments(fe);
-      goto done;
+    case O_VALIDATE: rc = validate_arguments(fe); goto done;
     case 'h':
     case O_HELP:
       usage(fe, stdout);
       rc = 0;
       goto done;
-    case O_VERSION:
-      rc = util_print_version(fe->name);
-      goto done;
+    case O_VERSION: rc = util_print_version(fe->name); goto done;
     case '?':
       usage(fe, stderr);
       rc = 2;
@@ -134,11 +131,13 @@ int input_main(int argc, char **argv, const struct input_frontend *fe)
     }
     if(c >= INPUT_OPTION_SHARED &&
        c < INPUT_OPTION_SHARED + INPUT_LONG_OPTIONS_COUNT)
-      rc = input_opts_flag(&o, input_long_options[c - INPUT_OPTION_SHARED]
-                           .name, optarg) < 0 ? -1 : 0;
+      rc = input_opts_flag(&o, input_long_options[c - INPUT_OPTION_SHARED].name,
+                           optarg) < 0
+               ? -1
+               : 0;
     else
       rc = fe->flag(fe->ud, c, optarg);
-    if(rc == -2) {   /* refused and said why; optarg may be a secret */
+    if(rc == -2) { /* refused and said why; optarg may be a secret */
       rc = 2;
       goto done;
     }

@@ -29,13 +29,13 @@
 #define INPUT_OPTION_SHARED 1000
 
 struct input_frontend {
-  const char *name;                  /* "dmarc_imap": messages, --version */
+  const char *name; /* "dmarc_imap": messages, --version */
   const struct splunk_scheme *scheme;
   /* --help: the usage and the front-end's own flags; input_main adds the
    * shared flags, --help and --version, then help_tail (exit status). */
   void (*help)(void *ud, FILE *out);
   const char *help_tail;
-  const struct option *options;      /* own flags (getopt_long entries) */
+  const struct option *options; /* own flags (getopt_long entries) */
   unsigned noptions;
   /* One own flag: 0, -1 for a bad value (input_main says so, exit 2), or
    * -2 when refused with the reason already printed (the value is not
@@ -55,7 +55,7 @@ struct input_frontend {
   int (*run)(void *ud, struct input_opts *o, struct splunk_writer *w);
   /* Free what ud holds, whatever mode ran.  May be NULL. */
   void (*cleanup)(void *ud);
-  void *ud;                          /* the front-end's state */
+  void *ud; /* the front-end's state */
 };
 
 /* Run the input as argc/argv say (see the top of this file).  Returns the

@@ -69,8 +69,8 @@ int mailbox_run(const struct mailbox_opts *o, struct input_opts *io,
     struct dmarc_pool_opts po = { 0 };
     po.workers = oo.ingest_threads > 0 ? (unsigned)oo.ingest_threads : 0;
     mb.sink.w = w;
-    mb.pool = dmarc_pool_new(&io->ingest, &po, input_sink_event, &mb.sink,
-                             err, sizeof(err));
+    mb.pool = dmarc_pool_new(&io->ingest, &po, input_sink_event, &mb.sink, err,
+                             sizeof(err));
   }
   else
     mb.in = dmarc_ingest_new(&io->ingest, err, sizeof(err));

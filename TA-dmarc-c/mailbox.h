@@ -69,7 +69,7 @@
 #ifndef TA_MAILBOX_H
 #define TA_MAILBOX_H
 
-#include <getopt.h>   /* input.h uses struct option */
+#include <getopt.h> /* input.h uses struct option */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,17 +79,17 @@
 #include "buf.h"
 
 #define MAILBOX_DEFAULT_BATCH      100
-#define MAILBOX_MAX_BATCH          500    /* keeps a UID set command short */
+#define MAILBOX_MAX_BATCH          500 /* keeps a UID set command short */
 #define MAILBOX_DEFAULT_TIMEOUT_MS 60000
 #define MAILBOX_DEFAULT_RECONNECTS 3
 /* A message or part above this is logged and checkpointed, not read. */
 #define MAILBOX_DEFAULT_MAX_MESSAGE (64ull * 1024 * 1024)
 /* A text/plain message without attachments is fetched only up to this
  * size: reporters that paste the XML into the body stay small. */
-#define MAILBOX_MAX_INLINE_TEXT    (1024 * 1024)
+#define MAILBOX_MAX_INLINE_TEXT (1024 * 1024)
 /* A POP3 listing longer than this is refused: every message listed costs
  * memory (~100 bytes) and checkpoint space for the whole run. */
-#define MAILBOX_MAX_POP3_MESSAGES  200000
+#define MAILBOX_MAX_POP3_MESSAGES 200000
 
 enum mailbox_proto { MAILBOX_IMAP, MAILBOX_POP3 };
 enum mailbox_security { MAILBOX_TLS = 0, MAILBOX_STARTTLS };
@@ -97,8 +97,7 @@ enum mailbox_security { MAILBOX_TLS = 0, MAILBOX_STARTTLS };
 /* XOAUTH2 token source (dmarc_imap_oauth2).  refresh = 0: a cached token
  * is fine; 1: the last one was refused, get a new one.  Returns a malloc'd
  * token, or NULL with a message in err. */
-typedef char *mailbox_token_fn(void *ud, int refresh, char *err,
-                               size_t errlen);
+typedef char *mailbox_token_fn(void *ud, int refresh, char *err, size_t errlen);
 
 /* DKIM verification of one whole message (with validate_dkim).  Appends
  * the JSON value of vendor_rua_mail.dkim (an array of {domain, selector,
@@ -109,25 +108,25 @@ typedef int mailbox_dkim_fn(void *ud, const void *msg, size_t len,
 struct mailbox_opts {
   enum mailbox_proto proto;
   const char *server;
-  uint16_t port;                  /* 0: 993/995, or 143/110 for STARTTLS */
+  uint16_t port; /* 0: 993/995, or 143/110 for STARTTLS */
   enum mailbox_security security;
-  const char *ca_file;            /* NULL: the system store */
+  const char *ca_file; /* NULL: the system store */
   const char *username;
-  const char *password;           /* password login, or ... */
-  mailbox_token_fn *token;        /* ... XOAUTH2 with this token source */
+  const char *password;    /* password login, or ... */
+  mailbox_token_fn *token; /* ... XOAUTH2 with this token source */
   void *token_ud;
-  const char *folder;             /* IMAP; NULL: INBOX */
-  const char *search;             /* IMAP UID SEARCH criteria; NULL: ALL */
-  unsigned batch_size;            /* 0: MAILBOX_DEFAULT_BATCH */
-  int ingest_threads;             /* reports parsed, validated and rendered
-                                     on this many threads while the mail
-                                     is fetched (dmarc/pool.h); 0: on the
-                                     fetching thread; -1: automatic (2 on
-                                     2+ CPUs, else 1) */
-  int timeout_ms;                 /* connect and I/O; 0: default */
-  unsigned max_reconnects;        /* in a row without progress */
-  uint64_t max_message;           /* 0: MAILBOX_DEFAULT_MAX_MESSAGE */
-  mailbox_dkim_fn *dkim;          /* NULL: no DKIM verification */
+  const char *folder;      /* IMAP; NULL: INBOX */
+  const char *search;      /* IMAP UID SEARCH criteria; NULL: ALL */
+  unsigned batch_size;     /* 0: MAILBOX_DEFAULT_BATCH */
+  int ingest_threads;      /* reports parsed, validated and rendered
+                              on this many threads while the mail
+                              is fetched (dmarc/pool.h); 0: on the
+                              fetching thread; -1: automatic (2 on
+                              2+ CPUs, else 1) */
+  int timeout_ms;          /* connect and I/O; 0: default */
+  unsigned max_reconnects; /* in a row without progress */
+  uint64_t max_message;    /* 0: MAILBOX_DEFAULT_MAX_MESSAGE */
+  mailbox_dkim_fn *dkim;   /* NULL: no DKIM verification */
   void *dkim_ud;
 };
 
@@ -144,8 +143,7 @@ int mailbox_run(const struct mailbox_opts *m, struct input_opts *io,
  * whose name looks like a report), but not text bodies, pictures, sound,
  * video, PDF, office documents or signatures.  single_part: the message is
  * this one leaf. */
-bool mailbox_part_is_candidate(const struct imap_bodypart *p,
-                               bool single_part);
+bool mailbox_part_is_candidate(const struct imap_bodypart *p, bool single_part);
 
 /* ------------------------------------------------------------ front-ends
  * dmarc_imap, dmarc_pop3 and dmarc_imap_oauth2 are input_main (see
@@ -155,27 +153,26 @@ bool mailbox_part_is_candidate(const struct imap_bodypart *p,
  * Exit codes: 0 done, 1 runtime failure, 2 usage or configuration error.
  */
 struct mailbox_frontend {
-  const char *name;                    /* "dmarc_imap" */
+  const char *name; /* "dmarc_imap" */
   enum mailbox_proto proto;
   const struct splunk_scheme *scheme;
-  bool password;                       /* needs password / --password-file */
-  const char *default_server;          /* NULL: server / --server required */
+  bool password;              /* needs password / --password-file */
+  const char *default_server; /* NULL: server / --server required */
   /* Optional, for front-ends with their own settings (OAuth2): */
-  const struct option *extra_options;  /* getopt entries, ids >= 2000 */
+  const struct option *extra_options; /* getopt entries, ids >= 2000 */
   unsigned extra_options_count;
-  const char *extra_help;              /* lines for --help */
+  const char *extra_help; /* lines for --help */
   /* A CLI flag of extra_options: 0, -1 (bad value) or -2 (refused, the
    * reason already printed: the value is not repeated). */
   int (*extra_flag)(struct mailbox_opts *m, int id, const char *value);
   /* The stanza's own params (secrets through input_secret, with io): 0,
    * or -1 with a message in err. */
   int (*extra_stanza)(struct mailbox_opts *m, struct input_opts *io,
-                      const struct splunk_config *c, char *err,
-                      size_t errlen);
+                      const struct splunk_config *c, char *err, size_t errlen);
   /* Called before a run or validation: complete m (token source...):
    * 0, or -1 with a message in err. */
-  int (*prepare)(struct mailbox_opts *m, const struct input_opts *io,
-                 char *err, size_t errlen);
+  int (*prepare)(struct mailbox_opts *m, const struct input_opts *io, char *err,
+                 size_t errlen);
 };
 
 int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe);
@@ -184,7 +181,9 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *fe);
  * Returns a malloc'd string, or NULL with a message in err. */
 char *mailbox_read_password_file(const char *path, char *err, size_t errlen);
 
-/* Scheme args the mail inputs share, written once. */
+/* Scheme args the mail inputs share, written once.  (Laid out as rows of
+ * a table, which clang-format cannot see inside a macro.) */
+/* clang-format off */
 #define MAILBOX_SCHEME_TLS_ARGS \
   { "security", "Security", "tls (default: TLS from the start) or starttls; " \
     "a password is never sent without verified TLS", SPLUNK_ARG_STRING, 0 }, \
@@ -203,5 +202,6 @@ char *mailbox_read_password_file(const char *path, char *err, size_t errlen);
  * and the end of the table. */
 #define MAILBOX_SCHEME_END_ARGS \
   INPUT_SCHEME_REPORT_ARGS, INPUT_SCHEME_DKIM_ARGS, INPUT_SCHEME_END
+/* clang-format on */
 
 #endif

@@ -40,11 +40,12 @@ static int json_member(struct buf *b, const char *sep, const char *k,
                        const char *v)
 {
   return (buf_printf(b, "%s\"%s\": \"", sep, k) |
-          util_json_escape(b, v, strlen(v)) | buf_putc(b, '"')) ? -1 : 0;
+          util_json_escape(b, v, strlen(v)) | buf_putc(b, '"'))
+             ? -1
+             : 0;
 }
 
-int mailbox_dkim_verify(void *ud, const void *msg, size_t len,
-                        struct buf *json)
+int mailbox_dkim_verify(void *ud, const void *msg, size_t len, struct buf *json)
 {
   struct mailbox_dkim *d = ud;
   struct dkim_result *r = NULL;
@@ -105,11 +106,13 @@ void mailbox_dkim_kv(struct buf *kv, const char *dkim_json)
   }
   if(!cJSON_GetArraySize(a))
     kv_line(kv, "result", "none");
-  cJSON_ArrayForEach(e, a) {
+  cJSON_ArrayForEach(e, a)
+  {
     static const char *const keys[] = { "domain", "selector", "result" };
     for(unsigned i = 0; i < 3; i++)
-      kv_line(kv, keys[i], cJSON_GetStringValue(
-                cJSON_GetObjectItemCaseSensitive(e, keys[i])));
+      kv_line(
+          kv, keys[i],
+          cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, keys[i])));
   }
   cJSON_Delete(a);
 }

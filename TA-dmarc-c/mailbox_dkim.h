@@ -1,9 +1,9 @@
 /*
  * mailbox_dkim: DKIM verification of a whole report mail (a
- * mailbox_dkim_fn, see mailbox.h) on top of common/dmarc/dkim; its result is the
- * JSON array that becomes vendor_rua_mail.dkim.  Keys are looked up
- * through the DNS server the ingest options name (struct
- * dmarc_ingest_opts.dns_server, the one owner of that setting).
+ * mailbox_dkim_fn, see mailbox.h) on top of common/dmarc/dkim; its result is
+ * the JSON array that becomes vendor_rua_mail.dkim.  Keys are looked up through
+ * the DNS server the ingest options name (struct dmarc_ingest_opts.dns_server,
+ * the one owner of that setting).
  */
 #ifndef TA_MAILBOX_DKIM_H
 #define TA_MAILBOX_DKIM_H
@@ -16,18 +16,17 @@
 /* DKIM verification state: one verifier, made on first use so a run that
  * finds no candidate message never opens a resolver. */
 struct mailbox_dkim {
-  const struct dmarc_ingest_opts *dns;  /* its dns_server: "IP[:PORT]",
-                                           NULL: the system resolver */
-  int timeout_ms;                /* per key lookup; 0: the dkim default */
+  const struct dmarc_ingest_opts *dns; /* its dns_server: "IP[:PORT]",
+                                          NULL: the system resolver */
+  int timeout_ms;                      /* per key lookup; 0: the dkim default */
   struct dkim_verifier *v;
-  bool broken;                   /* the verifier could not be made: say so
-                                    once, then verify nothing */
+  bool broken; /* the verifier could not be made: say so
+                  once, then verify nothing */
 };
 
 /* Check that the DNS server is usable (makes and frees a verifier): 0, or
  * -1 with the reason in err. */
-int mailbox_dkim_check(const struct mailbox_dkim *d, char *err,
-                       size_t errlen);
+int mailbox_dkim_check(const struct mailbox_dkim *d, char *err, size_t errlen);
 
 /* The DKIM hook: ud is a struct mailbox_dkim.  Appends
  * [{"domain": D, "selector": S, "result": R[, "reason": T]}, ...] ("[]" for

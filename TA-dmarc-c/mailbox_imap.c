@@ -32,9 +32,11 @@
 bool mailbox_part_is_candidate(const struct imap_bodypart *p, bool single_part)
 {
   static const char *const deny_app[] = {
-    "pdf", "pkcs7-signature", "x-pkcs7-signature", "pkcs7-mime",
-    "x-pkcs7-mime", "pgp-signature", "pgp-encrypted", "pgp-keys", "msword",
-    "ics", "postscript", "rtf", "javascript", "x-msdownload",
+    "pdf",           "pkcs7-signature", "x-pkcs7-signature",
+    "pkcs7-mime",    "x-pkcs7-mime",    "pgp-signature",
+    "pgp-encrypted", "pgp-keys",        "msword",
+    "ics",           "postscript",      "rtf",
+    "javascript",    "x-msdownload",
   };
   static const char *const report_ext[] = {
     ".xml", ".gz", ".gzip", ".zip", ".xml.gz", ".tgz",
@@ -43,7 +45,7 @@ bool mailbox_part_is_candidate(const struct imap_bodypart *p, bool single_part)
   const char *t = p->type ? p->type : "", *s = p->subtype ? p->subtype : "";
 
   if(p->nchildren)
-    return false;   /* a container: its leaves are looked at */
+    return false; /* a container: its leaves are looked at */
   if(name) {
     size_t n = strlen(name);
     for(size_t i = 0; i < sizeof(report_ext) / sizeof(*report_ext); i++) {
@@ -64,19 +66,19 @@ bool mailbox_part_is_candidate(const struct imap_bodypart *p, bool single_part)
   }
   if(!strcmp(t, "application")) {
     if(!strncmp(s, "vnd.", 4))
-      return false;   /* office documents and the like */
+      return false; /* office documents and the like */
     for(size_t i = 0; i < sizeof(deny_app) / sizeof(*deny_app); i++)
       if(!strcmp(s, deny_app[i]))
         return false;
   }
-  return true;   /* archives, XML, octet-stream, unknown: sniff it */
+  return true; /* archives, XML, octet-stream, unknown: sniff it */
 }
 
 /* The IMAP run's own state (mb->imap). */
 struct mb_imap {
-  char *folder;          /* in use */
-  uint32_t uidvalidity;  /* 0 until known */
-  struct uidset done;    /* UIDs done in this UIDVALIDITY */
+  char *folder;         /* in use */
+  uint32_t uidvalidity; /* 0 until known */
+  struct uidset done;   /* UIDs done in this UIDVALIDITY */
 };
 
 /* One message of a batch. */
@@ -86,7 +88,7 @@ struct slot {
   const struct imap_bodypart **cand;
   bool *cand_done;
   size_t ncand;
-  bool seen_bs;          /* the server sent a BODYSTRUCTURE */
+  bool seen_bs; /* the server sent a BODYSTRUCTURE */
   bool too_large;
   struct headers h;
   struct outcome oc;
@@ -97,20 +99,20 @@ struct batch {
   size_t n;
   const char **sections; /* distinct candidate sections (into s[].cand) */
   size_t nsec;
-  bool planned;          /* candidates chosen from the structures: only
-                            then may a message without any count as done */
+  bool planned; /* candidates chosen from the structures: only
+                   then may a message without any count as done */
 };
 
 /* What the fetch handler sees: the parts of one batch arriving while the
  * structures of the next one do (one round trip serves both). */
 struct pipe {
   struct mb *mb;
-  struct batch *cur;     /* parts (HEADER, sections, whole messages) */
-  struct batch *next;    /* BODYSTRUCTUREs */
-  struct buf body;       /* the part or message literal being received */
-  struct buf hdr;        /* the HEADER literal being received */
+  struct batch *cur;  /* parts (HEADER, sections, whole messages) */
+  struct batch *next; /* BODYSTRUCTUREs */
+  struct buf body;    /* the part or message literal being received */
+  struct buf hdr;     /* the HEADER literal being received */
   bool have_body, have_hdr;
-  char part_sec[IMAP_SECTION_MAX];   /* section of body */
+  char part_sec[IMAP_SECTION_MAX]; /* section of body */
 };
 
 static struct slot *slot_find(struct batch *b, uint32_t uid)
@@ -143,21 +145,21 @@ static void collect_candidates(const struct imap_bodypart *p, bool single,
 
 /* Bodies stream in chunks; the section tells a HEADER from a part or a
  * whole message, whatever order the server sends them in. */
-static int fetch_body(void *ctx, const struct imap_message *m,
-                      const void *data, size_t len)
+static int fetch_body(void *ctx, const struct imap_message *m, const void *data,
+                      size_t len)
 {
   struct pipe *p = ctx;
   bool hdr = !strcmp(m->section, "HEADER");
   struct buf *b = hdr ? &p->hdr : &p->body;
 
-  if(m->body_offset == 0) {   /* first chunk of this literal */
+  if(m->body_offset == 0) { /* first chunk of this literal */
     buf_reset(b);
     if(hdr)
       p->have_hdr = true;
     else {
       p->have_body = true;
       snprintf(p->part_sec, sizeof(p->part_sec), "%s", m->section);
-      if(*m->section) {   /* a part: room for its MIME header in front */
+      if(*m->section) { /* a part: room for its MIME header in front */
         char pad[PREFIX_ROOM];
         memset(pad, ' ', sizeof(pad));
         if(buf_append(b, pad, sizeof(pad)))
@@ -185,8 +187,7 @@ static void token_copy(char *out, size_t outlen, const char *in,
 static void ingest_part(struct mb *mb, struct buf *body, struct slot *sl,
                         const struct imap_bodypart *p)
 {
-  char type[64], sub[64], enc[64], prefix[PREFIX_ROOM], base[300],
-       fb[256];
+  char type[64], sub[64], enc[64], prefix[PREFIX_ROOM], base[300], fb[256];
   struct mime_message *msg = NULL;
   struct meta mt = { 0 };
   const char *data;
@@ -197,9 +198,10 @@ static void ingest_part(struct mb *mb, struct buf *body, struct slot *sl,
   token_copy(type, sizeof(type), p->type, "application");
   token_copy(sub, sizeof(sub), p->subtype, "octet-stream");
   token_copy(enc, sizeof(enc), p->encoding, "7bit");
-  plen = (size_t)snprintf(prefix, sizeof(prefix), "Content-Type: %s/%s\r\n"
-                          "Content-Transfer-Encoding: %s\r\n\r\n", type, sub,
-                          enc);
+  plen = (size_t)snprintf(prefix, sizeof(prefix),
+                          "Content-Type: %s/%s\r\n"
+                          "Content-Transfer-Encoding: %s\r\n\r\n",
+                          type, sub, enc);
   if(body->len < PREFIX_ROOM || plen >= PREFIX_ROOM)
     return;
   memcpy(body->data + PREFIX_ROOM - plen, prefix, plen);
@@ -209,7 +211,7 @@ static void ingest_part(struct mb *mb, struct buf *body, struct slot *sl,
     sl->oc.transient = true;
     return;
   }
-  if(raw)   /* names in BODYSTRUCTURE may be RFC 2047 encoded */
+  if(raw) /* names in BODYSTRUCTURE may be RFC 2047 encoded */
     fname = mime_header_decode(raw, strlen(raw), NULL);
   snprintf(fb, sizeof(fb), "uid%u.part%s", sl->uid, p->section);
   mb_part_name(base, sizeof(base), fname, fb);
@@ -248,7 +250,7 @@ static void got_parts(struct pipe *p, struct slot *sl, struct imap_message *m,
     take_headers(sl, &p->hdr);
   if(!(m->have & IMAP_FETCH_BODY) || !strcmp(sec, "HEADER"))
     return;
-  if(!*sec) {   /* a whole message (DKIM) */
+  if(!*sec) { /* a whole message (DKIM) */
     if(m->body_too_large && !had_body) {
       sl->too_large = true;
       log_warn("uid %u is larger than %llu bytes: left out", sl->uid,
@@ -263,7 +265,7 @@ static void got_parts(struct pipe *p, struct slot *sl, struct imap_message *m,
       snprintf(base, sizeof(base), "uid%u", sl->uid);
       mb_ingest_whole(mb, p->body.data, p->body.len, &mt, base, &sl->oc);
       if(sl->bs && !sl->h.subject && !sl->oc.transient)
-        take_headers(sl, &p->body);   /* for the log line */
+        take_headers(sl, &p->body); /* for the log line */
     }
     for(size_t i = 0; i < sl->ncand; i++)
       sl->cand_done[i] = !sl->oc.transient;
@@ -274,8 +276,8 @@ static void got_parts(struct pipe *p, struct slot *sl, struct imap_message *m,
       continue;
     if(m->body_too_large && !had_body) {
       sl->too_large = true;
-      log_warn("uid %u part %s is larger than %llu bytes: left out",
-               sl->uid, sec, (unsigned long long)mb->o->max_message);
+      log_warn("uid %u part %s is larger than %llu bytes: left out", sl->uid,
+               sec, (unsigned long long)mb->o->max_message);
     }
     else if(had_body)
       ingest_part(mb, &p->body, sl, sl->cand[i]);
@@ -291,7 +293,7 @@ static int fetch_message(void *ctx, struct imap_message *m)
 
   p->have_hdr = p->have_body = false;
   if(!m->uid)
-    return 0;   /* unsolicited (another session changed flags) */
+    return 0; /* unsolicited (another session changed flags) */
   if((sl = slot_find(p->cur, m->uid)) != NULL)
     got_parts(p, sl, m, had_hdr, had_body);
   else if((sl = slot_find(p->next, m->uid)) != NULL) {
@@ -321,16 +323,16 @@ static void imap_save_done(struct mb *mb, bool compact)
   struct buf v;
 
   if(compact && mb->seen.njr && mb_seen_save(&mb->seen))
-    mb->store_failed = true;   /* the journal stays in the record */
+    mb->store_failed = true; /* the journal stays in the record */
   buf_init(&v, SIZE_MAX);
-  snprintf(key, sizeof(key), "imap|%s|%s|%s|%u", mb->o->server,
-           mb->o->username, mb->imap->folder, mb->imap->uidvalidity);
+  snprintf(key, sizeof(key), "imap|%s|%s|%s|%u", mb->o->server, mb->o->username,
+           mb->imap->folder, mb->imap->uidvalidity);
   *err = '\0';
   if(mb_uidset_format(&mb->imap->done, &v) || buf_putc(&v, '\n') ||
      mb_seen_journal_format(&mb->seen, &v) ||
      store_put_long(mb->st, key, v.data ? v.data : "", err, sizeof(err))) {
-    log_error("checkpoint %s not written: %s", key, *err ? err
-              : "out of memory");
+    log_error("checkpoint %s not written: %s", key,
+              *err ? err : "out of memory");
     mb->store_failed = true;
   }
   else
@@ -343,7 +345,7 @@ static void batch_commit(struct mb *mb, struct batch *b)
 {
   unsigned added = 0;
 
-  mb_ingest_wait(mb);   /* outcomes complete, even when nothing is saved */
+  mb_ingest_wait(mb); /* outcomes complete, even when nothing is saved */
   if(!b || mb_flush_events(mb))
     return;
   for(size_t i = 0; i < b->n; i++) {
@@ -362,7 +364,7 @@ static void batch_commit(struct mb *mb, struct batch *b)
     }
     if(mb_uidset_add(&mb->imap->done, sl->uid) == 0)
       added++;
-    sl->seen_bs = false;   /* counted once */
+    sl->seen_bs = false; /* counted once */
   }
   mb->t.done += added;
   mb->progress += added;
@@ -427,7 +429,7 @@ static int batch_plan(struct mb *mb, struct batch *b)
       continue;
     collect_candidates(sl->bs, !sl->bs->nchildren, &k, tmp,
                        IMAP_BODY_MAX_PARTS);
-    if(!sl->bs->nchildren)   /* a single part: "1" is its body */
+    if(!sl->bs->nchildren) /* a single part: "1" is its body */
       k = k ? 1 : 0;
     if(!k)
       continue;
@@ -555,7 +557,7 @@ static int exchange(struct mb *mb, struct imap *im, struct cmds *c,
   h.on_body = fetch_body;
   h.on_message = fetch_message;
   h.ctx = &p;
-  if(b && mb->o->dkim) {   /* whole messages: a signature covers all */
+  if(b && mb->o->dkim) { /* whole messages: a signature covers all */
     if(cmds_add(c, b, want_cand, "", false, IMAP_FETCH_BODY))
       goto nomem;
   }
@@ -568,16 +570,16 @@ static int exchange(struct mb *mb, struct imap *im, struct cmds *c,
      * cost of a run over small report mails.  A message with two
      * candidate sections gets its (small) header twice. */
     for(size_t s = 0; s < b->nsec; s++)
-      if(cmds_add(c, b, want_section, b->sections[s], true,
-                  IMAP_FETCH_BODY))
+      if(cmds_add(c, b, want_section, b->sections[s], true, IMAP_FETCH_BODY))
         goto nomem;
   }
   if(nb && cmds_add(c, nb, want_all, NULL, false, IMAP_FETCH_BODYSTRUCTURE))
     goto nomem;
   /* What a failure names: the report parts (the next structures ride
    * along with them), whole messages, or only structures. */
-  what = b && b->nsec ? "fetching report parts"
-         : b && mb->o->dkim ? "fetching messages" : "fetching BODYSTRUCTURE";
+  what = b && b->nsec       ? "fetching report parts"
+         : b && mb->o->dkim ? "fetching messages"
+                            : "fetching BODYSTRUCTURE";
   /* In rounds that keep within the pipelining limits of imap; the first
    * one is sent before the checkpoint is written. */
   while(i < c->n && rc == S_OK) {
@@ -708,23 +710,23 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
   int rc;
 
   if(mb->imap->uidvalidity == uidvalidity && uidvalidity)
-    return 0;   /* a reconnect: what is in memory is current */
+    return 0; /* a reconnect: what is in memory is current */
   if(mb->imap->uidvalidity)
     log_warn("UIDVALIDITY of folder \"%s\" changed during the run (%u to "
-             "%u): reading it again", mb->imap->folder, mb->imap->uidvalidity,
-             uidvalidity);
+             "%u): reading it again",
+             mb->imap->folder, mb->imap->uidvalidity, uidvalidity);
   mb_uidset_free(&mb->imap->done);
   mb->imap->uidvalidity = uidvalidity;
-  snprintf(key, sizeof(key), "imap|%s|%s|%s", mb->o->server,
-           mb->o->username, mb->imap->folder);
+  snprintf(key, sizeof(key), "imap|%s|%s|%s", mb->o->server, mb->o->username,
+           mb->imap->folder);
   rc = store_get(mb->st, key, &val, err, sizeof(err));
   if(rc < 0) {
     log_error("%s", err);
     return -1;
   }
   if(rc == 1) {
-    unsigned long old = strtoul(val + (strncmp(val, "uidvalidity ", 12)
-                                       ? 0 : 12), NULL, 10);
+    unsigned long old =
+        strtoul(val + (strncmp(val, "uidvalidity ", 12) ? 0 : 12), NULL, 10);
     if(old != uidvalidity) {
       char okey[1400], *oval = NULL, *nl;
       log_warn("UIDVALIDITY of folder \"%s\" on %s changed from %lu to %u "
@@ -740,8 +742,8 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
       free(oval);
     }
   }
-  if(rc != 1 || strtoul(val + (strncmp(val, "uidvalidity ", 12) ? 0 : 12),
-                        NULL, 10) != uidvalidity) {
+  if(rc != 1 || strtoul(val + (strncmp(val, "uidvalidity ", 12) ? 0 : 12), NULL,
+                        10) != uidvalidity) {
     char v[40];
     snprintf(v, sizeof(v), "uidvalidity %u", uidvalidity);
     if(store_put(mb->st, key, v, err, sizeof(err))) {
@@ -752,8 +754,8 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
   }
   free(val);
   val = NULL;
-  snprintf(key, sizeof(key), "imap|%s|%s|%s|%u", mb->o->server,
-           mb->o->username, mb->imap->folder, uidvalidity);
+  snprintf(key, sizeof(key), "imap|%s|%s|%s|%u", mb->o->server, mb->o->username,
+           mb->imap->folder, uidvalidity);
   rc = store_get_long(mb->st, key, &val, err, sizeof(err));
   if(rc < 0) {
     log_error("%s", err);
@@ -761,7 +763,7 @@ static int imap_load_done(struct mb *mb, uint32_t uidvalidity)
   }
   if(rc == 1) {
     char *nl = strchr(val, '\n');
-    if(nl) {   /* the UID set, then the seen journal */
+    if(nl) { /* the UID set, then the seen journal */
       *nl = '\0';
       mb_seen_journal_load(&mb->seen, nl + 1);
     }
@@ -782,15 +784,17 @@ static struct imap *imap_open(struct mb *mb, char *err, size_t errlen)
 
   memset(&io, 0, sizeof(io));
   mb_conn_opts(o, 993, 143, &io.conn);
-  io.tls = o->security == MAILBOX_STARTTLS ? IMAP_TLS_STARTTLS
-                                           : IMAP_TLS_IMPLICIT;
+  io.tls =
+      o->security == MAILBOX_STARTTLS ? IMAP_TLS_STARTTLS : IMAP_TLS_IMPLICIT;
   io.max_body = o->max_message;
   im = imap_connect(&io, err, errlen);
   if(!im)
     return NULL;
-  if(!imap_is_verified(im)) {   /* imap refuses auth anyway; say it first */
-    snprintf(err, errlen, "connection to %s is not protected by a verified "
-             "TLS certificate: refusing to log in", o->server);
+  if(!imap_is_verified(im)) { /* imap refuses auth anyway; say it first */
+    snprintf(err, errlen,
+             "connection to %s is not protected by a verified "
+             "TLS certificate: refusing to log in",
+             o->server);
     imap_free(im);
     return NULL;
   }
@@ -820,8 +824,8 @@ static struct imap *imap_open(struct mb *mb, char *err, size_t errlen)
   }
   if((imap_has_capability(im, "LOGINDISABLED") &&
       imap_has_capability(im, "AUTH=PLAIN"))
-       ? imap_authenticate_plain(im, o->username, o->password)
-       : imap_login(im, o->username, o->password)) {
+         ? imap_authenticate_plain(im, o->username, o->password)
+         : imap_login(im, o->username, o->password)) {
     snprintf(err, errlen, "login as %s failed: %s", o->username,
              imap_error(im));
     imap_free(im);
@@ -860,8 +864,7 @@ static int imap_session(struct mb *mb, bool first)
   if(imap_examine(im, mb->imap->folder, &st)) {
     log_error("folder \"%s\" cannot be opened on %s: %s", mb->imap->folder,
               o->server, imap_error(im));
-    rc = imap_get_state(im) == IMAP_STATE_BROKEN && !first ? S_BROKEN
-                                                           : S_FATAL;
+    rc = imap_get_state(im) == IMAP_STATE_BROKEN && !first ? S_BROKEN : S_FATAL;
     session_end(mb, im);
     return rc;
   }
@@ -883,7 +886,8 @@ static int imap_session(struct mb *mb, bool first)
       log_error("out of memory listing the folder");
     else
       log_error("UID SEARCH %s in \"%s\" failed: %s",
-                o->search ? o->search : "ALL", mb->imap->folder, imap_error(im));
+                o->search ? o->search : "ALL", mb->imap->folder,
+                imap_error(im));
     rc = imap_get_state(im) == IMAP_STATE_BROKEN ? S_BROKEN : S_FATAL;
     free(sc.u);
     session_end(mb, im);
@@ -894,8 +898,8 @@ static int imap_session(struct mb *mb, bool first)
   if(first)
     mb->t.fresh = (unsigned)sc.n;
   log_info("folder \"%s\" on %s: %u message(s) match, %zu not read yet "
-           "(UIDVALIDITY %u)", mb->imap->folder, o->server, mb->t.listed, sc.n,
-           st.uidvalidity);
+           "(UIDVALIDITY %u)",
+           mb->imap->folder, o->server, mb->t.listed, sc.n, st.uidvalidity);
   if(sc.n)
     rc = imap_batches(mb, im, sc.u, sc.n);
   free(sc.u);
@@ -909,7 +913,8 @@ static int imap_session(struct mb *mb, bool first)
  * the other folders of the account see it; only once its events are out. */
 static void imap_compact(struct mb *mb)
 {
-  if(mb->imap->uidvalidity && mb->seen.njr && !mb->fatal && !mb_flush_events(mb))
+  if(mb->imap->uidvalidity && mb->seen.njr && !mb->fatal &&
+     !mb_flush_events(mb))
     imap_save_done(mb, true);
 }
 
@@ -934,7 +939,8 @@ static int imap_sessions(struct mb *mb)
     if(fails && mb->timed_out) {
       imap_compact(mb);
       log_error("giving up on %s: it stopped answering; the next run goes "
-                "on where this one stopped", mb->o->server);
+                "on where this one stopped",
+                mb->o->server);
       return 1;
     }
     if(fails > mb->o->max_reconnects) {
@@ -945,8 +951,8 @@ static int imap_sessions(struct mb *mb)
       return 1;
     }
     log_warn("connection to %s lost; reconnecting to go on with the "
-             "messages not done (%u of %u)", mb->o->server, fails + 1,
-             mb->o->max_reconnects + 1);
+             "messages not done (%u of %u)",
+             mb->o->server, fails + 1, mb->o->max_reconnects + 1);
     usleep(200000u * fails);
   }
 }

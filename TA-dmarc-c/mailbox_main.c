@@ -25,16 +25,16 @@ struct mb_input {
   const struct mailbox_frontend *fe;
   struct mailbox_opts defaults;
   struct mailbox_opts m;
-  const char *pwfile;            /* --password-file */
-  char *password;                /* read from it */
-  bool want_dkim;                /* --validate-dkim */
-  struct mailbox_dkim dkim;      /* one verifier per process */
+  const char *pwfile;       /* --password-file */
+  char *password;           /* read from it */
+  bool want_dkim;           /* --validate-dkim */
+  struct mailbox_dkim dkim; /* one verifier per process */
 };
 
 /* Turn DKIM on with the resolver io names (--dns-server / dns_server):
  * 0, or -1 with the reason in err when that resolver cannot be used. */
-static int dkim_on(struct mb_input *in, const struct input_opts *io,
-                   char *err, size_t errlen)
+static int dkim_on(struct mb_input *in, const struct input_opts *io, char *err,
+                   size_t errlen)
 {
   in->dkim.dns = &io->ingest;
   in->m.dkim = mailbox_dkim_verify;
@@ -94,8 +94,7 @@ static int check_opts(const struct mailbox_frontend *fe,
 }
 
 static int from_stanza(struct mb_input *in, struct input_opts *io,
-                       const struct splunk_config *c, char *err,
-                       size_t errlen)
+                       const struct splunk_config *c, char *err, size_t errlen)
 {
   const struct mailbox_frontend *fe = in->fe;
   struct mailbox_opts *m = &in->m;
@@ -115,14 +114,12 @@ static int from_stanza(struct mb_input *in, struct input_opts *io,
       return -1;
   }
   m->ca_file = input_param(c, "ca_file", NULL);
-  if((v = input_param(c, "dns_server", NULL)) &&
-     input_opts_dns_server(io, v)) {
+  if((v = input_param(c, "dns_server", NULL)) && input_opts_dns_server(io, v)) {
     snprintf(err, errlen, "out of memory");
     return -1;
   }
   if((v = input_param(c, "port", NULL)) && set_port(m, v)) {
-    snprintf(err, errlen, "port must be a number from 1 to 65535, not '%s'",
-             v);
+    snprintf(err, errlen, "port must be a number from 1 to 65535, not '%s'", v);
     return -1;
   }
   if((v = input_param(c, "security", NULL)) && set_security(m, v)) {
@@ -130,15 +127,18 @@ static int from_stanza(struct mb_input *in, struct input_opts *io,
     return -1;
   }
   if((v = input_param(c, "batch_size", NULL)) && set_batch(m, v)) {
-    snprintf(err, errlen, "batch_size must be a number from 1 to %d, not "
-             "'%s'", MAILBOX_MAX_BATCH, v);
+    snprintf(err, errlen,
+             "batch_size must be a number from 1 to %d, not "
+             "'%s'",
+             MAILBOX_MAX_BATCH, v);
     return -1;
   }
   if(imap) {
     m->folder = input_param(c, "mailbox", "imap_mailbox");
     m->search = input_param(c, "search", NULL);
     if(check_search(m->search)) {
-      snprintf(err, errlen, "search must be one line of IMAP SEARCH "
+      snprintf(err, errlen,
+               "search must be one line of IMAP SEARCH "
                "criteria");
       return -1;
     }
@@ -146,8 +146,7 @@ static int from_stanza(struct mb_input *in, struct input_opts *io,
   if((v = input_param(c, "validate_dkim", NULL))) {
     int b = splunk_parse_bool(v);
     if(b < 0) {
-      snprintf(err, errlen, "validate_dkim must be true or false, not '%s'",
-               v);
+      snprintf(err, errlen, "validate_dkim must be true or false, not '%s'", v);
       return -1;
     }
     if(b && dkim_on(in, io, err, errlen))
@@ -160,8 +159,8 @@ static int from_stanza(struct mb_input *in, struct input_opts *io,
 
 /* The stanza: for a run, the front-end's prepare too (token source...). */
 static int stanza(void *ud, struct input_opts *io,
-                  const struct splunk_config *c, bool validate_only,
-                  char *err, size_t errlen)
+                  const struct splunk_config *c, bool validate_only, char *err,
+                  size_t errlen)
 {
   struct mb_input *in = ud;
 
@@ -194,49 +193,65 @@ static void help(void *ud, FILE *out)
   const struct mailbox_frontend *fe = ((struct mb_input *)ud)->fe;
   bool imap = fe->proto == MAILBOX_IMAP;
 
-  fprintf(out,
-    "Usage: %s %s--username USER %s[options]\n"
-    "       %s --scheme | --validate-arguments   (for splunkd)\n"
-    "       %s                 (splunkd run: input XML on stdin)\n"
-    "\n"
-    "Reads the DMARC aggregate reports of a mailbox over %s and prints one\n"
-    "JSON event per report record on stdout.  Logs go to stderr.\n"
-    "\n"
-    "  --server HOST             the %s server%s%s%s\n"
-    "  --port N                  default %s (TLS), %s with --starttls\n"
-    "  --starttls                plain connection upgraded with %s\n"
-    "  --ca-file PEM             trust these CAs (default: the system store)\n"
-    "  --username USER           login name\n",
-    fe->name, fe->default_server ? "[--server HOST] " : "--server HOST ",
-    fe->password ? "--password-file F " : "", fe->name, fe->name,
-    imap ? "IMAP" : "POP3", imap ? "IMAP" : "POP3",
-    fe->default_server ? " (default " : "",
-    fe->default_server ? fe->default_server : "",
-    fe->default_server ? ")" : "", imap ? "993" : "995",
-    imap ? "143" : "110", imap ? "STARTTLS" : "STLS");
+  fprintf(
+      out,
+      "Usage: %s %s--username USER %s[options]\n"
+      "       %s --scheme | --validate-arguments   (for splunkd)\n"
+      "       %s                 (splunkd run: input XML on stdin)\n"
+      "\n"
+      "Reads the DMARC aggregate reports of a mailbox over %s and prints one\n"
+      "JSON event per report record on stdout.  Logs go to stderr.\n"
+      "\n"
+      "  --server HOST             the %s server%s%s%s\n"
+      "  --port N                  default %s (TLS), %s with --starttls\n"
+      "  --starttls                plain connection upgraded with %s\n"
+      "  --ca-file PEM             trust these CAs (default: the system store)\n"
+      "  --username USER           login name\n",
+      fe->name, fe->default_server ? "[--server HOST] " : "--server HOST ",
+      fe->password ? "--password-file F " : "", fe->name, fe->name,
+      imap ? "IMAP" : "POP3", imap ? "IMAP" : "POP3",
+      fe->default_server ? " (default " : "",
+      fe->default_server ? fe->default_server : "",
+      fe->default_server ? ")" : "", imap ? "993" : "995", imap ? "143" : "110",
+      imap ? "STARTTLS" : "STLS");
   if(fe->password)
-    fprintf(out, "  --password-file F         read the password from the first "
-            "line of F\n"
-            "                            (never accepted on the command line)\n");
+    fprintf(
+        out,
+        "  --password-file F         read the password from the first "
+        "line of F\n"
+        "                            (never accepted on the command line)\n");
   if(imap)
-    fprintf(out, "  --folder NAME             folder to read (default INBOX; "
+    fprintf(out,
+            "  --folder NAME             folder to read (default INBOX; "
             "UTF-8)\n"
             "  --search CRITERIA         IMAP SEARCH criteria (default ALL)\n");
-  fprintf(out,
-    "  --batch-size N            messages per round (default %d, at most %d)\n"
-    "  --timeout-ms N            connect and read timeout (default %d)\n"
-    "  --ingest-threads N        threads parsing reports while mail is\n"
-    "                            fetched (default: 2 on 2+ CPUs; 0: none)\n"
-    "  --validate-dkim           verify the report mails' DKIM signatures\n"
-    "                            (keys looked up through --dns-server)\n"
-    "%s",
-    MAILBOX_DEFAULT_BATCH, MAILBOX_MAX_BATCH, MAILBOX_DEFAULT_TIMEOUT_MS,
-    fe->extra_help ? fe->extra_help : "");
+  fprintf(
+      out,
+      "  --batch-size N            messages per round (default %d, at most %d)\n"
+      "  --timeout-ms N            connect and read timeout (default %d)\n"
+      "  --ingest-threads N        threads parsing reports while mail is\n"
+      "                            fetched (default: 2 on 2+ CPUs; 0: none)\n"
+      "  --validate-dkim           verify the report mails' DKIM signatures\n"
+      "                            (keys looked up through --dns-server)\n"
+      "%s",
+      MAILBOX_DEFAULT_BATCH, MAILBOX_MAX_BATCH, MAILBOX_DEFAULT_TIMEOUT_MS,
+      fe->extra_help ? fe->extra_help : "");
 }
 
 enum {
-  O_SERVER = 500, O_PORT, O_STARTTLS, O_USERNAME, O_PWFILE, O_PASSWORD,
-  O_FOLDER, O_CAFILE, O_SEARCH, O_BATCH, O_DKIM, O_TIMEOUT, O_THREADS,
+  O_SERVER = 500,
+  O_PORT,
+  O_STARTTLS,
+  O_USERNAME,
+  O_PWFILE,
+  O_PASSWORD,
+  O_FOLDER,
+  O_CAFILE,
+  O_SEARCH,
+  O_BATCH,
+  O_DKIM,
+  O_TIMEOUT,
+  O_THREADS,
 };
 
 static const struct option options[] = {
@@ -270,7 +285,8 @@ static int flag(void *ud, int id, const char *v)
   case O_USERNAME: m->username = v; return 0;
   case O_PWFILE: in->pwfile = v; return 0;
   case O_PASSWORD:
-    fprintf(stderr, "%s: a password is never accepted on the command line "
+    fprintf(stderr,
+            "%s: a password is never accepted on the command line "
             "(it would show in the process list); use --password-file\n",
             in->fe->name);
     return -2;
@@ -349,8 +365,8 @@ int mailbox_main(int argc, char **argv, const struct mailbox_frontend *mfe)
   fe.scheme = mfe->scheme;
   fe.help = help;
   fe.help_tail =
-    "Exit status: 0 done, 1 runtime failure (connection, TLS, login, folder),\n"
-    "2 usage or configuration error.\n";
+      "Exit status: 0 done, 1 runtime failure (connection, TLS, login, folder),\n"
+      "2 usage or configuration error.\n";
   fe.options = all;
   fe.noptions = k;
   fe.flag = flag;

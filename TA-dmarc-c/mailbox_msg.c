@@ -158,8 +158,7 @@ static void ingest_leaf(struct mb *mb, struct mime_data *d, const char *name,
   if(mb->pool) {
     char *data = d->data;
     d->data = NULL;
-    if(dmarc_pool_submit(mb->pool, data, d->len, name, &info, pool_done,
-                         oc)) {
+    if(dmarc_pool_submit(mb->pool, data, d->len, name, &info, pool_done, oc)) {
       oc->transient = true;
       snprintf(oc->note, sizeof(oc->note), "%s: %s", name,
                "out of memory, or writing the events failed");
@@ -178,7 +177,7 @@ static void ingest_leaf(struct mb *mb, struct mime_data *d, const char *name,
 /* Keep a part's name usable in events and logs: the file name the sender
  * gave, else where it was in the mail. */
 void mb_part_name(char *out, size_t outlen, const char *filename,
-               const char *fallback)
+                  const char *fallback)
 {
   size_t k = 0;
 
@@ -193,8 +192,7 @@ void mb_part_name(char *out, size_t outlen, const char *filename,
 
 /* Every leaf of a parsed message (or of one fetched part) to ingest. */
 void mb_ingest_mime(struct mb *mb, const struct mime_message *msg,
-                 const char *base, const struct meta *mt,
-                 struct outcome *oc)
+                    const char *base, const struct meta *mt, struct outcome *oc)
 {
   for(const struct mime_part *p = mime_message_root(msg); p;
       p = mime_part_next(p)) {
@@ -258,8 +256,7 @@ void mb_headers_take(struct headers *h, const struct mime_part *root)
 
 /* A whole message (POP3, or IMAP with DKIM): DKIM, then every leaf. */
 void mb_ingest_whole(struct mb *mb, const void *data, size_t len,
-                  struct meta *mt, const char *base,
-                  struct outcome *oc)
+                     struct meta *mt, const char *base, struct outcome *oc)
 {
   struct mime_message *msg = NULL;
   struct headers h = { 0 };
@@ -288,7 +285,7 @@ void mb_ingest_whole(struct mb *mb, const void *data, size_t len,
 }
 
 void mb_account(struct mb *mb, const char *what, const char *subject,
-             const struct outcome *oc)
+                const struct outcome *oc)
 {
   mb->t.reports += oc->reports;
   mb->t.duplicates += oc->duplicates;
@@ -301,8 +298,7 @@ void mb_account(struct mb *mb, const char *what, const char *subject,
   }
   if(oc->rejected) {
     mb->t.rejected++;
-    log_warn("%s \"%s\": rejected: %s", what, subject ? subject : "",
-             oc->note);
+    log_warn("%s \"%s\": rejected: %s", what, subject ? subject : "", oc->note);
   }
   else if(!oc->reports && !oc->duplicates) {
     mb->t.not_report++;
@@ -330,9 +326,9 @@ void mb_conn_opts(const struct mailbox_opts *o, uint16_t tls_port,
                   uint16_t starttls_port, struct conn_opts *c)
 {
   c->host = o->server;
-  c->port = o->port ? o->port
-                    : o->security == MAILBOX_STARTTLS ? starttls_port
-                                                      : tls_port;
+  c->port = o->port                           ? o->port
+            : o->security == MAILBOX_STARTTLS ? starttls_port
+                                              : tls_port;
   c->ca_file = o->ca_file;
   c->connect_timeout_ms = o->timeout_ms;
   c->io_timeout_ms = o->timeout_ms;
@@ -340,8 +336,10 @@ void mb_conn_opts(const struct mailbox_opts *o, uint16_t tls_port,
 
 const char *mb_tls_hint(const char *err)
 {
-  return strstr(err, "certificate") ? " (if the server uses a private CA, "
-         "give its certificate with ca_file / --ca-file)" : "";
+  return strstr(err, "certificate")
+             ? " (if the server uses a private CA, "
+               "give its certificate with ca_file / --ca-file)"
+             : "";
 }
 
 void mb_log_totals(const struct mb *mb, const char *where)
@@ -349,10 +347,10 @@ void mb_log_totals(const struct mb *mb, const char *where)
   log_info("%s: %u new message(s): %u done, %u with reports (%u "
            "report(s), %llu event(s)), %u report(s) already ingested, "
            "%u without report, %u rejected, %u too large; fetched %llu "
-           "bytes in %lld ms", where, mb->t.fresh, mb->t.done,
-           mb->t.with_reports, mb->t.reports,
-           (unsigned long long)mb->t.events, mb->t.duplicates,
-           mb->t.not_report, mb->t.rejected, mb->t.too_large,
+           "bytes in %lld ms",
+           where, mb->t.fresh, mb->t.done, mb->t.with_reports, mb->t.reports,
+           (unsigned long long)mb->t.events, mb->t.duplicates, mb->t.not_report,
+           mb->t.rejected, mb->t.too_large,
            (unsigned long long)mb->t.fetched_bytes,
            (long long)(util_now_ms() - mb->start));
 }

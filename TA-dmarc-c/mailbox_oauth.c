@@ -70,21 +70,23 @@ static bool set(const char *s)
   return s && *s;
 }
 
-int mailbox_oauth_check(const struct mailbox_oauth *o, char *err,
-                        size_t errlen)
+int mailbox_oauth_check(const struct mailbox_oauth *o, char *err, size_t errlen)
 {
   bool refresh = set(o->refresh_token_file) || set(o->refresh_token);
 
   if(!set(o->client_id))
     snprintf(err, errlen, "an OAuth2 client id is required");
   else if(refresh && !set(o->token_url))
-    snprintf(err, errlen, "a refresh token needs the token URL of its "
+    snprintf(err, errlen,
+             "a refresh token needs the token URL of its "
              "provider");
   else if(!refresh && !set(o->client_secret_file) && !set(o->client_secret))
-    snprintf(err, errlen, "an OAuth2 client secret (client credentials) or "
+    snprintf(err, errlen,
+             "an OAuth2 client secret (client credentials) or "
              "a refresh token is required");
   else if(!refresh && !set(o->authority) && !set(o->token_url))
-    snprintf(err, errlen, "the client-credentials grant needs an authority "
+    snprintf(err, errlen,
+             "the client-credentials grant needs an authority "
              "(https://login.microsoftonline.com/<tenant>) or a token URL");
   else {
     struct oauth_config c;
@@ -110,13 +112,15 @@ static char *cache_name(const char *dir, const struct oauth_config *c,
   buf_init(&key, 16 * 1024);
   buf_printf(&key, "%s\n%s\n%s\n%s", oauth_grant_name(c->grant), endpoint,
              c->client_id, c->scope ? c->scope : "");
-  if(key.data && EVP_Digest(key.data, key.len, md, &mdlen, EVP_sha256(),
-                            NULL) == 1 && mdlen >= 8) {
+  if(key.data &&
+     EVP_Digest(key.data, key.len, md, &mdlen, EVP_sha256(), NULL) == 1 &&
+     mdlen >= 8) {
     plen = strlen(dir) + sizeof(MAILBOX_OAUTH_CACHE_PREFIX) + 32;
     if((path = malloc(plen)))
-      snprintf(path, plen, "%s/" MAILBOX_OAUTH_CACHE_PREFIX
-               "%02x%02x%02x%02x%02x%02x%02x%02x.json", dir, md[0], md[1],
-               md[2], md[3], md[4], md[5], md[6], md[7]);
+      snprintf(path, plen,
+               "%s/" MAILBOX_OAUTH_CACHE_PREFIX
+               "%02x%02x%02x%02x%02x%02x%02x%02x.json",
+               dir, md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7]);
   }
   buf_free(&key);
   return path;
@@ -132,15 +136,15 @@ int mailbox_oauth_prepare(struct mailbox_oauth *o, const char *checkpoint_dir,
     return -1;
   if(set(o->client_secret_file)) {
     wipe_free(&o->client_secret);
-    o->client_secret = read_secret(o->client_secret_file, "client secret",
-                                   err, errlen);
+    o->client_secret =
+        read_secret(o->client_secret_file, "client secret", err, errlen);
     if(!o->client_secret)
       return -1;
   }
   if(set(o->refresh_token_file)) {
     wipe_free(&o->refresh_token);
-    o->refresh_token = read_secret(o->refresh_token_file, "refresh token",
-                                   err, errlen);
+    o->refresh_token =
+        read_secret(o->refresh_token_file, "refresh token", err, errlen);
     if(!o->refresh_token)
       return -1;
   }

@@ -23,18 +23,18 @@
  * (stanza), owned, and wiped on free. */
 struct mailbox_oauth {
   const char *client_id;
-  const char *client_secret_file;  /* CLI: the secret is read from here */
-  const char *refresh_token_file;  /* CLI: the refresh token, likewise */
-  const char *token_url;           /* refresh grant (Gmail style), or a
-                                      client-credentials endpoint */
-  const char *authority;           /* M365: https://login.../<tenant> */
-  const char *scope;               /* NULL: oauth.h's default per grant */
-  const char *token_cache;         /* NULL: see MAILBOX_OAUTH_CACHE_PREFIX */
-  const char *ca_file;             /* extra trust anchors for the endpoint */
-  char *client_secret;             /* owned */
-  char *refresh_token;             /* owned */
-  char *cache_path;                /* owned, derived */
-  struct oauth_config cfg;         /* filled by mailbox_oauth_prepare */
+  const char *client_secret_file; /* CLI: the secret is read from here */
+  const char *refresh_token_file; /* CLI: the refresh token, likewise */
+  const char *token_url;          /* refresh grant (Gmail style), or a
+                                     client-credentials endpoint */
+  const char *authority;          /* M365: https://login.../<tenant> */
+  const char *scope;              /* NULL: oauth.h's default per grant */
+  const char *token_cache;        /* NULL: see MAILBOX_OAUTH_CACHE_PREFIX */
+  const char *ca_file;            /* extra trust anchors for the endpoint */
+  char *client_secret;            /* owned */
+  char *refresh_token;            /* owned */
+  char *cache_path;               /* owned, derived */
+  struct oauth_config cfg;        /* filled by mailbox_oauth_prepare */
 };
 
 /* Read the secret files named in o (if any), check that the settings make

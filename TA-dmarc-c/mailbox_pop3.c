@@ -20,7 +20,7 @@
 
 /* The POP3 run's own state (mb->pop3). */
 struct mb_pop3 {
-  char **done_uidl;      /* UIDLs done (sorted) */
+  char **done_uidl; /* UIDLs done (sorted) */
   size_t ndone_uidl;
 };
 
@@ -32,8 +32,8 @@ static int cmp_str(const void *a, const void *b)
 static bool uidl_done(const struct mb *mb, const char *uid)
 {
   return mb->pop3->ndone_uidl &&
-         bsearch(&uid, mb->pop3->done_uidl, mb->pop3->ndone_uidl, sizeof(char *),
-                 cmp_str) != NULL;
+         bsearch(&uid, mb->pop3->done_uidl, mb->pop3->ndone_uidl,
+                 sizeof(char *), cmp_str) != NULL;
 }
 
 static void pop3_load_done(struct mb *mb)
@@ -49,8 +49,8 @@ static void pop3_load_done(struct mb *mb)
   }
   for(char *p = strtok(val, "\n"); p; p = strtok(NULL, "\n")) {
     if(mb->pop3->ndone_uidl == cap) {
-      char **nd = realloc(mb->pop3->done_uidl, (cap = cap ? cap * 2 : 256) *
-                          sizeof(*nd));
+      char **nd = realloc(mb->pop3->done_uidl,
+                          (cap = cap ? cap * 2 : 256) * sizeof(*nd));
       if(!nd)
         break;
       mb->pop3->done_uidl = nd;
@@ -73,8 +73,8 @@ struct pop_msg {
 struct pop_list {
   struct pop_msg *m;
   size_t n, cap;
-  size_t next;           /* LIST: where the next message number should be */
-  bool too_many;         /* UIDL listed more than MAILBOX_MAX_POP3_MESSAGES */
+  size_t next;   /* LIST: where the next message number should be */
+  bool too_many; /* UIDL listed more than MAILBOX_MAX_POP3_MESSAGES */
 };
 
 static int pop_uidl_cb(void *ctx, uint32_t msgno, const char *uid)
@@ -117,8 +117,8 @@ static int pop_list_cb(void *ctx, uint32_t msgno, uint64_t size)
 }
 
 /* Save the done UIDLs that are still on the server, plus the new ones. */
-static void pop3_commit(struct mb *mb, const struct pop_list *l,
-                        char **fresh, size_t nfresh)
+static void pop3_commit(struct mb *mb, const struct pop_list *l, char **fresh,
+                        size_t nfresh)
 {
   char key[1200], err[512];
   struct buf v;
@@ -144,7 +144,8 @@ static void pop3_commit(struct mb *mb, const struct pop_list *l,
   buf_free(&v);
   /* the fresh ones join the sorted done list */
   for(size_t j = 0; j < nfresh; j++) {
-    char **nd = realloc(mb->pop3->done_uidl, (mb->pop3->ndone_uidl + 1) * sizeof(*nd));
+    char **nd =
+        realloc(mb->pop3->done_uidl, (mb->pop3->ndone_uidl + 1) * sizeof(*nd));
     if(!nd)
       break;
     mb->pop3->done_uidl = nd;
@@ -160,7 +161,7 @@ static void pop3_commit(struct mb *mb, const struct pop_list *l,
 struct pop_body {
   struct buf b;
   struct mb *mb;
-  bool over;             /* went past its ceiling: treated as too large */
+  bool over; /* went past its ceiling: treated as too large */
 };
 
 static int pop_data(void *ctx, const void *data, size_t len)
@@ -197,8 +198,7 @@ static int pop3_session(struct mb *mb, bool first)
 
   memset(&po, 0, sizeof(po));
   mb_conn_opts(o, 995, 110, &po.conn);
-  po.tls = o->security == MAILBOX_STARTTLS ? POP3_TLS_STLS
-                                           : POP3_TLS_IMPLICIT;
+  po.tls = o->security == MAILBOX_STARTTLS ? POP3_TLS_STLS : POP3_TLS_IMPLICIT;
   po.max_message = o->max_message;
   mb->timed_out = false;
   p = pop3_connect(&po, err, sizeof(err));
@@ -209,7 +209,8 @@ static int pop3_session(struct mb *mb, bool first)
   }
   if(!pop3_is_verified(p)) {
     log_error("connection to %s is not protected by a verified TLS "
-              "certificate: refusing to log in", o->server);
+              "certificate: refusing to log in",
+              o->server);
     pop3_free(p);
     return S_FATAL;
   }
@@ -230,7 +231,8 @@ static int pop3_session(struct mb *mb, bool first)
     if(l.too_many) {
       log_error("%s lists more than %d messages: refused (POP3 leaves "
                 "every message on the server; clean the mailbox or use "
-                "IMAP)", o->server, MAILBOX_MAX_POP3_MESSAGES);
+                "IMAP)",
+                o->server, MAILBOX_MAX_POP3_MESSAGES);
       rc = S_FATAL;
       goto out;
     }
@@ -291,8 +293,9 @@ static int pop3_session(struct mb *mb, bool first)
           rc = S_BROKEN;
         if(pb.over)
           log_warn("message %s left out: more than %llu bytes arrived where "
-                   "LIST announced %llu", pm->uid, (unsigned long long)
-                   pop_ceiling(pm->size, o->max_message),
+                   "LIST announced %llu",
+                   pm->uid,
+                   (unsigned long long)pop_ceiling(pm->size, o->max_message),
                    (unsigned long long)pm->size);
         else
           log_warn("message %s left out: %s", pm->uid, pop3_error(p));
@@ -300,10 +303,10 @@ static int pop3_session(struct mb *mb, bool first)
       }
       else {
         mt.uidl = pm->uid;
-        mb_ingest_whole(mb, pb.b.data ? pb.b.data : "", pb.b.len, &mt,
-                     pm->uid, &oc);
+        mb_ingest_whole(mb, pb.b.data ? pb.b.data : "", pb.b.len, &mt, pm->uid,
+                        &oc);
         buf_free(&pb.b);
-        mb_ingest_wait(mb);   /* oc is this message's, and used right away */
+        mb_ingest_wait(mb); /* oc is this message's, and used right away */
         if(oc.transient) {
           log_error("message %s: %s", pm->uid, oc.note);
           mb->fatal = true;
@@ -356,9 +359,10 @@ static int pop3_sessions(struct mb *mb)
     if(rc != S_BROKEN)
       return rc == S_OK ? 0 : 1;
     fails = mb->progress > before ? 0 : fails + 1;
-    if(fails && mb->timed_out) {   /* as for IMAP: one timeout, not four */
+    if(fails && mb->timed_out) { /* as for IMAP: one timeout, not four */
       log_error("giving up on %s: it stopped answering; the next run goes "
-                "on where this one stopped", mb->o->server);
+                "on where this one stopped",
+                mb->o->server);
       return 1;
     }
     if(fails > mb->o->max_reconnects) {
@@ -366,8 +370,8 @@ static int pop3_sessions(struct mb *mb)
                 mb->o->server, mb->o->max_reconnects);
       return 1;
     }
-    log_warn("connection to %s lost; reconnecting (%u of %u)",
-             mb->o->server, fails + 1, mb->o->max_reconnects + 1);
+    log_warn("connection to %s lost; reconnecting (%u of %u)", mb->o->server,
+             fails + 1, mb->o->max_reconnects + 1);
     usleep(200000u * fails);
   }
 }

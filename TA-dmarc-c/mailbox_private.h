@@ -36,7 +36,9 @@
 
 /* ------------------------------------------------------------ UID sets */
 
-struct range { uint32_t lo, hi; };
+struct range {
+  uint32_t lo, hi;
+};
 
 /* Sorted, disjoint, non-adjacent ranges of UIDs. */
 struct uidset {
@@ -64,13 +66,13 @@ int mb_uidset_format(const struct uidset *s, struct buf *b);
  * last written are the journal, which IMAP keeps in its folder record. */
 struct seen_store {
   struct store *st;
-  char *scope;         /* "SERVER|USER" */
+  char *scope; /* "SERVER|USER" */
   struct seen_month *m;
   size_t n, cap;
   struct seen_new *jr; /* the journal: in no month record yet */
   size_t njr, capjr;
-  size_t njr_kept;     /* of them, in the folder's checkpoint already */
-  bool failed;         /* a write failed: say so at the end */
+  size_t njr_kept; /* of them, in the folder's checkpoint already */
+  bool failed;     /* a write failed: say so at the end */
 };
 
 /* dmarc_source_info.seen for ud = struct seen_store: 1 when the report
@@ -96,8 +98,8 @@ void mb_seen_free(struct seen_store *s);
 enum { S_OK = 0, S_FATAL = 1, S_BROKEN = 2 };
 
 struct totals {
-  unsigned listed, fresh, done, with_reports, reports, duplicates,
-           not_report, rejected, too_large;
+  unsigned listed, fresh, done, with_reports, reports, duplicates, not_report,
+      rejected, too_large;
   uint64_t events, fetched_bytes;
 };
 
@@ -105,38 +107,38 @@ struct totals {
 struct outcome {
   unsigned reports, duplicates, rejected, parts;
   uint64_t events;
-  bool transient;       /* an output error: stop the run */
-  char note[1200];      /* first rejection reason */
+  bool transient;  /* an output error: stop the run */
+  char note[1200]; /* first rejection reason */
 };
 
-struct mb_imap;   /* mailbox_imap.c's run state */
-struct mb_pop3;   /* mailbox_pop3.c's */
+struct mb_imap; /* mailbox_imap.c's run state */
+struct mb_pop3; /* mailbox_pop3.c's */
 
 struct mb {
   const struct mailbox_opts *o;
   struct input_opts *io;
   struct splunk_writer *w;
-  struct dmarc_ingest *in;       /* ingest on this thread, or ... */
-  struct dmarc_pool *pool;       /* ... on the pool's threads */
-  struct input_sink sink;        /* where the pool's events go */
+  struct dmarc_ingest *in; /* ingest on this thread, or ... */
+  struct dmarc_pool *pool; /* ... on the pool's threads */
+  struct input_sink sink;  /* where the pool's events go */
   struct store *st;
   struct seen_store seen;
   struct totals t;
-  int64_t start;         /* util_now_ms when the run began */
-  struct mb_imap *imap;  /* the protocol's own state, set by its run */
+  int64_t start;        /* util_now_ms when the run began */
+  struct mb_imap *imap; /* the protocol's own state, set by its run */
   struct mb_pop3 *pop3;
   bool store_failed;
-  bool fatal;            /* stop: an output error or similar */
-  bool timed_out;        /* the last session ended: the server went quiet */
-  unsigned progress;     /* messages checkpointed this run */
+  bool fatal;        /* stop: an output error or similar */
+  bool timed_out;    /* the last session ended: the server went quiet */
+  unsigned progress; /* messages checkpointed this run */
 };
 
 /* The mail's identity and headers, for vendor_rua_mail. */
 struct meta {
-  const char *folder;    /* IMAP */
-  uint32_t uidvalidity;  /* IMAP */
-  uint32_t uid;          /* IMAP */
-  const char *uidl;      /* POP3 */
+  const char *folder;   /* IMAP */
+  uint32_t uidvalidity; /* IMAP */
+  uint32_t uid;         /* IMAP */
+  const char *uidl;     /* POP3 */
   const char *from, *subject, *msgid, *date;
   const char *part;      /* IMAP section, NULL for a whole message */
   const char *dkim_json; /* NULL: not verified */
@@ -144,7 +146,9 @@ struct meta {
 
 /* The headers of a message kept for vendor_rua_mail (malloc'd, cut at
  * META_MAX bytes; NULL when absent). */
-struct headers { char *from, *subject, *msgid, *date; };
+struct headers {
+  char *from, *subject, *msgid, *date;
+};
 
 /* --------------------------------------------- mailbox_msg.c: messages */
 
@@ -154,11 +158,11 @@ void mb_ingest_wait(struct mb *mb);
 /* Into out: filename with control characters replaced, or fallback when
  * there is no filename. */
 void mb_part_name(char *out, size_t outlen, const char *filename,
-               const char *fallback);
+                  const char *fallback);
 /* Ingest every leaf of msg, named after base, into oc. */
 void mb_ingest_mime(struct mb *mb, const struct mime_message *msg,
-                 const char *base, const struct meta *mt,
-                 struct outcome *oc);
+                    const char *base, const struct meta *mt,
+                    struct outcome *oc);
 /* Free the headers in h and zero it. */
 void mb_headers_free(struct headers *h);
 /* Replace h with copies of the headers of root. */
@@ -166,10 +170,10 @@ void mb_headers_take(struct headers *h, const struct mime_part *root);
 /* Ingest a whole message (DKIM first when asked) into oc; mt's header
  * and DKIM fields are filled for the call only. */
 void mb_ingest_whole(struct mb *mb, const void *data, size_t len,
-                  struct meta *mt, const char *base, struct outcome *oc);
+                     struct meta *mt, const char *base, struct outcome *oc);
 /* Add a finished message's outcome to the run's totals and log it. */
 void mb_account(struct mb *mb, const char *what, const char *subject,
-             const struct outcome *oc);
+                const struct outcome *oc);
 /* Wait for the ingest threads and flush the events: 0, or -1 (logged,
  * mb->fatal set): then nothing may be checkpointed. */
 int mb_flush_events(struct mb *mb);

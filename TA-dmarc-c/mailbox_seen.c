@@ -70,7 +70,7 @@ int mb_uidset_add(struct uidset *s, uint32_t uid)
 {
   size_t lo = 0, hi = s->n, i;
 
-  while(lo < hi) {   /* first range with r.hi >= uid */
+  while(lo < hi) { /* first range with r.hi >= uid */
     size_t mid = lo + (hi - lo) / 2;
     if(s->r[mid].hi < uid)
       lo = mid + 1;
@@ -79,10 +79,10 @@ int mb_uidset_add(struct uidset *s, uint32_t uid)
   }
   i = lo;
   if(i < s->n && s->r[i].lo <= uid)
-    return 0;   /* already in */
+    return 0; /* already in */
   if(i > 0 && s->r[i - 1].hi + 1 == uid) {
     s->r[i - 1].hi = uid;
-    if(i < s->n && s->r[i].lo == uid + 1) {   /* closes a gap */
+    if(i < s->n && s->r[i].lo == uid + 1) { /* closes a gap */
       s->r[i - 1].hi = s->r[i].hi;
       memmove(&s->r[i], &s->r[i + 1], (s->n - i - 1) * sizeof(*s->r));
       s->n--;
@@ -124,7 +124,7 @@ int mb_uidset_parse(struct uidset *s, const char *p)
     }
     if(s->n && a <= (unsigned long)s->r[s->n - 1].hi + 1) {
       if(a < s->r[s->n - 1].lo)
-        return -1;   /* not in order */
+        return -1; /* not in order */
       if(b > s->r[s->n - 1].hi)
         s->r[s->n - 1].hi = (uint32_t)b;
     }
@@ -146,10 +146,10 @@ int mb_uidset_parse(struct uidset *s, const char *p)
 int mb_uidset_format(const struct uidset *s, struct buf *b)
 {
   for(size_t i = 0; i < s->n; i++) {
-    int rc = s->r[i].lo == s->r[i].hi
-               ? buf_printf(b, "%s%u", i ? "," : "", s->r[i].lo)
-               : buf_printf(b, "%s%u:%u", i ? "," : "", s->r[i].lo,
-                            s->r[i].hi);
+    int rc =
+        s->r[i].lo == s->r[i].hi
+            ? buf_printf(b, "%s%u", i ? "," : "", s->r[i].lo)
+            : buf_printf(b, "%s%u:%u", i ? "," : "", s->r[i].lo, s->r[i].hi);
     if(rc < 0)
       return -1;
   }
@@ -159,8 +159,8 @@ int mb_uidset_format(const struct uidset *s, struct buf *b)
 /* ------------------------------------------------------- seen reports */
 
 struct seen_month {
-  char ym[16];          /* "2026-03", or "none" */
-  uint64_t *h;         /* sorted */
+  char ym[16]; /* "2026-03", or "none" */
+  uint64_t *h; /* sorted */
   size_t n, cap;
   bool dirty;
 };
@@ -285,7 +285,7 @@ static void seen_add(struct seen_store *s, const char *ym, uint64_t h)
 
   if(!m)
     return;
-  {   /* first index with m->h[i] >= h: the list is sorted */
+  { /* first index with m->h[i] >= h: the list is sorted */
     size_t hi = m->n;
     while(i < hi) {
       size_t mid = i + (hi - i) / 2;
@@ -307,7 +307,7 @@ static void seen_add(struct seen_store *s, const char *ym, uint64_t h)
     size_t nc = s->capjr ? s->capjr * 2 : 256;
     struct seen_new *nj = realloc(s->jr, nc * sizeof(*nj));
     if(!nj)
-      return;   /* it is in the month: written at the next seen_save */
+      return; /* it is in the month: written at the next seen_save */
     s->jr = nj;
     s->capjr = nc;
   }
@@ -388,7 +388,8 @@ int mb_seen_save(struct seen_store *s)
     if(!rc && b.data)
       b.data[b.len] = '\0';
     snprintf(key, sizeof(key), "seen|%s|%s", s->scope, m->ym);
-    if(!rc && store_put_long(s->st, key, b.data ? b.data : "", err, sizeof(err))) {
+    if(!rc &&
+       store_put_long(s->st, key, b.data ? b.data : "", err, sizeof(err))) {
       log_error("%s", err);
       rc = -1;
     }
@@ -400,7 +401,7 @@ int mb_seen_save(struct seen_store *s)
   if(rc)
     s->failed = true;
   else
-    s->njr = s->njr_kept = 0;   /* all in the month records now */
+    s->njr = s->njr_kept = 0; /* all in the month records now */
   if(!rc && s->n > SEEN_MAX_MONTHS) {
     size_t k = 0;
     for(size_t i = 0; i < s->n; i++) {

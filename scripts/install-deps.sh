@@ -30,6 +30,7 @@ test_pkgs=(
   procps                 # ps, pkill in the server helpers
   mount util-linux       # mount/umount (full-disk tests), setsid
   opendkim-tools
+  clang-format           # tests/format.sh: the house layout
 )
 
 pkgs=("${build_pkgs[@]}")

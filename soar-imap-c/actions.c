@@ -10,7 +10,7 @@
 #include "log.h"
 #include "util.h"
 
-#define SOAR_IO_TIMEOUT_MS 60000          /* socket.setdefaulttimeout(60) */
+#define SOAR_IO_TIMEOUT_MS     60000 /* socket.setdefaulttimeout(60) */
 #define SOAR_FETCH_MAX_LITERAL (2ull * 1024 * 1024 * 1024)
 
 /* ---- results ----------------------------------------------------------- */
@@ -22,8 +22,8 @@ static cJSON *result_new(const cJSON *param)
     return NULL;
   cJSON_AddStringToObject(r, "status", "failed");
   cJSON_AddStringToObject(r, "message", "");
-  cJSON_AddItemToObject(r, "parameter",
-                        param ? cJSON_Duplicate(param, 1) : cJSON_CreateObject());
+  cJSON_AddItemToObject(
+      r, "parameter", param ? cJSON_Duplicate(param, 1) : cJSON_CreateObject());
   cJSON_AddArrayToObject(r, "data");
   cJSON_AddObjectToObject(r, "summary");
   return r;
@@ -33,8 +33,8 @@ static cJSON *result_set(cJSON *r, bool ok, const char *msg)
 {
   if(!r)
     return NULL;
-  cJSON_ReplaceItemInObjectCaseSensitive(r, "status",
-                                         cJSON_CreateString(ok ? "success" : "failed"));
+  cJSON_ReplaceItemInObjectCaseSensitive(
+      r, "status", cJSON_CreateString(ok ? "success" : "failed"));
   cJSON_ReplaceItemInObjectCaseSensitive(r, "message", cJSON_CreateString(msg));
   if(ok)
     log_info("%s", msg);
@@ -82,14 +82,19 @@ int soar_config_parse(const cJSON *cfg, struct soar_config *c, char *err,
   c->password = cfg_str(cfg, "password", NULL);
   c->auth_type = cfg_str(cfg, "auth_type", "Basic");
   if(!server) {
-    snprintf(err, errlen, "ERROR: server is a required parameter, please specify one.");
+    snprintf(err, errlen,
+             "ERROR: server is a required parameter, please specify one.");
     return -1;
   }
   if(!strcmp(c->auth_type, "Basic")) {
-    const char *miss = !c->username ? "username" : !c->password ? "password" : NULL;
+    const char *miss = !c->username   ? "username"
+                       : !c->password ? "password"
+                                      : NULL;
     if(miss) {
-      snprintf(err, errlen, "ERROR: %s is a required parameter for Basic "
-               "Authentication, please specify one.", miss);
+      snprintf(err, errlen,
+               "ERROR: %s is a required parameter for Basic "
+               "Authentication, please specify one.",
+               miss);
       return -1;
     }
   }
@@ -97,17 +102,21 @@ int soar_config_parse(const cJSON *cfg, struct soar_config *c, char *err,
     static const char *const keys[] = { "client_id", "client_secret" };
     for(int i = 0; i < 2; i++)
       if(!cfg_str(cfg, keys[i], NULL)) {
-        snprintf(err, errlen, "ERROR: %s is a required parameter for OAuth "
-                 "Authentication, please specify one.", keys[i]);
+        snprintf(err, errlen,
+                 "ERROR: %s is a required parameter for OAuth "
+                 "Authentication, please specify one.",
+                 keys[i]);
         return -1;
       }
   }
   else {
-    snprintf(err, errlen, "Please provide a valid authentication mechanism to use");
+    snprintf(err, errlen,
+             "Please provide a valid authentication mechanism to use");
     return -1;
   }
   if(!c->username) {
-    snprintf(err, errlen, "ERROR: username is a required parameter, please specify one.");
+    snprintf(err, errlen,
+             "ERROR: username is a required parameter, please specify one.");
     return -1;
   }
   /* server: host, host:port, [v6]:port */
@@ -130,12 +139,13 @@ int soar_config_parse(const cJSON *cfg, struct soar_config *c, char *err,
     he = colon;
   else {
     he = server + strlen(server);
-    colon = NULL;                 /* a bare IPv6 address, or no port */
+    colon = NULL; /* a bare IPv6 address, or no port */
   }
   if(colon) {
     uint64_t port;
     if(util_parse_u64(colon + 1, 1, 65535, &port)) {
-      snprintf(err, errlen, "Please provide a valid port in server: %s", server);
+      snprintf(err, errlen, "Please provide a valid port in server: %s",
+               server);
       return -1;
     }
     c->port = (uint16_t)port;
@@ -158,10 +168,12 @@ int soar_config_parse(const cJSON *cfg, struct soar_config *c, char *err,
   c->timeout_ms = SOAR_IO_TIMEOUT_MS;
   const cJSON *to = cJSON_GetObjectItem(cfg, "timeout");
   if(to) {
-    double t = cJSON_IsNumber(to) ? to->valuedouble
-             : cJSON_IsString(to) ? strtod(to->valuestring, NULL) : -1;
+    double t = cJSON_IsNumber(to)   ? to->valuedouble
+               : cJSON_IsString(to) ? strtod(to->valuestring, NULL)
+                                    : -1;
     if(!(t >= 1 && t <= 3600)) {
-      snprintf(err, errlen, "Please provide a valid timeout in seconds "
+      snprintf(err, errlen,
+               "Please provide a valid timeout in seconds "
                "(1 to 3600)");
       return -1;
     }
@@ -179,11 +191,13 @@ int soar_action_doc_parse(const char *text, size_t len,
     const char *at = cJSON_GetErrorPtr();
     snprintf(err, errlen, "Invalid action JSON: %s near byte %ld",
              d->root ? "not an object" : "parse error",
-             (!d->root && at && at >= text && at <= text + len) ?
-             (long)(at - text) : 0L);
+             (!d->root && at && at >= text && at <= text + len)
+                 ? (long)(at - text)
+                 : 0L);
     return -1;
   }
-  d->identifier = cJSON_GetStringValue(cJSON_GetObjectItem(d->root, "identifier"));
+  d->identifier =
+      cJSON_GetStringValue(cJSON_GetObjectItem(d->root, "identifier"));
   d->params = cJSON_GetObjectItem(d->root, "parameters");
   d->asset_id = cJSON_GetStringValue(cJSON_GetObjectItem(d->root, "asset_id"));
   if(!d->identifier || !*d->identifier) {
@@ -218,7 +232,8 @@ static struct imap *open_folder(const struct soar_config *c, const char *folder,
   struct imap_mailbox_status st;
 
   if(strcmp(c->auth_type, "Basic")) {
-    snprintf(err, errlen, "Error logging in to server. Details: OAuth assets "
+    snprintf(err, errlen,
+             "Error logging in to server. Details: OAuth assets "
              "need a token from the SOAR platform; this executable supports "
              "Basic authentication only");
     return NULL;
@@ -242,14 +257,17 @@ static struct imap *open_folder(const struct soar_config *c, const char *folder,
   }
   log_info("Initiated connection to server");
   if(imap_login(im, c->username, c->password)) {
-    snprintf(err, errlen, "Error logging in to server. Details: %s", imap_error(im));
+    snprintf(err, errlen, "Error logging in to server. Details: %s",
+             imap_error(im));
     imap_free(im);
     return NULL;
   }
   log_info("User logged in");
   if(list) {
-    if(imap_list(im, "", "*", NULL, NULL) && imap_get_state(im) == IMAP_STATE_BROKEN) {
-      snprintf(err, errlen, "Error listing folders. Details: %s", imap_error(im));
+    if(imap_list(im, "", "*", NULL, NULL) &&
+       imap_get_state(im) == IMAP_STATE_BROKEN) {
+      snprintf(err, errlen, "Error listing folders. Details: %s",
+               imap_error(im));
       imap_free(im);
       return NULL;
     }
@@ -341,7 +359,7 @@ static int ingest(const struct soar_env *env, const struct soar_config *c,
 
   if(sstore_open(&st, env->store_dir, err, errlen))
     return -1;
-  soar_email_opts_default(&o);       /* get email forces every extract on */
+  soar_email_opts_default(&o); /* get email forces every extract on */
   o.folder = folder;
   o.folder_hash = folder_hash;
   o.uid = uid;
@@ -358,8 +376,9 @@ static int ingest(const struct soar_env *env, const struct soar_config *c,
   if(!rc) {
     rc = sstore_save(&st, &ct, id_r, &created, err, errlen);
     if(!rc)
-      log_info("%s container %lld with %zu artifacts", created ? "Created" :
-               "Updated duplicate", *id_r, soar_container_count(&ct));
+      log_info("%s container %lld with %zu artifacts",
+               created ? "Created" : "Updated duplicate", *id_r,
+               soar_container_count(&ct));
     soar_container_free(&ct);
   }
   sstore_close(&st);
@@ -372,7 +391,8 @@ static cJSON *get_email(const struct soar_config *c, const cJSON *param,
   char err[SOAR_ERR_LEN], msg[SOAR_ERR_LEN + 64];
   const cJSON *jid = cJSON_GetObjectItemCaseSensitive(param, "id");
   const cJSON *jcid = cJSON_GetObjectItemCaseSensitive(param, "container_id");
-  const char *pfolder = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(param, "folder"));
+  const char *pfolder =
+      cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(param, "folder"));
   bool ingest_email = cfg_bool(param, "ingest_email", false);
   char uid[32], fhash[128];
   char *raw = NULL;
@@ -381,37 +401,49 @@ static cJSON *get_email(const struct soar_config *c, const cJSON *param,
   const char *folder_hash = NULL;
   cJSON *container = NULL;
 
-  bool have_id = (cJSON_IsString(jid) && *jid->valuestring) || cJSON_IsNumber(jid);
+  bool have_id =
+      (cJSON_IsString(jid) && *jid->valuestring) || cJSON_IsNumber(jid);
   bool have_cid = !(jcid == NULL || cJSON_IsNull(jcid) ||
                     (cJSON_IsString(jcid) && !*jcid->valuestring));
   if(!have_id && !have_cid)
-    return result_set(r, false, "Please specify either id or container_id to get the email");
+    return result_set(
+        r, false, "Please specify either id or container_id to get the email");
 
   if(have_cid) {
     uint64_t cid;
     struct sstore st;
     if(param_uint(jcid, &cid))
-      return result_set(r, false, "Please provide a valid integer value in the container_id parameter");
+      return result_set(
+          r, false,
+          "Please provide a valid integer value in the container_id parameter");
     if(sstore_open(&st, env->store_dir, err, sizeof(err)))
       return result_set(r, false, err);
     container = sstore_load(&st, (long long)cid, err, sizeof(err));
     sstore_close(&st);
     if(!container)
       return result_set(r, false, err);
-    const char *rs = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(container, "data"), "raw_email"));
-    const char *sdi = cJSON_GetStringValue(cJSON_GetObjectItem(container, "source_data_identifier"));
+    const char *rs = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(container, "data"), "raw_email"));
+    const char *sdi = cJSON_GetStringValue(
+        cJSON_GetObjectItem(container, "source_data_identifier"));
     if(!rs) {
       cJSON_Delete(container);
-      return result_set(r, false, "Container does not seem to be created from an IMAP email, raw_email data not found.");
+      return result_set(
+          r, false,
+          "Container does not seem to be created from an IMAP email, raw_email data not found.");
     }
     /* "<folder hash> : <uid>": first and last blank-separated tokens */
     const char *first_end = sdi ? strpbrk(sdi, " \t") : NULL;
     const char *last = sdi ? strrchr(sdi, ' ') : NULL;
     uint64_t u;
-    if(!sdi || !first_end || !last || (size_t)(first_end - sdi) >= sizeof(fhash) ||
-       strlen(last + 1) >= sizeof(uid) || util_parse_u64(last + 1, 0, UINT64_MAX, &u)) {
+    if(!sdi || !first_end || !last ||
+       (size_t)(first_end - sdi) >= sizeof(fhash) ||
+       strlen(last + 1) >= sizeof(uid) ||
+       util_parse_u64(last + 1, 0, UINT64_MAX, &u)) {
       cJSON_Delete(container);
-      return result_set(r, false, "Container does not seem to be created from an IMAP email, email id not in proper format.");
+      return result_set(
+          r, false,
+          "Container does not seem to be created from an IMAP email, email id not in proper format.");
     }
     memcpy(fhash, sdi, (size_t)(first_end - sdi));
     fhash[first_end - sdi] = '\0';
@@ -422,16 +454,22 @@ static cJSON *get_email(const struct soar_config *c, const cJSON *param,
   }
   else {
     uint64_t u;
-    if(cJSON_IsNumber(jid) ? param_uint(jid, &u)
-                           : util_parse_u64(jid->valuestring, 1, UINT32_MAX, &u) || u > UINT32_MAX)
-      return result_set(r, false, "Please provide a valid integer value in the id parameter");
+    if(cJSON_IsNumber(jid)
+           ? param_uint(jid, &u)
+           : util_parse_u64(jid->valuestring, 1, UINT32_MAX, &u) ||
+                 u > UINT32_MAX)
+      return result_set(
+          r, false, "Please provide a valid integer value in the id parameter");
     snprintf(uid, sizeof(uid), "%llu", (unsigned long long)u);
     struct imap *im = open_folder(c, folder, false, err, sizeof(err));
     if(!im)
       return result_set(r, false, err);
-    struct fetch_ctx f = { (uint32_t)u, { 0 }, SOAR_DEFAULT_MAX_MESSAGE, 0, false };
+    struct fetch_ctx f = {
+      (uint32_t)u, { 0 }, SOAR_DEFAULT_MAX_MESSAGE, 0, false
+    };
     buf_init(&f.body, SOAR_DEFAULT_MAX_MESSAGE + 1);
-    struct imap_fetch_req req = { IMAP_FETCH_INTERNALDATE | IMAP_FETCH_BODY, "" };
+    struct imap_fetch_req req = { IMAP_FETCH_INTERNALDATE | IMAP_FETCH_BODY,
+                                  "" };
     struct imap_fetch_handler h = { fetch_body, fetch_message, &f };
     int frc = imap_uid_fetch(im, uid, &req, &h);
     if(frc || !f.found) {
@@ -460,16 +498,18 @@ static cJSON *get_email(const struct soar_config *c, const cJSON *param,
     result_set(r, true, "Email not ingested.");
   else {
     long long id;
-    if(ingest(env, c, raw, raw_len, folder, folder_hash, uid, &id, err, sizeof(err)))
+    if(ingest(env, c, raw, raw_len, folder, folder_hash, uid, &id, err,
+              sizeof(err)))
       result_set(r, false, err);
     else {
-      cJSON_AddNumberToObject(cJSON_GetObjectItem(r, "summary"), "container_id", (double)id);
+      cJSON_AddNumberToObject(cJSON_GetObjectItem(r, "summary"), "container_id",
+                              (double)id);
       snprintf(msg, sizeof(msg), "Container id: %lld", id);
       result_set(r, true, msg);
     }
   }
   if(container)
-    cJSON_Delete(container);       /* raw pointed into it */
+    cJSON_Delete(container); /* raw pointed into it */
   else
     free(raw);
   return r;

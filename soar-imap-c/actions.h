@@ -23,15 +23,15 @@
 
 struct soar_config {
   char host[256];
-  uint16_t port;             /* 0: 993 with use_ssl, else 143 */
-  const char *auth_type;     /* "Basic" or "OAuth" */
+  uint16_t port;         /* 0: 993 with use_ssl, else 143 */
+  const char *auth_type; /* "Basic" or "OAuth" */
   const char *username, *password;
-  const char *folder;        /* default "inbox" */
+  const char *folder; /* default "inbox" */
   bool use_ssl, verify_server_cert;
-  const char *ca_file;       /* NULL: system trust store */
+  const char *ca_file; /* NULL: system trust store */
   bool extract_attachments, extract_urls, extract_ips, extract_domains,
-       extract_hashes;
-  int timeout_ms;            /* 60 s, as the Python app */
+      extract_hashes;
+  int timeout_ms; /* 60 s, as the Python app */
 };
 
 /* Read and check the asset config (pointers into cfg).  Returns 0, or -1
@@ -42,14 +42,14 @@ int soar_config_parse(const cJSON *cfg, struct soar_config *c, char *err,
 /* An action document as the platform sends it ({"identifier", "asset_id",
  * "config", "parameters": [...]}), parsed and checked; nothing is run. */
 struct soar_action_doc {
-  cJSON *root;               /* the whole document; owns what follows */
-  const char *identifier;    /* non-empty after success; on failure as
-                                found (NULL or "") */
-  const char *asset_id;      /* NULL when absent */
-  const cJSON *params;       /* the "parameters" array, NULL when absent */
-  struct soar_config cfg;    /* valid when cfg_ok */
+  cJSON *root;            /* the whole document; owns what follows */
+  const char *identifier; /* non-empty after success; on failure as
+                             found (NULL or "") */
+  const char *asset_id;   /* NULL when absent */
+  const cJSON *params;    /* the "parameters" array, NULL when absent */
+  struct soar_config cfg; /* valid when cfg_ok */
   bool cfg_ok;
-  char cfg_err[SOAR_ERR_LEN];/* why not, the message every run then gets */
+  char cfg_err[SOAR_ERR_LEN]; /* why not, the message every run then gets */
 };
 
 /* Parse and check the action JSON text[0..len) into *d: an object with a
@@ -64,7 +64,7 @@ int soar_action_doc_parse(const char *text, size_t len,
 void soar_action_doc_free(struct soar_action_doc *d);
 
 struct soar_env {
-  const char *store_dir;     /* the local store */
+  const char *store_dir; /* the local store */
   const char *asset_id;
 };
 

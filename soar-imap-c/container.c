@@ -24,12 +24,11 @@
 #include "log.h"
 #include "util.h"
 
-
 void soar_email_opts_default(struct soar_email_opts *o)
 {
   memset(o, 0, sizeof(*o));
   o->extract_attachments = o->extract_urls = o->extract_ips =
-    o->extract_domains = o->extract_hashes = true;
+      o->extract_domains = o->extract_hashes = true;
   o->folder = "inbox";
   o->uid = "0";
   o->container_id = -1;
@@ -113,8 +112,8 @@ static int forwarded(struct ctx *x, const char *t, size_t len)
   }
   if(best)
     start = ct_line_end(best, end);
-  while(start < end && (*start == ' ' || *start == '\t' || *start == '\r' ||
-                        *start == '\n'))
+  while(start < end &&
+        (*start == ' ' || *start == '\t' || *start == '\r' || *start == '\n'))
     start++;
   struct fields fs;
   if(ct_fields_parse(start, (size_t)(end - start), false, false, &fs)) {
@@ -154,7 +153,7 @@ static int handle_body(struct ctx *x, const struct mime_part *p)
 /* The IOC Artifacts, in this order of kinds. */
 static const struct {
   enum ioc_kind k;
-  const char *name, *key;     /* plain ASCII: printed without escaping */
+  const char *name, *key; /* plain ASCII: printed without escaping */
 } ioc_kinds[] = {
   { IOC_IP, "IP Artifact", "sourceAddress" },
   { IOC_HASH, "Hash Artifact", "fileHash" },
@@ -187,8 +186,8 @@ static size_t ioc_arts_count(const struct ioc_result *r)
  * is scratch space, reused from one artifact to the next.  The value,
  * JSON-escaped, is left in tmp at [*vpos, *vpos + *vlen) for the caller to
  * print, so it is escaped once. */
-static int ioc_art_sdi(struct buf *tmp, size_t k, const char *v,
-                       char hex[33], size_t *vpos, size_t *vlen)
+static int ioc_art_sdi(struct buf *tmp, size_t k, const char *v, char hex[33],
+                       size_t *vpos, size_t *vlen)
 {
   buf_reset(tmp);
   if(PUT_LIT(tmp, "{\"cef\": {\"") || buf_puts(tmp, ioc_kinds[k].key) ||
@@ -276,7 +275,7 @@ void soar_parse_init(void)
 
   ioc_init();
   base64_init();
-  pyjson_md5_hex("", 0, hex);       /* fetches MD5 */
+  pyjson_md5_hex("", 0, hex); /* fetches MD5 */
 }
 
 int soar_email_process(const char *raw, size_t len,
@@ -299,8 +298,10 @@ int soar_email_process(const char *raw, size_t len,
 
   size_t maxm = o->max_message ? o->max_message : SOAR_DEFAULT_MAX_MESSAGE;
   if(len > maxm) {
-    ct_note(&x.notes, "message is %zu bytes, over the limit of %zu: only the "
-         "first %zu bytes were parsed", len, maxm, maxm);
+    ct_note(&x.notes,
+            "message is %zu bytes, over the limit of %zu: only the "
+            "first %zu bytes were parsed",
+            len, maxm, maxm);
     len = maxm;
   }
   c->raw = raw;
@@ -322,15 +323,15 @@ int soar_email_process(const char *raw, size_t len,
   const struct mime_part *root = mime_message_root(x.msg);
   for(const struct mime_part *p = root; p; p = mime_part_next(p)) {
     struct fields fs;
-    if(ct_fields_parse(p->header_raw, p->header_raw_len, x.latin1,
-                    p == root, &fs) ||
+    if(ct_fields_parse(p->header_raw, p->header_raw_len, x.latin1, p == root,
+                       &fs) ||
        ct_email_artifact(&x, &fs, p == root, x.email_arts)) {
       ct_fields_free(&fs);
       goto done;
     }
     if(p == root) {
       const char *subj = NULL;
-      for(size_t i = 0; i < fs.n && !subj; i++)  /* mail.get: the first */
+      for(size_t i = 0; i < fs.n && !subj; i++) /* mail.get: the first */
         if(fs.f[i].name_len == 7 && !strncasecmp(fs.f[i].name, "subject", 7))
           subj = fs.f[i].value;
       if(subj && *subj)
@@ -344,10 +345,12 @@ int soar_email_process(const char *raw, size_t len,
     }
     ct_fields_free(&fs);
     if(p->flags & MIME_PART_OVERFLOW)
-      ct_note(&x.notes, "part %u: %s", p->index, p->reason ? p->reason : "limit");
+      ct_note(&x.notes, "part %u: %s", p->index,
+              p->reason ? p->reason : "limit");
     if(!mime_part_is_leaf(p))
       continue;
-    int r = mime_part_is_body(p) ? handle_body(&x, p) : ct_handle_attachment(&x, p);
+    int r =
+        mime_part_is_body(p) ? handle_body(&x, p) : ct_handle_attachment(&x, p);
     if(r == -2) {
       rc = -1;
       goto done_keep_err;
@@ -359,8 +362,9 @@ int soar_email_process(const char *raw, size_t len,
      forwarded(&x, x.html_text.data, x.html_text.len))
     goto done;
   if(ioc_dropped(x.iocs))
-    ct_note(&x.notes, "%zu indicators over the limit of %d per kind were dropped",
-         ioc_dropped(x.iocs), IOC_MAX_PER_KIND);
+    ct_note(&x.notes,
+            "%zu indicators over the limit of %d per kind were dropped",
+            ioc_dropped(x.iocs), IOC_MAX_PER_KIND);
 
   /* The IOC Artifacts stay in x.iocs (see container.h). */
   c->iocs = x.iocs;
@@ -381,14 +385,13 @@ int soar_email_process(const char *raw, size_t len,
     c->limited = true;
   }
   cJSON *it;
-  cJSON_ArrayForEach(it, c->artifacts)
-    if(set_sdi(it))
-      goto done;
+  cJSON_ArrayForEach(it, c->artifacts) if(set_sdi(it)) goto done;
   int n = cJSON_GetArraySize(c->artifacts);
   int nv = cJSON_GetArraySize(x.vault_arts);
   if(n && !nv)
-    cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(c->artifacts, n - 1),
-                                           "run_automation", cJSON_CreateTrue());
+    cJSON_ReplaceItemInObjectCaseSensitive(
+        cJSON_GetArrayItem(c->artifacts, n - 1), "run_automation",
+        cJSON_CreateTrue());
   else if(!nv && ioc_arts_count(c->iocs))
     c->ioc_last_runs = true;
   /* Vault Artifacts: the same artifact twice (same name, same part headers,
@@ -396,20 +399,23 @@ int soar_email_process(const char *raw, size_t len,
   for(int i = 0; i < nv; i++) {
     cJSON *a = cJSON_GetArrayItem(x.vault_arts, i);
     if(i == nv - 1)
-      cJSON_ReplaceItemInObjectCaseSensitive(a, "run_automation", cJSON_CreateTrue());
+      cJSON_ReplaceItemInObjectCaseSensitive(a, "run_automation",
+                                             cJSON_CreateTrue());
     if(set_sdi(a))
       goto done;
   }
   for(int i = 0; i < nv; i++) {
     cJSON *a = cJSON_GetArrayItem(x.vault_arts, i);
-    const char *sdi = cJSON_GetStringValue(cJSON_GetObjectItem(a, "source_data_identifier"));
+    const char *sdi =
+        cJSON_GetStringValue(cJSON_GetObjectItem(a, "source_data_identifier"));
     bool dup = false;
     for(int j = i + 1; j < nv && !dup; j++) {
       cJSON *b2 = cJSON_GetArrayItem(x.vault_arts, j);
       cJSON *tmp = cJSON_Duplicate(b2, 1);
       if(!tmp)
         goto done;
-      cJSON_ReplaceItemInObjectCaseSensitive(tmp, "run_automation", cJSON_CreateFalse());
+      cJSON_ReplaceItemInObjectCaseSensitive(tmp, "run_automation",
+                                             cJSON_CreateFalse());
       char hex[33];
       cJSON_DeleteItemFromObjectCaseSensitive(tmp, "source_data_identifier");
       if(pyjson_md5(tmp, hex)) {
@@ -477,8 +483,8 @@ static size_t plain_run(const unsigned char *s, size_t len)
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
     /* signed: bytes >= 0x80 are negative, so below 0x20 too */
     __m128i bad = _mm_or_si128(
-      _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-      _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmplt_epi8(v, space)));
+        _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+        _mm_or_si128(_mm_cmpeq_epi8(v, del), _mm_cmplt_epi8(v, space)));
     unsigned m = (unsigned)_mm_movemask_epi8(bad);
     if(m)
       return i + (size_t)__builtin_ctz(m);
@@ -510,7 +516,8 @@ static int write_raw(FILE *f, const char *raw, size_t len, bool latin1)
         i++;
       }
       else if(s[i] < 0x80 || latin1) {
-        char tmp[4] = { (char)(0xc0 | (s[i] >> 6)), (char)(0x80 | (s[i] & 0x3f)) };
+        char tmp[4] = { (char)(0xc0 | (s[i] >> 6)),
+                        (char)(0x80 | (s[i] & 0x3f)) };
         rc = (s[i] < 0x80) ? util_json_escape(&b, raw + i, 1)
                            : util_json_escape(&b, tmp, 2);
         i++;
@@ -540,7 +547,8 @@ static int artifacts_dump(struct buf *b, const struct soar_container *c)
 
   if(buf_putc(b, '[') || ioc_arts_dump(b, c, &first))
     return -1;
-  for(const cJSON *a = c->artifacts ? c->artifacts->child : NULL; a; a = a->next) {
+  for(const cJSON *a = c->artifacts ? c->artifacts->child : NULL; a;
+      a = a->next) {
     if((!first && buf_puts(b, ", ")) || pyjson_dump(b, a, false))
       return -1;
     first = false;
@@ -589,8 +597,7 @@ cJSON *soar_container_artifacts(const struct soar_container *c)
   return all;
 }
 
-int soar_container_write(FILE *f, const struct soar_container *c,
-                         long long id)
+int soar_container_write(FILE *f, const struct soar_container *c, long long id)
 {
   struct buf b;
   int rc;
@@ -604,8 +611,7 @@ int soar_container_write(FILE *f, const struct soar_container *c,
   buf_puts(&b, "\", \"source_data_identifier\": \"");
   util_json_escape(&b, c->sdi, strlen(c->sdi));
   buf_puts(&b, "\", \"run_automation\": false, \"artifacts\": ");
-  rc = artifacts_dump(&b, c) ||
-       buf_puts(&b, ", \"data\": {\"raw_email\": \"");
+  rc = artifacts_dump(&b, c) || buf_puts(&b, ", \"data\": {\"raw_email\": \"");
   if(!rc && fwrite(b.data, 1, b.len, f) != b.len)
     rc = -1;
   buf_free(&b);

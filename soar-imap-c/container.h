@@ -46,7 +46,7 @@
 
 struct soar_email_opts {
   bool extract_attachments, extract_urls, extract_ips, extract_domains,
-       extract_hashes;
+      extract_hashes;
   const char *folder;        /* as typed; hashed into the SDI */
   const char *folder_hash;   /* used verbatim instead when not NULL (re-
                                 ingesting from a container's SDI) */
@@ -65,22 +65,22 @@ struct soar_email_opts {
 void soar_email_opts_default(struct soar_email_opts *o);
 
 struct soar_container {
-  char *name;                /* UTF-8 */
+  char *name; /* UTF-8 */
   char sdi[160];
-  const char *raw;           /* the raw email (caller's memory) */
+  const char *raw; /* the raw email (caller's memory) */
   size_t raw_len;
-  bool raw_latin1;           /* not UTF-8: read as Latin-1, as Python does */
+  bool raw_latin1; /* not UTF-8: read as Latin-1, as Python does */
   /* The artifacts are the IOC Artifacts (IP, Hash, URL, Domain) of iocs,
    * then those in the array "artifacts".  IOC Artifacts are the bulk of a
    * container (hundreds in a mail full of links) and all of one shape, so
    * they are kept as iocs' strings and printed from there rather than as
    * a cJSON tree each; soar_container_artifacts() gives them all as JSON. */
-  struct ioc_result *iocs;   /* NULL: none */
-  bool ioc_last_runs;        /* the last IOC Artifact is the last artifact:
-                                run_automation true */
-  cJSON *artifacts;          /* array: Email, forwarded, limits, Vault */
-  unsigned nvault;           /* Vault Artifacts among them */
-  bool limited;              /* a limit tripped (see the limits artifact) */
+  struct ioc_result *iocs; /* NULL: none */
+  bool ioc_last_runs;      /* the last IOC Artifact is the last artifact:
+                              run_automation true */
+  cJSON *artifacts;        /* array: Email, forwarded, limits, Vault */
+  unsigned nvault;         /* Vault Artifacts among them */
+  bool limited;            /* a limit tripped (see the limits artifact) */
 };
 
 /* Set up what soar_email_process shares between threads (libxml2, the
@@ -104,8 +104,7 @@ size_t soar_container_count(const struct soar_container *c);
 
 /* Print the container (id < 0: no "id" key) with its artifacts as one
  * JSON object, streaming raw_email so it is never copied whole. */
-int soar_container_write(FILE *f, const struct soar_container *c,
-                         long long id);
+int soar_container_write(FILE *f, const struct soar_container *c, long long id);
 
 /* The top-level header fields of a message, name -> decoded value (the
  * last of duplicates wins), as get email's data.  NULL out of memory. */

@@ -33,20 +33,35 @@ static void hex_of(const unsigned char *md, unsigned n, char *out)
 static const char *type_extension(const char *ct)
 {
   static const char *const map[][2] = {
-    { "text/plain", ".txt" }, { "text/html", ".html" }, { "text/csv", ".csv" },
-    { "text/calendar", ".ics" }, { "text/xml", ".xml" },
-    { "image/png", ".png" }, { "image/jpeg", ".jpg" }, { "image/gif", ".gif" },
-    { "image/bmp", ".bmp" }, { "image/tiff", ".tiff" }, { "image/svg+xml", ".svg" },
-    { "image/webp", ".webp" }, { "application/pdf", ".pdf" },
-    { "application/zip", ".zip" }, { "application/gzip", ".gz" },
-    { "application/json", ".json" }, { "application/msword", ".doc" },
+    { "text/plain", ".txt" },
+    { "text/html", ".html" },
+    { "text/csv", ".csv" },
+    { "text/calendar", ".ics" },
+    { "text/xml", ".xml" },
+    { "image/png", ".png" },
+    { "image/jpeg", ".jpg" },
+    { "image/gif", ".gif" },
+    { "image/bmp", ".bmp" },
+    { "image/tiff", ".tiff" },
+    { "image/svg+xml", ".svg" },
+    { "image/webp", ".webp" },
+    { "application/pdf", ".pdf" },
+    { "application/zip", ".zip" },
+    { "application/gzip", ".gz" },
+    { "application/json", ".json" },
+    { "application/msword", ".doc" },
     { "application/vnd.ms-excel", ".xls" },
     { "application/vnd.ms-powerpoint", ".ppt" },
-    { "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx" },
-    { "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ".xlsx" },
-    { "application/javascript", ".js" }, { "application/octet-stream", ".bin" },
-    { "application/x-tar", ".tar" }, { "audio/mpeg", ".mp3" },
-    { "video/mp4", ".mp4" }, { "message/rfc822", ".eml" },
+    { "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+      ".docx" },
+    { "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+      ".xlsx" },
+    { "application/javascript", ".js" },
+    { "application/octet-stream", ".bin" },
+    { "application/x-tar", ".tar" },
+    { "audio/mpeg", ".mp3" },
+    { "video/mp4", ".mp4" },
+    { "message/rfc822", ".eml" },
   };
   for(size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
     if(!strcmp(ct, map[i][0]))
@@ -59,11 +74,17 @@ static const char *type_extension(const char *ct)
 static cJSON *file_contains(const char *name, const unsigned char *d,
                             size_t len)
 {
-  static const struct { const char *ext; const char *c1, *c2; } exts[] = {
+  static const struct {
+    const char *ext;
+    const char *c1, *c2;
+  } exts[] = {
     { ".vmsn", "os memory dump", "vm snapshot file" },
     { ".vmss", "os memory dump", "vm suspend file" },
-    { ".js", "javascript", NULL }, { ".doc", "doc", NULL },
-    { ".docx", "doc", NULL }, { ".xls", "xls", NULL }, { ".xlsx", "xls", NULL },
+    { ".js", "javascript", NULL },
+    { ".doc", "doc", NULL },
+    { ".docx", "doc", NULL },
+    { ".xls", "xls", NULL },
+    { ".xlsx", "xls", NULL },
   };
   cJSON *a = cJSON_CreateArray();
   const char *dot = strrchr(name, '.');
@@ -137,8 +158,8 @@ static char *attachment_name(const struct mime_part *p, unsigned nth)
 struct att_sum {
   char md5[33], sha1[41], sha256[65];
   size_t len;
-  unsigned char head[8];      /* the first bytes, for file_contains */
-  unsigned flags;             /* MIME_DATA_TRUNCATED */
+  unsigned char head[8]; /* the first bytes, for file_contains */
+  unsigned flags;        /* MIME_DATA_TRUNCATED */
 };
 
 /* An attachment's bytes, a buffer at a time, into the three hashes and,
@@ -169,7 +190,7 @@ static int attachment_sum(struct ctx *x, const struct mime_part *p,
   else if(mime_part_decode(x->msg, p, &d))
     return -1;
   else
-    a->flags = d.flags;       /* the decoder applied the limit itself */
+    a->flags = d.flags; /* the decoder applied the limit itself */
   for(int k = 0; k < 3; k++)
     if(!(c[k] = EVP_MD_CTX_new()) ||
        !EVP_DigestInit_ex(c[k], EVP_get_digestbyname(names[k]), NULL))
@@ -201,16 +222,16 @@ static int attachment_sum(struct ctx *x, const struct mime_part *p,
         char path[4096];
         snprintf(path, sizeof(path), "%s/attachment", x->o->vault_dir);
         if(util_atomic_open(&tmp, path, 0644, NULL, 0)) {
-          snprintf(x->err, x->errlen, "cannot write vault file %s: %s",
-                   path, strerror(errno));
+          snprintf(x->err, x->errlen, "cannot write vault file %s: %s", path,
+                   strerror(errno));
           rc = -2;
           goto out;
         }
         vault_open = true;
       }
       if(util_write_all(tmp.fd, chunk, n)) {
-        snprintf(x->err, x->errlen, "cannot write vault file %s: %s",
-                 tmp.tmp, strerror(errno));
+        snprintf(x->err, x->errlen, "cannot write vault file %s: %s", tmp.tmp,
+                 strerror(errno));
         rc = -2;
         goto out;
       }
@@ -259,7 +280,8 @@ int ct_handle_attachment(struct ctx *x, const struct mime_part *p)
   unsigned maxa = x->o->max_attachments ? x->o->max_attachments
                                         : SOAR_DEFAULT_MAX_ATTACHMENTS;
   if(x->attachments >= maxa) {
-    ct_note(&x->notes, "more than %u attachments: the rest were not extracted", maxa);
+    ct_note(&x->notes, "more than %u attachments: the rest were not extracted",
+            maxa);
     return 0;
   }
   memset(&a, 0, sizeof(a));
@@ -268,7 +290,7 @@ int ct_handle_attachment(struct ctx *x, const struct mime_part *p)
   rc = -1;
   if(a.flags & MIME_DATA_TRUNCATED)
     ct_note(&x->notes, "attachment in part %u cut at %zu decoded bytes",
-         p->index, a.len);
+            p->index, a.len);
   if(!a.len)
     return 0;
   x->attachments++;

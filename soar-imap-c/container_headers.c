@@ -60,8 +60,8 @@ const char *ct_line_end(const char *p, const char *end)
  * line or a line that is neither.  The value is the rest of the first line
  * without leading blanks, plus the continuation lines as they are, minus
  * trailing CR/LF. */
-int ct_fields_parse(const char *s, size_t len, bool latin1,
-                    bool skip_from_line, struct fields *fs)
+int ct_fields_parse(const char *s, size_t len, bool latin1, bool skip_from_line,
+                    struct fields *fs)
 {
   const char *p = s, *end = s + len;
   size_t cap = 0;
@@ -72,18 +72,18 @@ int ct_fields_parse(const char *s, size_t len, bool latin1,
   while(p < end && fs->n < MAX_FIELDS) {
     const char *le = ct_line_end(p, end);
     if(*p == '\r' || *p == '\n')
-      break;                                  /* the empty line */
+      break; /* the empty line */
     const char *c = p;
     while(c < le && *c != ':' && (unsigned char)*c > 0x20 &&
           (unsigned char)*c < 0x7f)
       c++;
     if(c == p || c >= le || *c != ':')
-      break;                                  /* not a field: body starts */
+      break; /* not a field: body starts */
     const char *v = c + 1, *ve = le;
     while(v < ve && (*v == ' ' || *v == '\t'))
       v++;
     while(ve < end && (*ve == ' ' || *ve == '\t'))
-      ve = ct_line_end(ve, end);                 /* continuation lines */
+      ve = ct_line_end(ve, end); /* continuation lines */
     size_t vl = (size_t)(ve - v);
     while(vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
       vl--;
@@ -177,7 +177,8 @@ static char *py_decode_uni(const char *v)
     if(c1 && c1 > p + 2 && c1 + 3 < e - 1 && c1[2] == '?' &&
        strchr("BbQq", c1[1])) {
       char *d = mime_header_decode(p, (size_t)(e - p), NULL);
-      if(d && *d && (strlen(d) != (size_t)(e - p) || memcmp(d, p, (size_t)(e - p)))) {
+      if(d && *d &&
+         (strlen(d) != (size_t)(e - p) || memcmp(d, p, (size_t)(e - p)))) {
         buf_puts(&out, d);
         decoded++;
       }
@@ -249,9 +250,14 @@ cJSON *ct_headers_dict(const struct fields *fs, bool *oom)
     free(list->string);
     list->string = strdup("Received");
   }
-  static const struct { const char *field, *key; bool subject; } dec[] = {
-    { "Subject", "decodedSubject", true }, { "To", "decodedTo", false },
-    { "From", "decodedFrom", false }, { "CC", "decodedCC", false },
+  static const struct {
+    const char *field, *key;
+    bool subject;
+  } dec[] = {
+    { "Subject", "decodedSubject", true },
+    { "To", "decodedTo", false },
+    { "From", "decodedFrom", false },
+    { "CC", "decodedCC", false },
   };
   for(size_t k = 0; k < sizeof(dec) / sizeof(dec[0]); k++) {
     const char *v = fields_get(fs, dec[k].field);
@@ -275,8 +281,8 @@ fail:
 
 /* _parse_email_headers: an Email Artifact when the block has a From or To
  * value or a Message-ID field. */
-int ct_email_artifact(struct ctx *x, const struct fields *fs,
-                      bool with_id, cJSON *dest)
+int ct_email_artifact(struct ctx *x, const struct fields *fs, bool with_id,
+                      cJSON *dest)
 {
   const char *from = fields_get(fs, "From"), *to = fields_get(fs, "To");
   bool oom = false;
@@ -301,9 +307,12 @@ int ct_email_artifact(struct ctx *x, const struct fields *fs,
     cJSON_AddStringToObject(cef, "fromEmail", from);
   if(to && *to)
     cJSON_AddStringToObject(cef, "toEmail", to);
-  cJSON_AddItemToObject(cef, "emailHeaders", headers ? headers : cJSON_CreateObject());
-  cJSON_AddItemToArray(cJSON_AddArrayToObject(types, "fromEmail"), cJSON_CreateString("email"));
-  cJSON_AddItemToArray(cJSON_AddArrayToObject(types, "toEmail"), cJSON_CreateString("email"));
+  cJSON_AddItemToObject(cef, "emailHeaders",
+                        headers ? headers : cJSON_CreateObject());
+  cJSON_AddItemToArray(cJSON_AddArrayToObject(types, "fromEmail"),
+                       cJSON_CreateString("email"));
+  cJSON_AddItemToArray(cJSON_AddArrayToObject(types, "toEmail"),
+                       cJSON_CreateString("email"));
   if(with_id) {
     if(x->o->uid_is_string)
       cJSON_AddStringToObject(cef, "emailId", x->o->uid);

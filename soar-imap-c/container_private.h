@@ -22,7 +22,7 @@
 #include "mime.h"
 #include "buf.h"
 
-#define MAX_FIELDS 2000           /* header fields read per block */
+#define MAX_FIELDS      2000 /* header fields read per block */
 #define MAX_LIMIT_NOTES 16
 
 /* What was cut by a limit, for the Email Limits Artifact: distinct
@@ -34,7 +34,7 @@ struct notes {
 
 /* Add a note (printf format); a repeat or one over the cap is dropped. */
 void ct_note(struct notes *nt, const char *fmt, ...)
-  __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 struct ctx {
   const struct soar_email_opts *o;
@@ -42,14 +42,14 @@ struct ctx {
   bool latin1;
   struct ioc_result *iocs;
   struct ioc_opts iopts;
-  cJSON *email_arts;          /* header artifacts, walk order */
-  cJSON *forward_arts;        /* from forwarded blocks */
+  cJSON *email_arts;   /* header artifacts, walk order */
+  cJSON *forward_arts; /* from forwarded blocks */
   cJSON *vault_arts;
   struct notes notes;
   unsigned attachments;
   bool has_text_body;
-  struct buf html_text;       /* visible text of HTML bodies (forward
-                                 detection when there is no text body) */
+  struct buf html_text; /* visible text of HTML bodies (forward
+                           detection when there is no text body) */
   bool oom;
   char *err;
   size_t errlen;
@@ -61,7 +61,7 @@ struct ctx {
 struct field {
   const char *name;
   size_t name_len;
-  char *value;          /* UTF-8, folding kept, trailing CR/LF removed */
+  char *value; /* UTF-8, folding kept, trailing CR/LF removed */
 };
 
 struct fields {
@@ -73,8 +73,8 @@ struct fields {
  * even on failure), as Python's feedparser does: see the definition.
  * latin1: the bytes are Latin-1 (converted to UTF-8).  skip_from_line: an
  * mbox "From " line first is not a field.  Returns 0, -1 out of memory. */
-int ct_fields_parse(const char *s, size_t len, bool latin1,
-                    bool skip_from_line, struct fields *fs);
+int ct_fields_parse(const char *s, size_t len, bool latin1, bool skip_from_line,
+                    struct fields *fs);
 void ct_fields_free(struct fields *fs);
 
 /* The start of the line after the one at p (end when there is none). */

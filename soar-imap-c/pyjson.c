@@ -10,7 +10,7 @@
 
 #include "util.h"
 
-#define PYJSON_MAX_DEPTH 64     /* our own trees are 4 levels deep */
+#define PYJSON_MAX_DEPTH 64 /* our own trees are 4 levels deep */
 
 static int key_cmp(const void *a, const void *b)
 {
@@ -23,12 +23,9 @@ static int dump(struct buf *b, const cJSON *it, bool sort, unsigned depth)
   if(depth > PYJSON_MAX_DEPTH)
     return -1;
   switch(it->type & 0xff) {
-  case cJSON_NULL:
-    return buf_puts(b, "null");
-  case cJSON_True:
-    return buf_puts(b, "true");
-  case cJSON_False:
-    return buf_puts(b, "false");
+  case cJSON_NULL: return buf_puts(b, "null");
+  case cJSON_True: return buf_puts(b, "true");
+  case cJSON_False: return buf_puts(b, "false");
   case cJSON_Number: {
     double d = it->valuedouble;
     if(d == floor(d) && fabs(d) < 9007199254740992.0)
@@ -77,8 +74,7 @@ static int dump(struct buf *b, const cJSON *it, bool sort, unsigned depth)
     free(kids);
     return rc ? -1 : buf_putc(b, '}');
   }
-  default:
-    return -1;
+  default: return -1;
   }
 }
 
@@ -93,7 +89,7 @@ int pyjson_dump(struct buf *b, const cJSON *item, bool sort)
  * hundred bytes does, and a container has hundreds of artifacts. */
 static EVP_MD *md5_alg;
 static pthread_once_t md5_once = PTHREAD_ONCE_INIT;
-static pthread_key_t md5_key;     /* frees a thread's context at its exit */
+static pthread_key_t md5_key; /* frees a thread's context at its exit */
 static bool md5_key_ok;
 
 static void md5_ctx_free(void *ctx)
@@ -119,7 +115,7 @@ void pyjson_md5_hex(const void *data, size_t len, char hex[33])
     pthread_setspecific(md5_key, ctx);
   if(!md5_alg || !ctx || !EVP_DigestInit_ex2(ctx, md5_alg, NULL) ||
      !EVP_DigestUpdate(ctx, data, len) || !EVP_DigestFinal_ex(ctx, md, &mdlen))
-    EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL);  /* the slow way */
+    EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL); /* the slow way */
   static const char hx[] = "0123456789abcdef";
   for(unsigned i = 0; i < mdlen && i < 16; i++) {
     hex[2 * i] = hx[md[i] >> 4];

@@ -35,28 +35,30 @@
 #include "util.h"
 
 #define MAX_ACTION_JSON (16u * 1024 * 1024)
-#define MAX_EML_FILE    (1024ull * 1024 * 1024)   /* read; 64 MB are parsed */
+#define MAX_EML_FILE    (1024ull * 1024 * 1024) /* read; 64 MB are parsed */
 
 /* The usage text: on stdout for --help, on stderr after a usage error. */
 static void usage(FILE *out)
 {
-  fputs("usage: soar_imap [--store DIR] [--log-level LEVEL] [ACTION.json]\n"
-        "       soar_imap parse [--folder F] [--uid N] FILE.eml...\n"
-        "       soar_imap --help | --version\n"
-        "\n"
-        "Runs the SOAR action JSON read from ACTION.json or stdin (test\n"
-        "connectivity, get email) and prints the result JSON.  Containers go\n"
-        "to --store DIR (or $SOAR_IMAP_STORE, default ./soar-imap-data).\n"
-        "LEVEL: debug, info (default), warn, error; an action JSON with\n"
-        "\"debug_level\" above 0 also turns on debug.  Config additions to the\n"
-        "Python app's: server may be host:port, ca_file adds trust anchors,\n"
-        "timeout (seconds, default 60) bounds connect and every read.\n"
-        "\n"
-        "parse prints the container each email file makes (one JSON line\n"
-        "per file, in order); --folder and --uid fill the fields a mailbox\n"
-        "would.\n"
-        "\n"
-        "Exit status: 0 done, 1 runtime failure, 2 usage error.\n", out);
+  fputs(
+      "usage: soar_imap [--store DIR] [--log-level LEVEL] [ACTION.json]\n"
+      "       soar_imap parse [--folder F] [--uid N] FILE.eml...\n"
+      "       soar_imap --help | --version\n"
+      "\n"
+      "Runs the SOAR action JSON read from ACTION.json or stdin (test\n"
+      "connectivity, get email) and prints the result JSON.  Containers go\n"
+      "to --store DIR (or $SOAR_IMAP_STORE, default ./soar-imap-data).\n"
+      "LEVEL: debug, info (default), warn, error; an action JSON with\n"
+      "\"debug_level\" above 0 also turns on debug.  Config additions to the\n"
+      "Python app's: server may be host:port, ca_file adds trust anchors,\n"
+      "timeout (seconds, default 60) bounds connect and every read.\n"
+      "\n"
+      "parse prints the container each email file makes (one JSON line\n"
+      "per file, in order); --folder and --uid fill the fields a mailbox\n"
+      "would.\n"
+      "\n"
+      "Exit status: 0 done, 1 runtime failure, 2 usage error.\n",
+      out);
 }
 
 /* Read all of f (at most max bytes). */
@@ -102,28 +104,28 @@ static int print_json(const cJSON *j)
  * the output is streamed), so the peak stays near twice the largest
  * message, under the 3x + 16 MB the benchmark allows. */
 #define PARSE_WORKERS 2
-#define PARSE_SLACK (2u * 1024 * 1024)
+#define PARSE_SLACK   (2u * 1024 * 1024)
 
 /* One file of parse mode: read and turned into a container, kept until it
  * is printed. */
 struct parse_job {
   const char *path;
-  struct soar_email_opts o;   /* --folder/--uid as given before the file */
-  size_t cost;                /* its size when listed */
+  struct soar_email_opts o; /* --folder/--uid as given before the file */
+  size_t cost;              /* its size when listed */
   bool done;
   char *raw;
   size_t len;
-  int read_errno;             /* raw == NULL: why */
-  int rc;                     /* of soar_email_process */
+  int read_errno; /* raw == NULL: why */
+  int rc;         /* of soar_email_process */
   char err[SOAR_ERR_LEN];
   struct soar_container c;
 };
 
 struct parse_queue {
   pthread_mutex_t mu;
-  pthread_cond_t cond;        /* a job finished, or room was made */
+  pthread_cond_t cond; /* a job finished, or room was made */
   struct parse_job *jobs;
-  int n, next;                /* next job to start */
+  int n, next; /* next job to start */
   size_t held, budget;
 };
 
@@ -151,8 +153,8 @@ static char *map_file(const char *path, size_t *len_r)
     close(fd);
     return empty;
   }
-  m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
-           fd, 0);
+  m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
+           0);
   close(fd);
   return m == MAP_FAILED ? NULL : m;
 }
@@ -255,7 +257,8 @@ static int cmd_parse(int argc, char **argv)
       struct stat st;
       jobs[nfiles].path = argv[i];
       jobs[nfiles].cost = stat(argv[i], &st) == 0 && S_ISREG(st.st_mode)
-                            ? (size_t)st.st_size : 0;
+                              ? (size_t)st.st_size
+                              : 0;
       if(jobs[nfiles].cost > largest)
         largest = jobs[nfiles].cost;
       jobs[nfiles++].o = o;
@@ -284,7 +287,7 @@ static int cmd_parse(int argc, char **argv)
   for(int i = 0; i < PARSE_WORKERS; i++)
     if(pthread_create(&th[started], NULL, parse_worker, &q) == 0)
       started++;
-  if(!started)         /* no thread to be had: this one does the work */
+  if(!started) /* no thread to be had: this one does the work */
     parse_worker(&q);
   for(int i = 0; i < nfiles; i++) {
     pthread_mutex_lock(&q.mu);
@@ -317,11 +320,12 @@ static cJSON *app_result(const char *identifier, cJSON *results)
   const cJSON *r;
   char msg[128];
 
-  cJSON_ArrayForEach(r, results)
-    ok += !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")), "success");
+  cJSON_ArrayForEach(r, results) ok += !strcmp(
+      cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")), "success");
   bool success = total > 0 && ok == total;
   if(success)
-    snprintf(msg, sizeof(msg), "%d action%s succeeded", total, total == 1 ? "" : "s");
+    snprintf(msg, sizeof(msg), "%d action%s succeeded", total,
+             total == 1 ? "" : "s");
   else
     snprintf(msg, sizeof(msg), "%d action%s failed", total - ok,
              total - ok == 1 ? "" : "s");
@@ -333,7 +337,8 @@ static cJSON *app_result(const char *identifier, cJSON *results)
   /* One failed run: its own message says more than a count. */
   if(!success && total == 1)
     cJSON_AddStringToObject(out, "message",
-      cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(results, 0), "message")));
+                            cJSON_GetStringValue(cJSON_GetObjectItem(
+                                cJSON_GetArrayItem(results, 0), "message")));
   else
     cJSON_AddStringToObject(out, "message", msg);
   cJSON_AddItemToObject(out, "result_data", results);
@@ -378,24 +383,30 @@ static int cmd_action(const char *file, const char *store_dir)
   }
   struct soar_env env = { store_dir, doc.asset_id };
   cJSON *empty = cJSON_CreateObject();
-  const cJSON *p = (doc.params && cJSON_GetArraySize(doc.params)) ?
-                   doc.params->child : empty;
+  const cJSON *p = (doc.params && cJSON_GetArraySize(doc.params))
+                       ? doc.params->child
+                       : empty;
   for(; p; p = (p == empty) ? NULL : p->next) {
     log_info("Running action %s", doc.identifier);
     if(!cJSON_IsObject(p))
-      cJSON_AddItemToArray(results, soar_result_failed(p,
-        "Invalid action JSON: a parameters entry is not an object"));
+      cJSON_AddItemToArray(
+          results,
+          soar_result_failed(
+              p, "Invalid action JSON: a parameters entry is not an object"));
     else if(!doc.cfg_ok)
       cJSON_AddItemToArray(results, soar_result_failed(p, doc.cfg_err));
     else
-      cJSON_AddItemToArray(results, soar_action_run(doc.identifier, &doc.cfg,
-                                                    p, &env));
+      cJSON_AddItemToArray(results,
+                           soar_action_run(doc.identifier, &doc.cfg, p, &env));
   }
   cJSON_Delete(empty);
 out:;
   cJSON *outj = app_result(doc.identifier, results);
-  int rc = print_json(outj) ? 2 :
-           strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(outj, "status")), "success") ? 1 : 0;
+  int rc = print_json(outj) ? 2
+           : strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(outj, "status")),
+                    "success")
+               ? 1
+               : 0;
   cJSON_Delete(outj);
   soar_action_doc_free(&doc);
   free(text);

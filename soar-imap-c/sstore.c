@@ -133,14 +133,17 @@ void sstore_close(struct sstore *s)
 
 long long sstore_find(const struct sstore *s, const char *sdi)
 {
-  cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItem(s->index, "sdi"), sdi);
+  cJSON *v = cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItem(s->index, "sdi"), sdi);
   return cJSON_IsNumber(v) ? (long long)v->valuedouble : -1;
 }
 
 long long sstore_id_for(const struct sstore *s, const char *sdi)
 {
   long long id = sstore_find(s, sdi);
-  return id >= 0 ? id : (long long)cJSON_GetObjectItem(s->index, "next_id")->valuedouble;
+  return id >= 0
+             ? id
+             : (long long)cJSON_GetObjectItem(s->index, "next_id")->valuedouble;
 }
 
 cJSON *sstore_load(const struct sstore *s, long long id, char *err,
@@ -175,16 +178,17 @@ static int save_index(struct sstore *s, char *err, size_t errlen)
   buf_init(&b, SSTORE_MAX_JSON);
   /* via a temporary file and rename, so a reader never sees half */
   rc = pyjson_dump(&b, s->index, false) || buf_putc(&b, '\n') ||
-       util_write_file_atomic(path, b.data, b.len, 0644,
-                              UTIL_ATOMIC_NO_DIRSYNC, NULL, 0);
+       util_write_file_atomic(path, b.data, b.len, 0644, UTIL_ATOMIC_NO_DIRSYNC,
+                              NULL, 0);
   buf_free(&b);
   if(rc)
     snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
   return rc ? -1 : 0;
 }
 
-static int write_container(const struct sstore *s, const struct soar_container *c,
-                           long long id, char *err, size_t errlen)
+static int write_container(const struct sstore *s,
+                           const struct soar_container *c, long long id,
+                           char *err, size_t errlen)
 {
   char path[4096];
   struct util_atomic tmp;
@@ -231,7 +235,8 @@ int sstore_save(struct sstore *s, const struct soar_container *c,
     if(write_container(s, c, id, err, errlen))
       return -1;
     cJSON_SetNumberValue(next, (double)(id + 1));
-    cJSON_AddNumberToObject(cJSON_GetObjectItem(s->index, "sdi"), c->sdi, (double)id);
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(s->index, "sdi"), c->sdi,
+                            (double)id);
     *id_r = id;
     return save_index(s, err, errlen);
   }
@@ -240,7 +245,8 @@ int sstore_save(struct sstore *s, const struct soar_container *c,
   if(!old)
     return -1;
   cJSON *oarts = cJSON_GetObjectItem(old, "artifacts");
-  const char *raw = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(old, "data"), "raw_email"));
+  const char *raw = cJSON_GetStringValue(
+      cJSON_GetObjectItem(cJSON_GetObjectItem(old, "data"), "raw_email"));
   const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(old, "name"));
   if(!cJSON_IsArray(oarts) || !raw || !name) {
     snprintf(err, errlen, "container %lld in the store is damaged", id);
@@ -253,12 +259,16 @@ int sstore_save(struct sstore *s, const struct soar_container *c,
     cJSON_Delete(old);
     return -1;
   }
-  cJSON_ArrayForEach(a, all) {
-    const char *sdi = cJSON_GetStringValue(cJSON_GetObjectItem(a, "source_data_identifier"));
+  cJSON_ArrayForEach(a, all)
+  {
+    const char *sdi =
+        cJSON_GetStringValue(cJSON_GetObjectItem(a, "source_data_identifier"));
     bool have = false;
     cJSON *o;
-    cJSON_ArrayForEach(o, oarts) {
-      const char *osdi = cJSON_GetStringValue(cJSON_GetObjectItem(o, "source_data_identifier"));
+    cJSON_ArrayForEach(o, oarts)
+    {
+      const char *osdi = cJSON_GetStringValue(
+          cJSON_GetObjectItem(o, "source_data_identifier"));
       if(sdi && osdi && !strcmp(sdi, osdi))
         have = true;
     }
@@ -271,7 +281,7 @@ int sstore_save(struct sstore *s, const struct soar_container *c,
   m.raw_len = strlen(raw);
   m.raw_latin1 = false;
   m.artifacts = oarts;
-  m.iocs = NULL;              /* all of them are in oarts now */
+  m.iocs = NULL; /* all of them are in oarts now */
   m.ioc_last_runs = false;
   int rc = write_container(s, &m, id, err, errlen);
   cJSON_Delete(all);

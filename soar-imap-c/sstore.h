@@ -26,7 +26,7 @@
 
 struct sstore {
   char *dir;
-  char *vault;               /* DIR/vault */
+  char *vault; /* DIR/vault */
   int lockfd;
   cJSON *index;
 };

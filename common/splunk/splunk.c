@@ -11,7 +11,8 @@
 
 #define CONFIG_MAX (1u << 20)
 
-/* ---- scheme ------------------------------------------------------------------- */
+/* ---- scheme
+ * ------------------------------------------------------------------- */
 
 static void put_escaped(FILE *out, const char *s)
 {
@@ -35,7 +36,8 @@ int splunk_print_scheme(FILE *out, const struct splunk_scheme *s)
         "    <use_external_validation>true</use_external_validation>\n"
         "    <use_single_instance>false</use_single_instance>\n"
         "    <streaming_mode>xml</streaming_mode>\n"
-        "    <endpoint>\n        <args>\n", out);
+        "    <endpoint>\n        <args>\n",
+        out);
   for(const struct splunk_arg *a = s->args; a->name; a++) {
     fputs("            <arg name=\"", out);
     put_escaped(out, a->name);
@@ -43,24 +45,26 @@ int splunk_print_scheme(FILE *out, const struct splunk_scheme *s)
     put_escaped(out, a->title);
     fputs("</title>\n                <description>", out);
     put_escaped(out, a->description);
-    fprintf(out, "</description>\n"
+    fprintf(out,
+            "</description>\n"
             "                <data_type>%s</data_type>\n"
             "                <required_on_edit>false</required_on_edit>\n"
             "                <required_on_create>%s</required_on_create>\n"
-            "            </arg>\n", types[a->type],
-            a->required_on_create ? "true" : "false");
+            "            </arg>\n",
+            types[a->type], a->required_on_create ? "true" : "false");
   }
   fputs("        </args>\n    </endpoint>\n</scheme>\n", out);
   return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }
 
-/* ---- configuration -------------------------------------------------------------- */
+/* ---- configuration
+ * -------------------------------------------------------------- */
 
 struct cfg_parse {
   struct splunk_config *cfg;
   XML_Parser xp;
   unsigned depth;
-  char *capture;        /* element whose text we are collecting */
+  char *capture; /* element whose text we are collecting */
   int in_param_list;
   struct buf text;
   int failed;
@@ -140,8 +144,12 @@ static char *trimmed(struct cfg_parse *cp)
   size_t len = cp->text.len;
   char *d;
 
-  while(len && strchr(" \t\r\n", *s)) { s++; len--; }
-  while(len && strchr(" \t\r\n", s[len - 1])) len--;
+  while(len && strchr(" \t\r\n", *s)) {
+    s++;
+    len--;
+  }
+  while(len && strchr(" \t\r\n", s[len - 1]))
+    len--;
   d = malloc(len + 1);
   if(!d) {
     cp->failed = 1;
@@ -166,10 +174,10 @@ static void XMLCALL cfg_end(void *ud, const XML_Char *name)
     cp->in_param_list = 0;
   }
   else {
-    char **slot = !strcmp(name, "server_host") ? &cfg->server_host
-                : !strcmp(name, "server_uri") ? &cfg->server_uri
-                : !strcmp(name, "session_key") ? &cfg->session_key
-                : &cfg->checkpoint_dir;
+    char **slot = !strcmp(name, "server_host")   ? &cfg->server_host
+                  : !strcmp(name, "server_uri")  ? &cfg->server_uri
+                  : !strcmp(name, "session_key") ? &cfg->session_key
+                                                 : &cfg->checkpoint_dir;
     free(*slot);
     *slot = trimmed(cp);
   }
@@ -181,7 +189,10 @@ static void XMLCALL cfg_doctype(void *ud, const XML_Char *n, const XML_Char *s,
                                 const XML_Char *p, int i)
 {
   struct cfg_parse *cp = ud;
-  (void)n; (void)s; (void)p; (void)i;
+  (void)n;
+  (void)s;
+  (void)p;
+  (void)i;
   cp->failed = 1;
   XML_StopParser(cp->xp, XML_FALSE);
 }
@@ -210,7 +221,8 @@ int splunk_read_config(FILE *in, struct splunk_config *cfg, char *err,
     goto out;
   }
   if(!doc.len) {
-    snprintf(err, errlen, "no configuration on stdin (splunkd sends an "
+    snprintf(err, errlen,
+             "no configuration on stdin (splunkd sends an "
              "<input> document; for a manual run see --help)");
     goto out;
   }
@@ -225,9 +237,11 @@ int splunk_read_config(FILE *in, struct splunk_config *cfg, char *err,
   XML_SetStartDoctypeDeclHandler(cp.xp, cfg_doctype);
   if(XML_Parse(cp.xp, doc.data, (int)doc.len, 1) == XML_STATUS_ERROR ||
      cp.failed) {
-    snprintf(err, errlen, "configuration on stdin is not valid XML: %s "
-             "(line %lu)", cp.failed ? "refused or out of memory"
-             : XML_ErrorString(XML_GetErrorCode(cp.xp)),
+    snprintf(err, errlen,
+             "configuration on stdin is not valid XML: %s "
+             "(line %lu)",
+             cp.failed ? "refused or out of memory"
+                       : XML_ErrorString(XML_GetErrorCode(cp.xp)),
              (unsigned long)XML_GetCurrentLineNumber(cp.xp));
     XML_ParserFree(cp.xp);
     goto out;
@@ -288,21 +302,21 @@ void splunk_print_validation_error(FILE *out, const char *msg)
   fflush(out);
 }
 
-/* ---- events ---------------------------------------------------------------------- */
+/* ---- events
+ * ---------------------------------------------------------------------- */
 
 struct splunk_writer {
   FILE *out;
   enum splunk_writer_mode mode;
-  struct buf head;     /* "<event stanza=..>" */
-  struct buf tail;     /* "<sourcetype>..</sourcetype><index>..</index>.." */
+  struct buf head; /* "<event stanza=..>" */
+  struct buf tail; /* "<sourcetype>..</sourcetype><index>..</index>.." */
   struct buf ev;
   int started;
 };
 
 static int put_elem(struct buf *b, const char *name, const char *val)
 {
-  return buf_printf(b, "<%s>", name) ||
-         util_xml_escape(b, val, strlen(val)) ||
+  return buf_printf(b, "<%s>", name) || util_xml_escape(b, val, strlen(val)) ||
          buf_printf(b, "</%s>", name);
 }
 

@@ -17,9 +17,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* ---- scheme ---------------------------------------------------------------- */
+/* ---- scheme ----------------------------------------------------------------
+ */
 
-enum splunk_arg_type { SPLUNK_ARG_STRING, SPLUNK_ARG_NUMBER, SPLUNK_ARG_BOOLEAN };
+enum splunk_arg_type {
+  SPLUNK_ARG_STRING,
+  SPLUNK_ARG_NUMBER,
+  SPLUNK_ARG_BOOLEAN
+};
 
 struct splunk_arg {
   const char *name;
@@ -32,23 +37,24 @@ struct splunk_arg {
 struct splunk_scheme {
   const char *title;
   const char *description;
-  const struct splunk_arg *args;   /* terminated by a {NULL} entry */
+  const struct splunk_arg *args; /* terminated by a {NULL} entry */
 };
 
 /* Write the scheme XML (external validation on, streaming mode xml, one
  * process per stanza) to out.  Returns 0 or -1 on a write error. */
 int splunk_print_scheme(FILE *out, const struct splunk_scheme *s);
 
-/* ---- configuration from stdin ---------------------------------------------- */
+/* ---- configuration from stdin ----------------------------------------------
+ */
 
 struct splunk_param {
   char *name;
-  char *value;   /* for a param_list, the values joined with "," */
+  char *value; /* for a param_list, the values joined with "," */
 };
 
 struct splunk_config {
   char *server_host, *server_uri, *session_key, *checkpoint_dir;
-  char *stanza;               /* <stanza name> or <item name>; NULL if none */
+  char *stanza; /* <stanza name> or <item name>; NULL if none */
   struct splunk_param *params;
   unsigned nparams;
 };
@@ -71,13 +77,14 @@ void splunk_config_free(struct splunk_config *cfg);
  * --validate-arguments). */
 void splunk_print_validation_error(FILE *out, const char *msg);
 
-/* ---- secrets kept in storage/passwords -------------------------------------- */
+/* ---- secrets kept in storage/passwords --------------------------------------
+ */
 
 /* Where the inputs keep secrets: app (the REST namespace) and realm.  The
  * entry's user name is the input's stanza name (e.g. "dmarc_imap://corp"),
  * its password the secret itself or a JSON object with one member per
  * secret ({"password": ..} or {"client_secret": .., "refresh_token": ..}). */
-#define SPLUNK_SECRET_APP "TA-dmarc-c"
+#define SPLUNK_SECRET_APP   "TA-dmarc-c"
 #define SPLUNK_SECRET_REALM "TA-dmarc-c"
 
 /* True when a stanza value only says "stored elsewhere": one or more '*'
@@ -93,11 +100,12 @@ bool splunk_secret_masked(const char *v);
 char *splunk_secret_get(const struct splunk_config *cfg, const char *name,
                         const char *field, char *err, size_t errlen);
 
-/* ---- events ------------------------------------------------------------------ */
+/* ---- events
+ * ------------------------------------------------------------------ */
 
 enum splunk_writer_mode {
-  SPLUNK_WRITER_XML,     /* <stream><event>..</event>..</stream> */
-  SPLUNK_WRITER_LINES,   /* the event text, then a newline */
+  SPLUNK_WRITER_XML,   /* <stream><event>..</event>..</stream> */
+  SPLUNK_WRITER_LINES, /* the event text, then a newline */
 };
 
 struct splunk_writer;

@@ -15,7 +15,7 @@
 #include "http.h"
 
 #define SECRET_MAX_RESPONSE (4u << 20)
-#define SECRET_TIMEOUT_MS 30000
+#define SECRET_TIMEOUT_MS   30000
 
 bool splunk_secret_masked(const char *v)
 {
@@ -25,7 +25,8 @@ bool splunk_secret_masked(const char *v)
 static void wipe_tree(cJSON *entries)
 {
   const cJSON *e;
-  cJSON_ArrayForEach(e, entries) {
+  cJSON_ArrayForEach(e, entries)
+  {
     cJSON *cp = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(e, "content"), "clear_password");
     if(cJSON_IsString(cp) && cp->valuestring)
@@ -56,8 +57,8 @@ char *splunk_secret_get(const struct splunk_config *cfg, const char *name,
                         const char *field, char *err, size_t errlen)
 {
   static const char *const path =
-    "/servicesNS/nobody/" SPLUNK_SECRET_APP "/storage/passwords"
-    "?output_mode=json&count=0&search=realm%3D" SPLUNK_SECRET_REALM;
+      "/servicesNS/nobody/" SPLUNK_SECRET_APP "/storage/passwords"
+      "?output_mode=json&count=0&search=realm%3D" SPLUNK_SECRET_REALM;
   char url[2048], auth[2048], host[256] = "";
   const char *hdrs[] = { auth, "Accept: application/json", NULL };
   struct http_request rq;
@@ -71,12 +72,14 @@ char *splunk_secret_get(const struct splunk_config *cfg, const char *name,
   *err = '\0';
   if(!cfg->server_uri || !*cfg->server_uri || !cfg->session_key ||
      !*cfg->session_key) {
-    snprintf(err, errlen, "the secret of %s is kept in storage/passwords, "
-             "but splunkd gave no server_uri and session key", name);
+    snprintf(err, errlen,
+             "the secret of %s is kept in storage/passwords, "
+             "but splunkd gave no server_uri and session key",
+             name);
     return NULL;
   }
-  if((size_t)snprintf(url, sizeof(url), "%s%s", cfg->server_uri, path)
-       >= sizeof(url) ||
+  if((size_t)snprintf(url, sizeof(url), "%s%s", cfg->server_uri, path) >=
+         sizeof(url) ||
      (size_t)snprintf(auth, sizeof(auth), "Authorization: Splunk %s",
                       cfg->session_key) >= sizeof(auth)) {
     snprintf(err, errlen, "server_uri or session key too long");
@@ -85,8 +88,9 @@ char *splunk_secret_get(const struct splunk_config *cfg, const char *name,
   /* splunkd's management port has a self-signed certificate by default:
    * it is trusted on the loopback (the session key does not leave the
    * machine) and verified anywhere else. */
-  if((u = curl_url()) && curl_url_set(u, CURLUPART_URL, cfg->server_uri, 0)
-       == CURLUE_OK && curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
+  if((u = curl_url()) &&
+     curl_url_set(u, CURLUPART_URL, cfg->server_uri, 0) == CURLUE_OK &&
+     curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK)
     snprintf(host, sizeof(host), "%s", h);
   curl_free(h);
   curl_url_cleanup(u);
@@ -102,24 +106,28 @@ char *splunk_secret_get(const struct splunk_config *cfg, const char *name,
   if(http_perform(&rq, &status, &body, err, errlen))
     goto out;
   if(status == 401 || status == 403) {
-    snprintf(err, errlen, "splunkd at %s refused the session key for "
-             "storage/passwords (HTTP %ld)", cfg->server_uri, status);
+    snprintf(err, errlen,
+             "splunkd at %s refused the session key for "
+             "storage/passwords (HTTP %ld)",
+             cfg->server_uri, status);
     goto out;
   }
   if(status != 200 || !body.data ||
      !(root = cJSON_ParseWithLength(body.data, body.len))) {
-    snprintf(err, errlen, "splunkd at %s answered storage/passwords with "
-             "HTTP %ld%s", cfg->server_uri, status,
-             status == 200 ? " and no JSON" : "");
+    snprintf(err, errlen,
+             "splunkd at %s answered storage/passwords with "
+             "HTTP %ld%s",
+             cfg->server_uri, status, status == 200 ? " and no JSON" : "");
     goto out;
   }
   const cJSON *e, *entries = cJSON_GetObjectItemCaseSensitive(root, "entry");
-  cJSON_ArrayForEach(e, entries) {
+  cJSON_ArrayForEach(e, entries)
+  {
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "content");
-    const char *realm = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(c, "realm"));
-    const char *user = cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(c, "username"));
+    const char *realm =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "realm"));
+    const char *user =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "username"));
     const char *clear = cJSON_GetStringValue(
         cJSON_GetObjectItemCaseSensitive(c, "clear_password"));
     if(realm && user && clear && !strcmp(realm, SPLUNK_SECRET_REALM) &&

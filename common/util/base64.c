@@ -18,7 +18,7 @@ static uint32_t q0[256], q1[256], q2[256], q3[256];
 static void init_cls(void)
 {
   static const char a[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   memset(cls, 66, sizeof(cls));
   for(int i = 0; i < 64; i++)
     cls[(unsigned char)a[i]] = (unsigned char)i;
@@ -74,8 +74,7 @@ static size_t put_partial(unsigned char *d, uint32_t acc, unsigned nq,
   return 0;
 }
 
-void base64_stream_init(struct base64_stream *s, const char *in,
-                          size_t len)
+void base64_stream_init(struct base64_stream *s, const char *in, size_t len)
 {
   base64_init();
   memset(s, 0, sizeof(*s));
@@ -83,8 +82,7 @@ void base64_stream_init(struct base64_stream *s, const char *in,
   s->len = len;
 }
 
-size_t base64_stream_next(struct base64_stream *s, unsigned char *d,
-                            size_t cap)
+size_t base64_stream_next(struct base64_stream *s, unsigned char *d, size_t cap)
 {
   const unsigned char *p = s->in;
   size_t len = s->len, i = s->i, o = 0;
@@ -129,9 +127,9 @@ size_t base64_stream_next(struct base64_stream *s, unsigned char *d,
       continue;
     }
     if(o + 3 > cap)
-      break;               /* full: this character is the next call's */
+      break; /* full: this character is the next call's */
     i++;
-    if(v == 64) {                 /* padding ends a quantum */
+    if(v == 64) { /* padding ends a quantum */
       o += put_partial(d + o, acc, nq, &s->flags);
       acc = nq = 0;
       continue;
@@ -156,11 +154,10 @@ size_t base64_stream_next(struct base64_stream *s, unsigned char *d,
   return o;
 }
 
-int base64_decode(const char *in, size_t len, struct buf *out,
-                  unsigned *flags)
+int base64_decode(const char *in, size_t len, struct buf *out, unsigned *flags)
 {
   struct base64_stream st;
-  size_t want = len / 4 * 3 + 3;    /* room for all of it */
+  size_t want = len / 4 * 3 + 3; /* room for all of it */
   size_t room = out->max - out->len, n;
 
   base64_stream_init(&st, in, len);
@@ -196,7 +193,7 @@ int base64_decode(const char *in, size_t len, struct buf *out,
 int base64_encode(struct buf *out, const void *p, size_t n)
 {
   static const char a[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const unsigned char *s = p;
   size_t olen;
   char *d;

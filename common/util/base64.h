@@ -22,8 +22,8 @@
 
 #include "buf.h"
 
-#define BASE64_TRUNCATED 0x01u  /* output cut at the buffer's max */
-#define BASE64_DAMAGED   0x02u  /* junk skipped, or a lone sextet dropped */
+#define BASE64_TRUNCATED 0x01u /* output cut at the buffer's max */
+#define BASE64_DAMAGED   0x02u /* junk skipped, or a lone sextet dropped */
 
 /* Fill the decoding tables.  The decoders do it when needed; call it before
  * decoding on several threads. */
@@ -33,19 +33,18 @@ void base64_init(void);
  * (the longest prefix that fits is kept, and BASE64_TRUNCATED set).
  * BASE64_DAMAGED is added to *flags as described above.  Returns 0 (also
  * when truncated), or -1 out of memory. */
-int base64_decode(const char *in, size_t len, struct buf *out,
-                  unsigned *flags);
+int base64_decode(const char *in, size_t len, struct buf *out, unsigned *flags);
 
 /* The same decoding, a buffer at a time, so large input can be consumed
  * (hashed, written) without ever being held whole.  Fields are private
  * but for flags (BASE64_DAMAGED so far) and done. */
 struct base64_stream {
   const unsigned char *in;
-  size_t len, i;             /* input, and how far it is read */
-  uint32_t acc;              /* bits of an unfinished quantum */
-  unsigned nq;               /* characters in it */
-  unsigned flags;            /* BASE64_DAMAGED */
-  bool done;                 /* everything decoded and handed out */
+  size_t len, i;  /* input, and how far it is read */
+  uint32_t acc;   /* bits of an unfinished quantum */
+  unsigned nq;    /* characters in it */
+  unsigned flags; /* BASE64_DAMAGED */
+  bool done;      /* everything decoded and handed out */
 };
 
 /* Start decoding in[0..len), which must outlive the stream. */

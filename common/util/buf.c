@@ -58,8 +58,14 @@ int buf_append_slow(struct buf *b, const void *p, size_t n)
   return 0;
 }
 
-int buf_puts(struct buf *b, const char *s) { return buf_append(b, s, strlen(s)); }
-int buf_putc(struct buf *b, char c) { return buf_append(b, &c, 1); }
+int buf_puts(struct buf *b, const char *s)
+{
+  return buf_append(b, s, strlen(s));
+}
+int buf_putc(struct buf *b, char c)
+{
+  return buf_append(b, &c, 1);
+}
 
 int buf_printf(struct buf *b, const char *fmt, ...)
 {

@@ -11,10 +11,10 @@
 #include <stddef.h>
 
 struct buf {
-  char *data;   /* NULL until the first append */
+  char *data; /* NULL until the first append */
   size_t len;
   size_t cap;
-  size_t max;   /* appends that would make len exceed max fail */
+  size_t max; /* appends that would make len exceed max fail */
 };
 
 void buf_init(struct buf *b, size_t max);
@@ -46,7 +46,7 @@ int buf_reserve(struct buf *b, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...)
-  __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Give up ownership of the data (NUL-terminated, never NULL on success);
  * the buffer is left empty.  Returns NULL only when out of memory. */

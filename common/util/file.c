@@ -16,7 +16,7 @@
 #include "util.h"
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Format a message without disturbing errno, which callers read after. */
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -100,8 +100,8 @@ int util_atomic_sync(struct util_atomic *a, char *err, size_t errlen)
   return 0;
 }
 
-int util_atomic_commit(struct util_atomic *a, const char *path,
-                       unsigned flags, char *err, size_t errlen)
+int util_atomic_commit(struct util_atomic *a, const char *path, unsigned flags,
+                       char *err, size_t errlen)
 {
   if(!path)
     path = a->path;
@@ -217,7 +217,7 @@ int util_atomic_sweep(const char *dir)
     if(pid <= 0 || pid == (long)getpid())
       continue;
     if(kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-      continue;             /* alive, or not ours to ask about: keep it */
+      continue; /* alive, or not ours to ask about: keep it */
     if(unlinkat(dirfd(d), e->d_name, 0) == 0)
       removed++;
   }

@@ -19,8 +19,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define UTIL_ATOMIC_NO_DIRSYNC 0x01u  /* commit without the directory fsync
-                                         (the caller syncs once for many) */
+#define UTIL_ATOMIC_NO_DIRSYNC                \
+  0x01u /* commit without the directory fsync \
+           (the caller syncs once for many) */
 
 /* Write data[0..len) to path atomically, as above.  The file is created
  * with mode less the umask, like open(2); a mode without group or other
@@ -33,10 +34,10 @@ int util_write_file_atomic(const char *path, const void *data, size_t len,
 /* The same in steps, for contents written piece by piece (or to a FILE via
  * fdopen(dup(fd))), or for files switched in together. */
 struct util_atomic {
-  int fd;                    /* write here; -1 once synced or aborted */
-  char *path;                /* the destination */
-  char *tmp;                 /* the temporary file; NULL once renamed or
-                                removed */
+  int fd;     /* write here; -1 once synced or aborted */
+  char *path; /* the destination */
+  char *tmp;  /* the temporary file; NULL once renamed or
+                 removed */
 };
 
 /* Create the temporary file for path (mode as util_write_file_atomic's).
@@ -53,8 +54,8 @@ int util_atomic_sync(struct util_atomic *a, char *err, size_t errlen);
  * flags has UTIL_ATOMIC_NO_DIRSYNC.  Returns 0 (a is released), or -1: then
  * a->tmp is still set when the rename (or the sync) failed, NULL when only
  * the directory fsync did; call util_atomic_abort either way. */
-int util_atomic_commit(struct util_atomic *a, const char *path,
-                       unsigned flags, char *err, size_t errlen);
+int util_atomic_commit(struct util_atomic *a, const char *path, unsigned flags,
+                       char *err, size_t errlen);
 
 /* Close and remove what is left of the temporary file and free a's names.
  * Safe after any of the above, and twice. */

@@ -11,13 +11,22 @@ static char *input_name;
 
 static const char *const level_names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
 
-void log_set_level(enum log_level level) { min_level = level; }
-enum log_level log_get_level(void) { return min_level; }
+void log_set_level(enum log_level level)
+{
+  min_level = level;
+}
+enum log_level log_get_level(void)
+{
+  return min_level;
+}
 
 int log_level_parse(const char *name, enum log_level *level_r)
 {
-  static const struct { const char *name; enum log_level level; } map[] = {
-    { "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "warn", LOG_WARN },
+  static const struct {
+    const char *name;
+    enum log_level level;
+  } map[] = {
+    { "debug", LOG_DEBUG },  { "info", LOG_INFO },   { "warn", LOG_WARN },
     { "warning", LOG_WARN }, { "error", LOG_ERROR },
   };
   for(size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {

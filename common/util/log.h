@@ -25,7 +25,7 @@ int log_level_parse(const char *name, enum log_level *level_r);
 void log_set_input(const char *name);
 
 void log_msg(enum log_level level, const char *fmt, ...)
-  __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

@@ -45,10 +45,23 @@ int32_t util_utf8_decode(const unsigned char *s, size_t len, size_t *used_r)
   *used_r = 1;
   if(c < 0x80)
     return (int32_t)c;
-  if((c & 0xe0) == 0xc0) { n = 2; c &= 0x1f; min = 0x80; }
-  else if((c & 0xf0) == 0xe0) { n = 3; c &= 0x0f; min = 0x800; }
-  else if((c & 0xf8) == 0xf0) { n = 4; c &= 0x07; min = 0x10000; }
-  else return -1;
+  if((c & 0xe0) == 0xc0) {
+    n = 2;
+    c &= 0x1f;
+    min = 0x80;
+  }
+  else if((c & 0xf0) == 0xe0) {
+    n = 3;
+    c &= 0x0f;
+    min = 0x800;
+  }
+  else if((c & 0xf8) == 0xf0) {
+    n = 4;
+    c &= 0x07;
+    min = 0x10000;
+  }
+  else
+    return -1;
   if(len < n)
     return -1;
   for(size_t i = 1; i < n; i++) {
@@ -64,14 +77,11 @@ int32_t util_utf8_decode(const unsigned char *s, size_t len, size_t *used_r)
 
 /* Per ASCII byte: 0 copied as is, 1 an upper-case letter, 2 escaped. */
 static const unsigned char json_class[128] = {
-  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-  0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
 static char *json_u(char *w, unsigned v)
@@ -86,8 +96,7 @@ static char *json_u(char *w, unsigned v)
   return w + 6;
 }
 
-int util_json_escape_case(struct buf *b, const char *str, size_t len,
-                          int lower)
+int util_json_escape_case(struct buf *b, const char *str, size_t len, int lower)
 {
   const unsigned char *s = (const unsigned char *)str;
   size_t i = 0;
@@ -107,11 +116,11 @@ int util_json_escape_case(struct buf *b, const char *str, size_t len,
     while(len - i >= 8) {
       uint64_t v, lo = 0x0101010101010101ULL, hi = 0x8080808080808080ULL;
       memcpy(&v, s + i, 8);
-      uint64_t bad = (v - lo * 0x20) & ~v & hi;            /* < 0x20 */
-      bad |= v & hi;                                         /* >= 0x80 */
-      bad |= ((v ^ (lo * 0x22)) - lo) & ~(v ^ (lo * 0x22)) & hi;   /* '"' */
-      bad |= ((v ^ (lo * 0x5c)) - lo) & ~(v ^ (lo * 0x5c)) & hi;   /* '\\' */
-      if(lower) {   /* bytes in 0x41..0x5a, all bytes being < 0x80 here */
+      uint64_t bad = (v - lo * 0x20) & ~v & hi;                  /* < 0x20 */
+      bad |= v & hi;                                             /* >= 0x80 */
+      bad |= ((v ^ (lo * 0x22)) - lo) & ~(v ^ (lo * 0x22)) & hi; /* '"' */
+      bad |= ((v ^ (lo * 0x5c)) - lo) & ~(v ^ (lo * 0x5c)) & hi; /* '\\' */
+      if(lower) { /* bytes in 0x41..0x5a, all bytes being < 0x80 here */
         uint64_t x = v & (lo * 0x7f);
         bad |= ((lo * (127 + 0x5b)) - x) & ~v & (x + lo * (127 - 0x40)) & hi;
       }
@@ -204,11 +213,13 @@ int util_xml_escape(struct buf *b, const char *str, size_t len)
     case '<': esc = "&lt;"; break;
     case '>': esc = "&gt;"; break;
     case '"': esc = "&quot;"; break;
-    case '\t': case '\n': case '\r':
+    case '\t':
+    case '\n':
+    case '\r':
       if(buf_putc(b, (char)c))
         return -1;
       break;
-    default: break;   /* other C0 controls are not allowed in XML 1.0 */
+    default: break; /* other C0 controls are not allowed in XML 1.0 */
     }
     if(esc && buf_puts(b, esc))
       return -1;

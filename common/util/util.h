@@ -30,8 +30,7 @@ int util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *val_r);
 int util_json_escape(struct buf *b, const char *s, size_t len);
 
 /* The same, with ASCII letters lower-cased when lower is set. */
-int util_json_escape_case(struct buf *b, const char *s, size_t len,
-                          int lower);
+int util_json_escape_case(struct buf *b, const char *s, size_t len, int lower);
 
 /* Append s[0..len) to b as XML 1.0 character data: & < > and " escaped, C0
  * controls other than TAB, LF and CR removed, invalid UTF-8 replaced with

@@ -22,10 +22,10 @@
 /* ---- sets: insertion-ordered, open addressing ------------------------- */
 
 struct ioc_set {
-  char **items;          /* in order first seen */
+  char **items; /* in order first seen */
   size_t n, cap;
-  uint32_t *slots;       /* index + 1 into items, 0 = empty */
-  size_t nslots;         /* power of two */
+  uint32_t *slots; /* index + 1 into items, 0 = empty */
+  size_t nslots;   /* power of two */
 };
 
 struct ioc_result {
@@ -35,7 +35,7 @@ struct ioc_result {
 
 static uint32_t hash_bytes(const char *s, size_t len)
 {
-  uint32_t h = 2166136261u;     /* FNV-1a */
+  uint32_t h = 2166136261u; /* FNV-1a */
   for(size_t i = 0; i < len; i++) {
     h ^= (unsigned char)s[i];
     h *= 16777619u;
@@ -198,7 +198,7 @@ bool ioc_is_ipv4(const char *s, size_t len)
     if(i == start || v > 255 || (s[start] == '0' && i - start > 1))
       return false;
     if(i < len && is_digit((unsigned char)s[i]))
-      return false;          /* a fourth digit */
+      return false; /* a fourth digit */
     octets++;
     if(octets < 4) {
       if(i >= len || s[i] != '.')
@@ -264,7 +264,7 @@ static bool hostname_ok(const char *s, size_t len)
     if(l == 0 || l > 63 || s[start] == '-' || s[i - 1] == '-')
       return false;
     labels++;
-    if(i == len) {         /* the top-level label */
+    if(i == len) { /* the top-level label */
       if(l >= 4 && !strncasecmp(s + start, "xn--", 4)) {
         for(size_t j = start + 4; j < i; j++)
           if(!is_alpha((unsigned char)s[j]) && !is_digit((unsigned char)s[j]))
@@ -324,7 +324,7 @@ int ioc_url_host(const char *url, size_t len, const char **host_r,
         url[auth_end] != '#')
     auth_end++;
   host_start = i;
-  for(size_t j = i; j < auth_end; j++)       /* user:pass@ */
+  for(size_t j = i; j < auth_end; j++) /* user:pass@ */
     if(url[j] == '@')
       host_start = j + 1;
   host_end = auth_end;
@@ -348,7 +348,7 @@ int ioc_url_host(const char *url, size_t len, const char **host_r,
     *host_r = url + host_start;
     *hostlen_r = host_end - host_start;
   }
-  if(host_end < auth_end) {                  /* :port */
+  if(host_end < auth_end) { /* :port */
     size_t p = host_end + 1, digits = 0;
     unsigned long port = 0;
     if(url[host_end] != ':')
@@ -416,9 +416,12 @@ static int add_url(struct ioc_result *r, const struct ioc_opts *o,
  * len bytes are written, since no reference is shorter than its UTF-8). */
 static size_t entity_decode(const char *s, size_t len, char *out)
 {
-  static const struct { const char *name; const char *utf8; } named[] = {
-    { "amp;", "&" }, { "lt;", "<" }, { "gt;", ">" }, { "quot;", "\"" },
-    { "apos;", "'" }, { "nbsp;", "\xc2\xa0" },
+  static const struct {
+    const char *name;
+    const char *utf8;
+  } named[] = {
+    { "amp;", "&" },   { "lt;", "<" },   { "gt;", ">" },
+    { "quot;", "\"" }, { "apos;", "'" }, { "nbsp;", "\xc2\xa0" },
   };
   size_t o = 0;
 
@@ -448,8 +451,9 @@ static size_t entity_decode(const char *s, size_t len, char *out)
       if(hex)
         j++;
       size_t d0 = j;
-      while(j < rest && j < d0 + 7 &&
-            (hex ? is_hex((unsigned char)p[j]) : is_digit((unsigned char)p[j]))) {
+      while(
+          j < rest && j < d0 + 7 &&
+          (hex ? is_hex((unsigned char)p[j]) : is_digit((unsigned char)p[j]))) {
         unsigned char c = (unsigned char)p[j];
         cp = cp * (hex ? 16 : 10) +
              (unsigned long)(is_digit(c) ? c - '0' : lower(c) - 'a' + 10);
@@ -459,11 +463,29 @@ static size_t entity_decode(const char *s, size_t len, char *out)
          !(cp >= 0xd800 && cp <= 0xdfff) && j + 2 >= 4) {
         char u[4];
         size_t ul;
-        if(cp < 0x80) { u[0] = (char)cp; ul = 1; }
-        else if(cp < 0x800) { u[0] = (char)(0xc0 | (cp >> 6)); u[1] = (char)(0x80 | (cp & 0x3f)); ul = 2; }
-        else if(cp < 0x10000) { u[0] = (char)(0xe0 | (cp >> 12)); u[1] = (char)(0x80 | ((cp >> 6) & 0x3f)); u[2] = (char)(0x80 | (cp & 0x3f)); ul = 3; }
-        else { u[0] = (char)(0xf0 | (cp >> 18)); u[1] = (char)(0x80 | ((cp >> 12) & 0x3f)); u[2] = (char)(0x80 | ((cp >> 6) & 0x3f)); u[3] = (char)(0x80 | (cp & 0x3f)); ul = 4; }
-        if(ul <= j + 2) {    /* "&#" + digits + ";" is at least ul bytes */
+        if(cp < 0x80) {
+          u[0] = (char)cp;
+          ul = 1;
+        }
+        else if(cp < 0x800) {
+          u[0] = (char)(0xc0 | (cp >> 6));
+          u[1] = (char)(0x80 | (cp & 0x3f));
+          ul = 2;
+        }
+        else if(cp < 0x10000) {
+          u[0] = (char)(0xe0 | (cp >> 12));
+          u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+          u[2] = (char)(0x80 | (cp & 0x3f));
+          ul = 3;
+        }
+        else {
+          u[0] = (char)(0xf0 | (cp >> 18));
+          u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+          u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+          u[3] = (char)(0x80 | (cp & 0x3f));
+          ul = 4;
+        }
+        if(ul <= j + 2) { /* "&#" + digits + ";" is at least ul bytes */
           memcpy(out + o, u, ul);
           o += ul;
           i += 1 + j + 1;
@@ -503,8 +525,8 @@ static size_t url_trim(const char *u, size_t len)
     if(!n)
       return 0;
     char c = u[n - 1];
-    if(c == '.' || c == ',' || c == ';' || c == ':' || c == '!' ||
-       c == '?' || c == '*') {
+    if(c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?' ||
+       c == '*') {
       n--;
       continue;
     }
@@ -590,8 +612,9 @@ static int scan_emails(struct ioc_result *r, const char *t, size_t len)
     while(l > t && local_char((unsigned char)l[-1]) && p - l < 256)
       l--;
     const char *h = p + 1, *e = h;
-    while(e < end && (is_alpha((unsigned char)*e) || is_digit((unsigned char)*e) ||
-                      *e == '.' || *e == '-' || (unsigned char)*e >= 0x80) &&
+    while(e < end &&
+          (is_alpha((unsigned char)*e) || is_digit((unsigned char)*e) ||
+           *e == '.' || *e == '-' || (unsigned char)*e >= 0x80) &&
           e - h < 256)
       e++;
     while(e > h && (e[-1] == '.' || e[-1] == '-'))
@@ -618,8 +641,7 @@ static int scan_words(struct ioc_result *r, const struct ioc_opts *o,
     unsigned char c = t[i];
     unsigned char prev = i ? t[i - 1] : ' ';
 
-    if(!(is_hex(c) || c == ':') || is_word(prev) ||
-       (c == ':' && prev == ':')) {
+    if(!(is_hex(c) || c == ':') || is_word(prev) || (c == ':' && prev == ':')) {
       i++;
       continue;
     }
@@ -631,20 +653,20 @@ static int scan_words(struct ioc_result *r, const struct ioc_opts *o,
       digit |= is_digit(t[e]);
       e++;
     }
-    size_t next = e;      /* where scanning resumes */
+    size_t next = e; /* where scanning resumes */
 
     if(colons >= 2 && o->ips && digit && prev != '.') {
       size_t ve = e;
       while(ve > i && t[ve - 1] == '.')
         ve--;
       if(ve - i >= 2 && t[ve - 1] == ':' && t[ve - 2] != ':')
-        ve--;                         /* "fe80::1:" at a sentence end */
+        ve--; /* "fe80::1:" at a sentence end */
       size_t after = ve;
-      if(after < len && t[after] == '%') {       /* zone id */
+      if(after < len && t[after] == '%') { /* zone id */
         after++;
-        while(after < len && (is_alpha(t[after]) || is_digit(t[after]) ||
-                              t[after] == '_' || t[after] == '-' ||
-                              t[after] == '.'))
+        while(after < len &&
+              (is_alpha(t[after]) || is_digit(t[after]) || t[after] == '_' ||
+               t[after] == '-' || t[after] == '.'))
           after++;
       }
       if((after >= len || !is_word(t[after])) &&
@@ -706,10 +728,11 @@ int ioc_scan_text(struct ioc_result *r, const struct ioc_opts *o,
 static bool is_block(const char *name)
 {
   static const char *const blocks[] = {
-    "p", "div", "br", "tr", "td", "th", "li", "ul", "ol", "table", "h1",
-    "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "hr", "title",
-    "body", "html", "head", "section", "article", "header", "footer",
-    "dd", "dt", "tbody", "thead", "option",
+    "p",    "div",   "br",         "tr",      "td",     "th",     "li",
+    "ul",   "ol",    "table",      "h1",      "h2",     "h3",     "h4",
+    "h5",   "h6",    "blockquote", "pre",     "hr",     "title",  "body",
+    "html", "head",  "section",    "article", "header", "footer", "dd",
+    "dt",   "tbody", "thead",      "option",
   };
   for(size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
     if(!strcasecmp(name, blocks[i]))
@@ -755,8 +778,8 @@ struct html_walk {
   const struct ioc_opts *o;
   struct buf *text;
   xmlParserCtxtPtr ctxt;
-  unsigned hidden;          /* <style> elements open (and what is in them) */
-  bool any;                 /* the parser produced something */
+  unsigned hidden; /* <style> elements open (and what is in them) */
+  bool any;        /* the parser produced something */
   int rc;
 };
 
@@ -834,8 +857,8 @@ int ioc_scan_html(struct ioc_result *r, const struct ioc_opts *o,
     ctxt->userData = &w;
     xmlFreeDoc(htmlCtxtReadMemory(ctxt, html, (int)len, NULL, "UTF-8",
                                   HTML_PARSE_NONET | HTML_PARSE_NOERROR |
-                                  HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER |
-                                  HTML_PARSE_COMPACT));
+                                      HTML_PARSE_NOWARNING |
+                                      HTML_PARSE_RECOVER | HTML_PARSE_COMPACT));
   }
   if(ctxt)
     htmlFreeParserCtxt(ctxt);

@@ -35,16 +35,17 @@
 
 #include "buf.h"
 
-#define IOC_MAX_PER_KIND 10000     /* values kept per kind per result */
-#define IOC_MAX_VALUE    8192      /* longest URL (bytes) considered */
-#define IOC_MAX_HTML_TEXT (64u * 1024 * 1024) /* visible text of one HTML body */
+#define IOC_MAX_PER_KIND 10000 /* values kept per kind per result */
+#define IOC_MAX_VALUE    8192  /* longest URL (bytes) considered */
+#define IOC_MAX_HTML_TEXT \
+  (64u * 1024 * 1024) /* visible text of one HTML body */
 
 enum ioc_kind {
   IOC_IP = 0,
   IOC_HASH,
   IOC_URL,
   IOC_DOMAIN,
-  IOC_NKINDS         /* never used as a kind */
+  IOC_NKINDS /* never used as a kind */
 };
 
 struct ioc_opts {

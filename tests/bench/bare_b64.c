@@ -19,7 +19,9 @@ int main(int argc, char **argv)
   for(int i = 0; i < 256; i++)
     val[i] = -1;
   for(int i = 0; i < 64; i++)
-    val[(unsigned char)"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[i]] = (signed char)i;
+    val[(
+        unsigned char)"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+            [i]] = (signed char)i;
   for(int a = 1; a < argc; a++) {
     FILE *f = fopen(argv[a], "rb");
     if(!f) {

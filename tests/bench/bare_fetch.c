@@ -13,7 +13,9 @@
 
 #include "imap.h"
 
-struct count { unsigned long long bytes, messages; };
+struct count {
+  unsigned long long bytes, messages;
+};
 
 static int on_body(void *ctx, const struct imap_message *m, const void *d,
                    size_t len)

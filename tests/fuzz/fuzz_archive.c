@@ -1,8 +1,8 @@
 /*
- * fuzz_archive: the gzip/zip walker (common/dmarc/archive/archive.h) over memory,
- * with small limits so bombs are cut early, and a handler that reads every
- * byte it is given and checks the promises archive.h makes about the order
- * of the calls, the depth and the byte budget.
+ * fuzz_archive: the gzip/zip walker (common/dmarc/archive/archive.h) over
+ * memory, with small limits so bombs are cut early, and a handler that reads
+ * every byte it is given and checks the promises archive.h makes about the
+ * order of the calls, the depth and the byte budget.
  *
  * What the handler does with a leaf (take it, skip it, skip its rest, stop
  * the walk) is decided by a hash of the leaf's name, so the run depends on
@@ -15,20 +15,25 @@
 #include "archive.h"
 #include "fuzz_common.h"
 
-#define FUZZ_MAX_BYTES (8u << 20)
+#define FUZZ_MAX_BYTES   (8u << 20)
 #define FUZZ_MAX_MEMBERS 20
-#define FUZZ_MAX_DEPTH 3
+#define FUZZ_MAX_DEPTH   3
 
-enum action { TAKE, SKIP_AT_BEGIN, STOP_AT_BEGIN, SKIP_AFTER_FIRST,
-              STOP_AFTER_FIRST };
+enum action {
+  TAKE,
+  SKIP_AT_BEGIN,
+  STOP_AT_BEGIN,
+  SKIP_AFTER_FIRST,
+  STOP_AFTER_FIRST
+};
 
 struct walk {
   int in_leaf;
   enum action action;
   unsigned chunks;
-  uint64_t bytes;        /* every byte handed out, all leaves */
-  int stopped;           /* the handler asked the walk to stop */
-  int failed_leaf;       /* a leaf ended with status -1 */
+  uint64_t bytes;  /* every byte handed out, all leaves */
+  int stopped;     /* the handler asked the walk to stop */
+  int failed_leaf; /* a leaf ended with status -1 */
   uint32_t hash;
 };
 
@@ -107,9 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   memset(&w, 0, sizeof(w));
   memset(&err, 0, sizeof(err));
   rc = archive_walk_mem(data, size, "fuzz.xml.GZ", &lim, &h, &w, &err);
-  FUZZ_CHECK(!w.in_leaf);                 /* every leaf was ended */
+  FUZZ_CHECK(!w.in_leaf); /* every leaf was ended */
   FUZZ_CHECK(rc == 0 || rc == -1 || rc == -2);
-  FUZZ_CHECK((rc == -2) == w.stopped);    /* -2 exactly when we stopped */
+  FUZZ_CHECK((rc == -2) == w.stopped); /* -2 exactly when we stopped */
   if(rc == -1)
     FUZZ_CHECK(err.msg[0] != '\0' && memchr(err.msg, '\0', sizeof(err.msg)));
   if(w.failed_leaf)

@@ -71,13 +71,13 @@ static inline bool fuzz_utf8_ok(const char *s, size_t len)
 
 /* Stop at once, with a message, when the code under test broke a promise
  * its header makes: libFuzzer records the input like any other crash. */
-#define FUZZ_CHECK(cond)                                                    \
-  do {                                                                      \
-    if(!(cond)) {                                                           \
-      fprintf(stderr, "%s:%d: contract broken: %s\n", __FILE__, __LINE__,  \
-              #cond);                                                       \
-      abort();                                                              \
-    }                                                                       \
+#define FUZZ_CHECK(cond)                                                  \
+  do {                                                                    \
+    if(!(cond)) {                                                         \
+      fprintf(stderr, "%s:%d: contract broken: %s\n", __FILE__, __LINE__, \
+              #cond);                                                     \
+      abort();                                                            \
+    }                                                                     \
   } while(0)
 
 #endif

@@ -149,7 +149,9 @@ static void session(const uint8_t *script, size_t len, unsigned flags)
   struct imap_mailbox_status st;
   const struct imap_fetch_req req = {
     IMAP_FETCH_FLAGS | IMAP_FETCH_INTERNALDATE | IMAP_FETCH_SIZE |
-    IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_BODY, (flags & 8) ? "1.2" : "" };
+        IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_BODY,
+    (flags & 8) ? "1.2" : ""
+  };
   const struct imap_fetch_handler h = { on_body, on_message, &s };
 
   memset(&o, 0, sizeof(o));
@@ -173,12 +175,17 @@ static void session(const uint8_t *script, size_t len, unsigned flags)
   case 0: (void)imap_login(im, "fuzz", "p\"a\\ss"); break;
   case 1: (void)imap_login(im, "f\xc3\xbcz", "pass"); break;
   case 2: (void)imap_authenticate_plain(im, "fuzz", "pass"); break;
-  default: (void)imap_authenticate_xoauth2(im, "fuzz@example.com", "tok"); break;
+  default:
+    (void)imap_authenticate_xoauth2(im, "fuzz@example.com", "tok");
+    break;
   }
   if(!(flags & 0x80) && imap_get_state(im) != IMAP_STATE_BROKEN)
     (void)imap_list(im, "", "*", on_list, &s);
   if(imap_get_state(im) != IMAP_STATE_BROKEN &&
-     imap_examine(im, (flags & 8) ? "Entw\xc3\xbc" "rfe/\xe6\x97\xa5" : "INBOX",
+     imap_examine(im,
+                  (flags & 8) ? "Entw\xc3\xbc"
+                                "rfe/\xe6\x97\xa5"
+                              : "INBOX",
                   &st) == 0)
     FUZZ_CHECK(imap_get_state(im) == IMAP_STATE_EXAMINED);
   if(imap_get_state(im) != IMAP_STATE_BROKEN) {

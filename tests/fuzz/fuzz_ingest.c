@@ -16,7 +16,7 @@
 #include "ingest.h"
 #include "fuzz_common.h"
 
-static struct dmarc_ingest *ingest[2];   /* JSON, KV */
+static struct dmarc_ingest *ingest[2]; /* JSON, KV */
 
 struct sink {
   uint64_t events;
@@ -68,8 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   enum dmarc_ingest_status st;
 
   st = dmarc_ingest_mem(ingest[size & 1], data, size,
-                        "fuzz!example.com!1!2.xml.gz", NULL, discard_event, &sink,
-                        &res);
+                        "fuzz!example.com!1!2.xml.gz", NULL, discard_event,
+                        &sink, &res);
   FUZZ_CHECK(st == res.status);
   /* Memory in, a sink that never fails: nothing is worth a retry. */
   FUZZ_CHECK(st == INGEST_OK || st == INGEST_NOT_REPORT ||

@@ -43,12 +43,8 @@ static void check_value(enum ioc_kind k, const char *v, bool utf8)
   if(utf8)
     FUZZ_CHECK(fuzz_utf8_ok(v, n));
   switch(k) {
-  case IOC_IP:
-    FUZZ_CHECK(ioc_is_ipv4(v, n) || ioc_is_ipv6(v, n));
-    break;
-  case IOC_HASH:
-    FUZZ_CHECK(hex_run(v, n));
-    break;
+  case IOC_IP: FUZZ_CHECK(ioc_is_ipv4(v, n) || ioc_is_ipv6(v, n)); break;
+  case IOC_HASH: FUZZ_CHECK(hex_run(v, n)); break;
   case IOC_URL:
     FUZZ_CHECK(ioc_url_host(v, n, &host, &hl) == 1);
     FUZZ_CHECK(host >= v && host + hl <= v + n);
@@ -58,8 +54,7 @@ static void check_value(enum ioc_kind k, const char *v, bool utf8)
     for(size_t i = 0; i < n; i++)
       FUZZ_CHECK(!(v[i] >= 'A' && v[i] <= 'Z'));
     break;
-  default:
-    FUZZ_CHECK(!"no such kind");
+  default: FUZZ_CHECK(!"no such kind");
   }
 }
 

@@ -103,8 +103,9 @@ static void check_part(const struct mime_message *msg,
   FUZZ_CHECK(p->parent ? p->depth == p->parent->depth + 1 : p->depth == 0);
   FUZZ_CHECK(p->depth <= lim->max_depth);
   /* A reason exactly when a limit tripped here. */
-  FUZZ_CHECK((p->reason != NULL) ==
-             ((p->flags & (MIME_PART_OVERFLOW | MIME_PART_HEADERS_TRUNCATED)) != 0));
+  FUZZ_CHECK(
+      (p->reason != NULL) ==
+      ((p->flags & (MIME_PART_OVERFLOW | MIME_PART_HEADERS_TRUNCATED)) != 0));
   for(c = p->children; c; c = c->next) {
     FUZZ_CHECK(c->parent == p);
     n++;

@@ -63,7 +63,8 @@ static void parameters(const uint8_t *data, size_t size)
   const uint8_t *nl = memchr(data, '\n', size);
   size_t ctlen = nl ? (size_t)(nl - data) : size;
   size_t cdlen = nl ? size - ctlen - 1 : 0;
-  size_t total = sizeof(ct) - 1 + ctlen + sizeof(cd) - 1 + cdlen + sizeof(tail) - 1;
+  size_t total =
+      sizeof(ct) - 1 + ctlen + sizeof(cd) - 1 + cdlen + sizeof(tail) - 1;
   char *msgtext = malloc(total), *w = msgtext;
   struct mime_message *msg;
   struct mime_limits lim;

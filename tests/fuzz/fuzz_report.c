@@ -1,6 +1,6 @@
 /*
- * fuzz_report: the DMARC report parser (common/dmarc/report/report.h) end to end,
- * from bytes fed in chunks to the events dmarc_report_emit renders.
+ * fuzz_report: the DMARC report parser (common/dmarc/report/report.h) end to
+ * end, from bytes fed in chunks to the events dmarc_report_emit renders.
  *
  * Input layout (so one corpus drives every mode):
  *   byte 0  bit 0: format (0 JSON, 1 KV)
@@ -114,8 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)fuzz_touch(dmarc_report_key(r), strlen(dmarc_report_key(r)));
     n = dmarc_report_emit(r, spool, (mode & 2) ? &ann : NULL,
                           (mode & 8) ? "\"vendor_rua_mail\": {}" : NULL,
-                          (mode & 4) ? fake_resolve : NULL, NULL,
-                          discard_event, &sink);
+                          (mode & 4) ? fake_resolve : NULL, NULL, discard_event,
+                          &sink);
     /* One event per record, every time. */
     FUZZ_CHECK(n >= 0 && (uint64_t)n == dmarc_report_records(r));
     FUZZ_CHECK((uint64_t)n == sink.events);

@@ -90,7 +90,7 @@ static inline void *fuzz_server_main(void *arg)
     if(p.revents & (POLLIN | POLLHUP | POLLERR)) {
       ssize_t r = recv(fd, sink, sizeof(sink), 0);
       if(r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
-        break;                    /* the client closed (or reset) */
+        break; /* the client closed (or reset) */
     }
     if(!shut && (p.revents & POLLOUT)) {
       ssize_t w = send(fd, s->script + off, s->len - off, MSG_NOSIGNAL);

@@ -32,7 +32,7 @@
 #include "log.h"
 #include "fuzz_common.h"
 
-#define MAX_RUNS 8       /* parameters entries run per document */
+#define MAX_RUNS 8 /* parameters entries run per document */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -65,8 +65,8 @@ static void action(const uint8_t *data, size_t size)
   const struct soar_env env = { "/dev/null/fuzz-store", "1" };
 
   err[0] = '\0';
-  if(soar_action_doc_parse((const char *)data, size, &doc, err,
-                           sizeof(err)) < 0) {
+  if(soar_action_doc_parse((const char *)data, size, &doc, err, sizeof(err)) <
+     0) {
     FUZZ_CHECK(strncmp(err, "Invalid action JSON: ", 21) == 0);
     soar_action_doc_free(&doc);
     return;
@@ -80,8 +80,9 @@ static void action(const uint8_t *data, size_t size)
 
     FUZZ_CHECK(cfg.host[0] && memchr(cfg.host, '\0', sizeof(cfg.host)));
     FUZZ_CHECK(cfg.username && cfg.folder);
-    cfg.auth_type = "OAuth";            /* never connect */
-    cJSON_ArrayForEach(p, doc.params) {
+    cfg.auth_type = "OAuth"; /* never connect */
+    cJSON_ArrayForEach(p, doc.params)
+    {
       if(!cJSON_IsObject(p) || ++runs > MAX_RUNS)
         continue;
       cJSON *r = soar_action_run(doc.identifier, &cfg, p, &env);
@@ -97,8 +98,8 @@ static void action(const uint8_t *data, size_t size)
     }
   }
   else {
-    cJSON *r = soar_result_failed(doc.params ? doc.params->child : NULL,
-                                  doc.cfg_err);
+    cJSON *r =
+        soar_result_failed(doc.params ? doc.params->child : NULL, doc.cfg_err);
     if(r) {
       check_dump(r);
       cJSON_Delete(r);
@@ -128,13 +129,12 @@ static void email(const uint8_t *data, size_t size)
   o.max_attachments = (data[0] & 0x40) ? 2 : 0;
   if(data[0] & 0x80)
     o.extract_attachments = o.extract_ips = o.extract_domains =
-      o.extract_hashes = false;
+        o.extract_hashes = false;
   data++;
   size--;
 
-  if(soar_email_process((const char *)data, size, &o, &c, err,
-                        sizeof(err)) < 0)
-    return;                              /* only out of memory */
+  if(soar_email_process((const char *)data, size, &o, &c, err, sizeof(err)) < 0)
+    return; /* only out of memory */
   FUZZ_CHECK(c.name && fuzz_utf8_ok(c.name, strlen(c.name)));
   FUZZ_CHECK(cJSON_IsArray(c.artifacts));
   f = open_memstream(&out, &outlen);
@@ -146,8 +146,8 @@ static void email(const uint8_t *data, size_t size)
       FUZZ_CHECK(j != NULL);
       /* IOC artifacts are printed straight from the IOC lists, so the
        * container's own count is what the output must have. */
-      FUZZ_CHECK((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(j, "artifacts")) ==
-                 soar_container_count(&c));
+      FUZZ_CHECK((size_t)cJSON_GetArraySize(cJSON_GetObjectItem(
+                     j, "artifacts")) == soar_container_count(&c));
       FUZZ_CHECK(cJSON_IsString(cJSON_GetObjectItem(j, "name")));
       cJSON_Delete(j);
     }

@@ -57,14 +57,13 @@
 /* Leaf chunks, gzip and zip input buffers and spool copies all use this
  * size: large enough that per-call overhead vanishes, small enough that a
  * walk at the maximum depth stays within a few hundred KB. */
-#define ARCHIVE_CHUNK      (64u * 1024u)
+#define ARCHIVE_CHUNK (64u * 1024u)
 /* Longest zip member name we keep (the format's own maximum). */
-#define ARCHIVE_NAME_MAX   0xffffu
+#define ARCHIVE_NAME_MAX 0xffffu
 /* Room for "gzip layer N ('name')" / "zip layer N ('name') member 'x'". */
-#define ARCHIVE_DESC_MAX   320
+#define ARCHIVE_DESC_MAX 320
 
-void
-archive_limits_default(struct archive_limits *lim)
+void archive_limits_default(struct archive_limits *lim)
 {
   lim->max_bytes = ARCHIVE_DEFAULT_MAX_BYTES;
   lim->max_members = ARCHIVE_DEFAULT_MAX_MEMBERS;
@@ -80,14 +79,14 @@ struct walk {
   const struct archive_handler *h;
   void *ud;
   struct archive_error *err;
-  int failed;                 /* err holds the first failure */
-  uint64_t produced;          /* decompressed bytes, all layers */
-  unsigned char *chunk;       /* the leaf / spool buffer (one at a time) */
+  int failed;           /* err holds the first failure */
+  uint64_t produced;    /* decompressed bytes, all layers */
+  unsigned char *chunk; /* the leaf / spool buffer (one at a time) */
 
   /* The source, for opening a depth-0 zip in place. */
   struct rd *root;
-  int root_fd;                /* -1 for memory */
-  int root_seekable;          /* regular file with a known offset */
+  int root_fd;       /* -1 for memory */
+  int root_seekable; /* regular file with a known offset */
   uint64_t root_base, root_size;
   const void *root_mem;
   size_t root_len;
@@ -101,15 +100,15 @@ walk_fail(struct walk *w, int permanent, const char *fmt, ...)
   va_list ap;
   char *p;
 
-  if (w->failed)
+  if(w->failed)
     return;
   w->failed = 1;
   w->err->permanent = permanent;
   va_start(ap, fmt);
   vsnprintf(w->err->msg, sizeof(w->err->msg), fmt, ap);
   va_end(ap);
-  for (p = w->err->msg; *p != '\0'; p++) {
-    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+  for(p = w->err->msg; *p != '\0'; p++) {
+    if((unsigned char)*p < 0x20 || *p == 0x7f)
       *p = '?';
   }
 }
@@ -117,23 +116,23 @@ walk_fail(struct walk *w, int permanent, const char *fmt, ...)
 /* How many bytes a decompressor may produce in one step: len, or one more
  * than what is left under max_bytes, so that crossing the limit is seen on
  * the first byte too many and never delivered. */
-static size_t
-limit_room(const struct walk *w, size_t len)
+static size_t limit_room(const struct walk *w, size_t len)
 {
   uint64_t left = w->lim.max_bytes - w->produced;
 
-  if (left < len)
+  if(left < len)
     len = (size_t)left + 1;
   return len;
 }
 
-static int
-account(struct walk *w, size_t got, const char *desc)
+static int account(struct walk *w, size_t got, const char *desc)
 {
   w->produced += got;
-  if (w->produced > w->lim.max_bytes) {
-    walk_fail(w, 1, "%s: decompressed size exceeds the limit of %llu bytes "
-              "(max_bytes)", desc, (unsigned long long)w->lim.max_bytes);
+  if(w->produced > w->lim.max_bytes) {
+    walk_fail(w, 1,
+              "%s: decompressed size exceeds the limit of %llu bytes "
+              "(max_bytes)",
+              desc, (unsigned long long)w->lim.max_bytes);
     return -1;
   }
   return 0;
@@ -146,45 +145,42 @@ struct rd {
    * reason is in the walk). */
   ssize_t (*read)(struct rd *r, unsigned char *buf, size_t len);
   struct walk *w;
-  unsigned char peek[4];   /* the sniffed bytes, served before read() */
+  unsigned char peek[4]; /* the sniffed bytes, served before read() */
   size_t npeek, peekoff;
 };
 
 /* Copy up to len bytes of src[*off, have) to buf and advance *off past
  * them.  Returns the count, 0 once src is used up.  Serves both the
  * sniffed bytes of any reader and the whole of a memory reader. */
-static ssize_t
-copy_out(unsigned char *buf, size_t len, const unsigned char *src,
-         size_t have, size_t *off)
+static ssize_t copy_out(unsigned char *buf, size_t len,
+                        const unsigned char *src, size_t have, size_t *off)
 {
   size_t n = have - *off;
 
-  if (n > len)
+  if(n > len)
     n = len;
   memcpy(buf, src + *off, n);
   *off += n;
   return (ssize_t)n;
 }
 
-static ssize_t
-rd_read(struct rd *r, unsigned char *buf, size_t len)
+static ssize_t rd_read(struct rd *r, unsigned char *buf, size_t len)
 {
-  if (r->peekoff < r->npeek)
+  if(r->peekoff < r->npeek)
     return copy_out(buf, len, r->peek, r->npeek, &r->peekoff);
   return r->read(r, buf, len);
 }
 
 /* Fill r->peek with up to 4 bytes.  Returns the count, or -1. */
-static ssize_t
-rd_sniff(struct rd *r)
+static ssize_t rd_sniff(struct rd *r)
 {
   r->npeek = r->peekoff = 0;
-  while (r->npeek < sizeof(r->peek)) {
+  while(r->npeek < sizeof(r->peek)) {
     ssize_t n = r->read(r, r->peek + r->npeek, sizeof(r->peek) - r->npeek);
 
-    if (n < 0)
+    if(n < 0)
       return -1;
-    if (n == 0)
+    if(n == 0)
       break;
     r->npeek += (size_t)n;
   }
@@ -197,17 +193,16 @@ struct rd_fd {
   const char *name;
 };
 
-static ssize_t
-rd_fd_read(struct rd *r, unsigned char *buf, size_t len)
+static ssize_t rd_fd_read(struct rd *r, unsigned char *buf, size_t len)
 {
   struct rd_fd *f = (struct rd_fd *)r;
 
-  for (;;) {
+  for(;;) {
     ssize_t n = read(f->fd, buf, len);
 
-    if (n >= 0)
+    if(n >= 0)
       return n;
-    if (errno == EINTR)
+    if(errno == EINTR)
       continue;
     walk_fail(r->w, 0, "'%s': read error: %s", f->name, strerror(errno));
     return -1;
@@ -220,8 +215,7 @@ struct rd_mem {
   size_t len, off;
 };
 
-static ssize_t
-rd_mem_read(struct rd *r, unsigned char *buf, size_t len)
+static ssize_t rd_mem_read(struct rd *r, unsigned char *buf, size_t len)
 {
   struct rd_mem *m = (struct rd_mem *)r;
 
@@ -239,65 +233,64 @@ struct rd_gz {
   unsigned char *inbuf;
   int in_eof;
   enum gz_state state;
-  unsigned member;          /* 1-based, for messages */
-  uint64_t out;             /* bytes this layer produced */
+  unsigned member; /* 1-based, for messages */
+  uint64_t out;    /* bytes this layer produced */
   char desc[ARCHIVE_DESC_MAX];
 };
 
 /* Move unread input to the front and read more after it. */
-static int
-gz_fill(struct rd_gz *g)
+static int gz_fill(struct rd_gz *g)
 {
   ssize_t n;
 
-  if (g->in_eof)
+  if(g->in_eof)
     return 0;
-  if (g->zs.avail_in > 0 && g->zs.next_in != g->inbuf)
+  if(g->zs.avail_in > 0 && g->zs.next_in != g->inbuf)
     memmove(g->inbuf, g->zs.next_in, g->zs.avail_in);
   g->zs.next_in = g->inbuf;
   n = rd_read(g->in, g->inbuf + g->zs.avail_in, ARCHIVE_CHUNK - g->zs.avail_in);
-  if (n < 0)
+  if(n < 0)
     return -1;
-  if (n == 0)
+  if(n == 0)
     g->in_eof = 1;
   g->zs.avail_in += (uInt)n;
   return 0;
 }
 
-static ssize_t
-rd_gz_read(struct rd *r, unsigned char *buf, size_t len)
+static ssize_t rd_gz_read(struct rd *r, unsigned char *buf, size_t len)
 {
   struct rd_gz *g = (struct rd_gz *)r;
   struct walk *w = r->w;
 
-  for (;;) {
+  for(;;) {
     size_t room, got;
     int ret;
 
-    if (g->state == GZ_DONE)
+    if(g->state == GZ_DONE)
       return 0;
-    if (g->state == GZ_BETWEEN) {
+    if(g->state == GZ_BETWEEN) {
       /* RFC 1952 2.2: members may follow each other; anything else after a
        * member is trailing garbage that gzip(1) also ignores */
-      while (g->zs.avail_in < 2 && !g->in_eof) {
-        if (gz_fill(g) < 0)
+      while(g->zs.avail_in < 2 && !g->in_eof) {
+        if(gz_fill(g) < 0)
           return -1;
       }
-      if (g->zs.avail_in >= 2 && g->zs.next_in[0] == 0x1f &&
-          g->zs.next_in[1] == 0x8b) {
+      if(g->zs.avail_in >= 2 && g->zs.next_in[0] == 0x1f &&
+         g->zs.next_in[1] == 0x8b) {
         inflateReset(&g->zs);
         g->member++;
         g->state = GZ_MEMBER;
-      } else {
-        if (g->zs.avail_in > 0)
+      }
+      else {
+        if(g->zs.avail_in > 0)
           log_debug("%s: ignoring bytes after gzip member %u", g->desc,
                     g->member);
         g->state = GZ_DONE;
         return 0;
       }
     }
-    if (g->zs.avail_in == 0 && !g->in_eof) {
-      if (gz_fill(g) < 0)
+    if(g->zs.avail_in == 0 && !g->in_eof) {
+      if(gz_fill(g) < 0)
         return -1;
       continue;
     }
@@ -308,34 +301,30 @@ rd_gz_read(struct rd *r, unsigned char *buf, size_t len)
     ret = inflate(&g->zs, Z_NO_FLUSH);
     got = room - g->zs.avail_out;
     g->out += got;
-    if (got > 0 && account(w, got, g->desc) < 0)
+    if(got > 0 && account(w, got, g->desc) < 0)
       return -1;
 
-    switch (ret) {
-    case Z_STREAM_END:
-      g->state = GZ_BETWEEN;
-      break;
-    case Z_OK:
-      break;
+    switch(ret) {
+    case Z_STREAM_END: g->state = GZ_BETWEEN; break;
+    case Z_OK: break;
     case Z_BUF_ERROR:
       /* no progress possible: only a problem once the input is over */
-      if (g->in_eof && g->zs.avail_in == 0) {
-        walk_fail(w, 1, "%s: truncated stream after %llu bytes (member %u "
-                  "has no end)", g->desc, (unsigned long long)g->out,
-                  g->member);
+      if(g->in_eof && g->zs.avail_in == 0) {
+        walk_fail(w, 1,
+                  "%s: truncated stream after %llu bytes (member %u "
+                  "has no end)",
+                  g->desc, (unsigned long long)g->out, g->member);
         return -1;
       }
       break;
-    case Z_MEM_ERROR:
-      walk_fail(w, 0, "%s: out of memory", g->desc);
-      return -1;
+    case Z_MEM_ERROR: walk_fail(w, 0, "%s: out of memory", g->desc); return -1;
     default:
       walk_fail(w, 1, "%s: corrupt data in member %u after %llu bytes: %s",
                 g->desc, g->member, (unsigned long long)g->out,
                 g->zs.msg != NULL ? g->zs.msg : "inflate failed");
       return -1;
     }
-    if (got > 0)
+    if(got > 0)
       return (ssize_t)got;
   }
 }
@@ -357,35 +346,37 @@ struct rd_zm {
 };
 
 /* Raw (still compressed) member bytes from minizip: >= 0 count, -1. */
-static int
-zm_raw(struct rd_zm *m, unsigned char *buf, size_t len)
+static int zm_raw(struct rd_zm *m, unsigned char *buf, size_t len)
 {
   int n = unzReadCurrentFile(m->uf, buf, (unsigned)len);
 
-  if (n >= 0)
+  if(n >= 0)
     return n;
-  if (m->z->io_errno != 0)
+  if(m->z->io_errno != 0)
     walk_fail(m->rd.w, 0, "%s: read error: %s", m->desc,
               strerror(m->z->io_errno));
   else
-    walk_fail(m->rd.w, 1, "%s: cannot read the compressed data (minizip "
-              "error %d)", m->desc, n);
+    walk_fail(m->rd.w, 1,
+              "%s: cannot read the compressed data (minizip "
+              "error %d)",
+              m->desc, n);
   return -1;
 }
 
 /* At the real end of the member: the directory's size and CRC must match
  * what was produced. */
-static int
-zm_finish(struct rd_zm *m)
+static int zm_finish(struct rd_zm *m)
 {
   m->done = 1;
-  if (m->out != m->e->usize) {
-    walk_fail(m->rd.w, 1, "%s: inflated to %llu bytes but the header "
-              "declares %llu", m->desc, (unsigned long long)m->out,
+  if(m->out != m->e->usize) {
+    walk_fail(m->rd.w, 1,
+              "%s: inflated to %llu bytes but the header "
+              "declares %llu",
+              m->desc, (unsigned long long)m->out,
               (unsigned long long)m->e->usize);
     return -1;
   }
-  if (m->crc != m->e->crc) {
+  if(m->crc != m->e->crc) {
     walk_fail(m->rd.w, 1, "%s: CRC mismatch (header %08lx, data %08lx)",
               m->desc, (unsigned long)m->e->crc, (unsigned long)m->crc);
     return -1;
@@ -393,39 +384,39 @@ zm_finish(struct rd_zm *m)
   return 0;
 }
 
-static ssize_t
-rd_zm_read(struct rd *r, unsigned char *buf, size_t len)
+static ssize_t rd_zm_read(struct rd *r, unsigned char *buf, size_t len)
 {
   struct rd_zm *m = (struct rd_zm *)r;
   struct walk *w = r->w;
   int at_end = 0;
   size_t room, got = 0;
 
-  if (m->done)
+  if(m->done)
     return 0;
   /* produce at most one byte past either the declared size or max_bytes,
    * so a lie or a bomb is caught on its first extra byte */
   room = limit_room(w, len);
-  if (m->e->usize - m->out < room)
+  if(m->e->usize - m->out < room)
     room = (size_t)(m->e->usize - m->out) + 1;
 
-  if (m->e->method == 0) {
+  if(m->e->method == 0) {
     int n = zm_raw(m, buf, room);
 
-    if (n < 0)
+    if(n < 0)
       return -1;
     got = (size_t)n;
     at_end = n == 0;
-  } else {
-    for (;;) {
+  }
+  else {
+    for(;;) {
       int ret;
 
-      if (m->zs.avail_in == 0 && !m->raw_eof) {
+      if(m->zs.avail_in == 0 && !m->raw_eof) {
         int n = zm_raw(m, m->inbuf, ARCHIVE_CHUNK);
 
-        if (n < 0)
+        if(n < 0)
           return -1;
-        if (n == 0)
+        if(n == 0)
           m->raw_eof = 1;
         m->zs.next_in = m->inbuf;
         m->zs.avail_in = (uInt)n;
@@ -434,40 +425,42 @@ rd_zm_read(struct rd *r, unsigned char *buf, size_t len)
       m->zs.avail_out = (uInt)room;
       ret = inflate(&m->zs, Z_NO_FLUSH);
       got = room - m->zs.avail_out;
-      if (ret == Z_STREAM_END) {
+      if(ret == Z_STREAM_END) {
         at_end = 1;
         break;
       }
-      if (ret == Z_BUF_ERROR && m->raw_eof && m->zs.avail_in == 0) {
-        walk_fail(w, 1, "%s: truncated deflate data after %llu bytes",
-                  m->desc, (unsigned long long)(m->out + got));
+      if(ret == Z_BUF_ERROR && m->raw_eof && m->zs.avail_in == 0) {
+        walk_fail(w, 1, "%s: truncated deflate data after %llu bytes", m->desc,
+                  (unsigned long long)(m->out + got));
         return -1;
       }
-      if (ret == Z_MEM_ERROR) {
+      if(ret == Z_MEM_ERROR) {
         walk_fail(w, 0, "%s: out of memory", m->desc);
         return -1;
       }
-      if (ret != Z_OK && ret != Z_BUF_ERROR) {
+      if(ret != Z_OK && ret != Z_BUF_ERROR) {
         walk_fail(w, 1, "%s: corrupt deflate data after %llu bytes: %s",
                   m->desc, (unsigned long long)(m->out + got),
                   m->zs.msg != NULL ? m->zs.msg : "inflate failed");
         return -1;
       }
-      if (got > 0)
+      if(got > 0)
         break;
     }
   }
 
   m->out += got;
-  if (m->out > m->e->usize) {
-    walk_fail(w, 1, "%s: inflates past its declared size of %llu bytes "
-              "(lying header)", m->desc, (unsigned long long)m->e->usize);
+  if(m->out > m->e->usize) {
+    walk_fail(w, 1,
+              "%s: inflates past its declared size of %llu bytes "
+              "(lying header)",
+              m->desc, (unsigned long long)m->e->usize);
     return -1;
   }
-  if (got > 0 && account(w, got, m->desc) < 0)
+  if(got > 0 && account(w, got, m->desc) < 0)
     return -1;
   m->crc = crc32(m->crc, buf, (uInt)got);
-  if (at_end && zm_finish(m) < 0)
+  if(at_end && zm_finish(m) < 0)
     return -1;
   return (ssize_t)got;
 }
@@ -478,30 +471,30 @@ static int walk_stream(struct walk *w, struct rd *r, const char *name,
                        unsigned depth);
 
 /* Hand r to the caller as one leaf. */
-static int
-walk_leaf(struct walk *w, struct rd *r, const char *name, unsigned depth)
+static int walk_leaf(struct walk *w, struct rd *r, const char *name,
+                     unsigned depth)
 {
   int rc = w->h->leaf_begin(w->ud, name, depth);
 
-  if (rc < 0)
+  if(rc < 0)
     return -2;
-  if (rc > 0) {
+  if(rc > 0) {
     w->h->leaf_end(w->ud, 1);
     return 0;
   }
-  for (;;) {
+  for(;;) {
     ssize_t n = rd_read(r, w->chunk, ARCHIVE_CHUNK);
 
-    if (n < 0) {
+    if(n < 0) {
       w->h->leaf_end(w->ud, -1);
       return -1;
     }
-    if (n == 0) {
+    if(n == 0) {
       w->h->leaf_end(w->ud, 0);
       return 0;
     }
     rc = w->h->leaf_data(w->ud, w->chunk, (size_t)n);
-    if (rc != 0) {
+    if(rc != 0) {
       w->h->leaf_end(w->ud, 1);
       return rc < 0 ? -2 : 0;
     }
@@ -509,23 +502,22 @@ walk_leaf(struct walk *w, struct rd *r, const char *name, unsigned depth)
 }
 
 /* "report.xml.gz" -> "report.xml"; a name without the suffix is kept. */
-static void
-strip_gz_suffix(char *out, size_t outlen, const char *name)
+static void strip_gz_suffix(char *out, size_t outlen, const char *name)
 {
   size_t n = strlen(name);
 
-  if (n >= 5 && strcasecmp(name + n - 5, ".gzip") == 0)
+  if(n >= 5 && strcasecmp(name + n - 5, ".gzip") == 0)
     n -= 5;
-  else if (n >= 3 && strcasecmp(name + n - 3, ".gz") == 0)
+  else if(n >= 3 && strcasecmp(name + n - 3, ".gz") == 0)
     n -= 3;
-  if (n >= outlen)
+  if(n >= outlen)
     n = outlen - 1;
   memcpy(out, name, n);
   out[n] = '\0';
 }
 
-static int
-walk_gzip(struct walk *w, struct rd *in, const char *name, unsigned depth)
+static int walk_gzip(struct walk *w, struct rd *in, const char *name,
+                     unsigned depth)
 {
   struct rd_gz g;
   char *inner;
@@ -533,9 +525,9 @@ walk_gzip(struct walk *w, struct rd *in, const char *name, unsigned depth)
   int rc;
 
   memset(&g, 0, sizeof(g));
-  archive_printf(g.desc, sizeof(g.desc),
-                 "gzip layer %u ('%s')", depth + 1, name);
-  if (depth + 1 > w->lim.max_depth) {
+  archive_printf(g.desc, sizeof(g.desc), "gzip layer %u ('%s')", depth + 1,
+                 name);
+  if(depth + 1 > w->lim.max_depth) {
     walk_fail(w, 1, "%s: nesting deeper than %u layers (max_depth)", g.desc,
               w->lim.max_depth);
     return -1;
@@ -548,8 +540,7 @@ walk_gzip(struct walk *w, struct rd *in, const char *name, unsigned depth)
   g.inbuf = malloc(ARCHIVE_CHUNK);
   inner = malloc(namelen);
   /* 15 + 16: a gzip wrapper; zlib checks the header, CRC-32 and ISIZE */
-  if (g.inbuf == NULL || inner == NULL ||
-      inflateInit2(&g.zs, 15 + 16) != Z_OK) {
+  if(g.inbuf == NULL || inner == NULL || inflateInit2(&g.zs, 15 + 16) != Z_OK) {
     free(g.inbuf);
     free(inner);
     walk_fail(w, 0, "%s: out of memory", g.desc);
@@ -563,57 +554,58 @@ walk_gzip(struct walk *w, struct rd *in, const char *name, unsigned depth)
   return rc;
 }
 
-static int
-is_dir_name(const char *s)
+static int is_dir_name(const char *s)
 {
   size_t n = strlen(s);
 
   return n > 0 && (s[n - 1] == '/' || s[n - 1] == '\\');
 }
 
-static const char *
-base_name(const char *s)
+static const char *base_name(const char *s)
 {
   const char *slash = strrchr(s, '/'), *bslash = strrchr(s, '\\');
 
-  if (bslash != NULL && (slash == NULL || bslash > slash))
+  if(bslash != NULL && (slash == NULL || bslash > slash))
     slash = bslash;
   return slash != NULL ? slash + 1 : s;
 }
 
 /* Inflate one member (the current minizip entry e, already cross-checked)
  * and walk what comes out. */
-static int
-walk_zip_member(struct walk *w, unzFile uf, struct zio *z,
-                const struct zip_entry *e, const char *zdesc,
-                const char *mname, unsigned depth)
+static int walk_zip_member(struct walk *w, unzFile uf, struct zio *z,
+                           const struct zip_entry *e, const char *zdesc,
+                           const char *mname, unsigned depth)
 {
   struct rd_zm m;
   int rc;
 
   memset(&m, 0, sizeof(m));
   archive_printf(m.desc, sizeof(m.desc), "%s member '%s'", zdesc, mname);
-  if (e->flags & 1) {
+  if(e->flags & 1) {
     walk_fail(w, 1, "%s: encrypted members are not supported", m.desc);
     return -1;
   }
-  if (e->method != 0 && e->method != Z_DEFLATED) {
+  if(e->method != 0 && e->method != Z_DEFLATED) {
     walk_fail(w, 1, "%s: compression method %u is not supported", m.desc,
               e->method);
     return -1;
   }
-  if (unzOpenCurrentFile2(uf, NULL, NULL, 1) != UNZ_OK) {
-    if (z->io_errno != 0)
+  if(unzOpenCurrentFile2(uf, NULL, NULL, 1) != UNZ_OK) {
+    if(z->io_errno != 0)
       walk_fail(w, 0, "%s: read error: %s", m.desc, strerror(z->io_errno));
     else
-      walk_fail(w, 1, "%s: local header does not match the central "
-                "directory", m.desc);
+      walk_fail(w, 1,
+                "%s: local header does not match the central "
+                "directory",
+                m.desc);
     return -1;
   }
-  if (unzGetCurrentFileZStreamPos64(uf) != e->data_off) {
+  if(unzGetCurrentFileZStreamPos64(uf) != e->data_off) {
     unzCloseCurrentFile(uf);
-    walk_fail(w, 1, "%s: data offset differs between the directory check "
-              "and minizip", m.desc);
+    walk_fail(w, 1,
+              "%s: data offset differs between the directory check "
+              "and minizip",
+              m.desc);
     return -1;
   }
   m.rd.read = rd_zm_read;
@@ -622,10 +614,10 @@ walk_zip_member(struct walk *w, unzFile uf, struct zio *z,
   m.z = z;
   m.e = e;
   m.crc = crc32(0L, Z_NULL, 0);
-  if (e->method == Z_DEFLATED) {
+  if(e->method == Z_DEFLATED) {
     m.inbuf = malloc(ARCHIVE_CHUNK);
     /* -15: raw deflate, as zip stores it */
-    if (m.inbuf == NULL || inflateInit2(&m.zs, -15) != Z_OK) {
+    if(m.inbuf == NULL || inflateInit2(&m.zs, -15) != Z_OK) {
       free(m.inbuf);
       unzCloseCurrentFile(uf);
       walk_fail(w, 0, "%s: out of memory", m.desc);
@@ -634,7 +626,7 @@ walk_zip_member(struct walk *w, unzFile uf, struct zio *z,
     m.zs_init = 1;
   }
   rc = walk_stream(w, &m.rd, base_name(mname), depth);
-  if (m.zs_init)
+  if(m.zs_init)
     inflateEnd(&m.zs);
   free(m.inbuf);
   unzCloseCurrentFile(uf);
@@ -643,8 +635,8 @@ walk_zip_member(struct walk *w, unzFile uf, struct zio *z,
 
 /* Walk the zip seen through z.  depth is the layer count around the
  * members (this zip's own layer number). */
-static int
-walk_zip(struct walk *w, struct zio *z, const char *name, unsigned depth)
+static int walk_zip(struct walk *w, struct zio *z, const char *name,
+                    unsigned depth)
 {
   char zdesc[ARCHIVE_DESC_MAX], why[256];
   struct zip_dir dir;
@@ -656,47 +648,49 @@ walk_zip(struct walk *w, struct zio *z, const char *name, unsigned depth)
   int rc = 0;
 
   archive_printf(zdesc, sizeof(zdesc), "zip layer %u ('%s')", depth, name);
-  if (zipdir_read(z, w->lim.max_members, &dir, why, sizeof(why)) < 0) {
-    if (z->io_errno != 0)
+  if(zipdir_read(z, w->lim.max_members, &dir, why, sizeof(why)) < 0) {
+    if(z->io_errno != 0)
       walk_fail(w, 0, "%s: read error: %s", zdesc, strerror(z->io_errno));
     else
       walk_fail(w, 1, "%s: %s", zdesc, why);
     return -1;
   }
-  if (dir.n == 0)
-    return 0;   /* an empty zip: no leaves */
+  if(dir.n == 0)
+    return 0; /* an empty zip: no leaves */
 
   mname = malloc(ARCHIVE_NAME_MAX + 1);
-  if (mname == NULL) {
+  if(mname == NULL) {
     zipdir_free(&dir);
     walk_fail(w, 0, "%s: out of memory", zdesc);
     return -1;
   }
   zio_filefunc(&ff, z);
   uf = unzOpen2_64("archive", &ff);
-  if (uf == NULL) {
+  if(uf == NULL) {
     free(mname);
     zipdir_free(&dir);
-    if (z->io_errno != 0)
+    if(z->io_errno != 0)
       walk_fail(w, 0, "%s: read error: %s", zdesc, strerror(z->io_errno));
     else
       walk_fail(w, 1, "%s: not a readable zip", zdesc);
     return -1;
   }
-  if (unzGetGlobalInfo64(uf, &gi) != UNZ_OK || gi.number_entry != dir.n) {
-    walk_fail(w, 1, "%s: entry count differs between the directory check "
-              "and minizip", zdesc);
+  if(unzGetGlobalInfo64(uf, &gi) != UNZ_OK || gi.number_entry != dir.n) {
+    walk_fail(w, 1,
+              "%s: entry count differs between the directory check "
+              "and minizip",
+              zdesc);
     rc = -1;
   }
 
-  for (i = 0; rc == 0 && i < dir.n; i++) {
+  for(i = 0; rc == 0 && i < dir.n; i++) {
     const struct zip_entry *e = &dir.e[i];
     unz_file_info64 fi;
 
-    if ((i == 0 ? unzGoToFirstFile(uf) : unzGoToNextFile(uf)) != UNZ_OK ||
-        unzGetCurrentFileInfo64(uf, &fi, mname, ARCHIVE_NAME_MAX + 1, NULL, 0,
-                                NULL, 0) != UNZ_OK) {
-      if (z->io_errno != 0)
+    if((i == 0 ? unzGoToFirstFile(uf) : unzGoToNextFile(uf)) != UNZ_OK ||
+       unzGetCurrentFileInfo64(uf, &fi, mname, ARCHIVE_NAME_MAX + 1, NULL, 0,
+                               NULL, 0) != UNZ_OK) {
+      if(z->io_errno != 0)
         walk_fail(w, 0, "%s: read error: %s", zdesc, strerror(z->io_errno));
       else
         walk_fail(w, 1, "%s: cannot read directory entry %zu", zdesc, i + 1);
@@ -704,23 +698,27 @@ walk_zip(struct walk *w, struct zio *z, const char *name, unsigned depth)
       break;
     }
     mname[fi.size_filename <= ARCHIVE_NAME_MAX ? fi.size_filename
-                                                : ARCHIVE_NAME_MAX] = '\0';
+                                               : ARCHIVE_NAME_MAX] = '\0';
     /* minizip must see exactly what the validator saw */
-    if (fi.compressed_size != e->csize || fi.uncompressed_size != e->usize ||
-        fi.crc != e->crc || fi.compression_method != e->method ||
-        fi.flag != e->flags) {
+    if(fi.compressed_size != e->csize || fi.uncompressed_size != e->usize ||
+       fi.crc != e->crc || fi.compression_method != e->method ||
+       fi.flag != e->flags) {
       /* Debian's minizip 1.1 never applies zip64 extra fields on LP64
        * (it compares with (unsigned long)-1), so such entries land here */
-      if (e->zip64)
-        walk_fail(w, 1, "%s: entry %zu uses zip64 sizes, which the "
-                  "installed minizip cannot read", zdesc, i + 1);
+      if(e->zip64)
+        walk_fail(w, 1,
+                  "%s: entry %zu uses zip64 sizes, which the "
+                  "installed minizip cannot read",
+                  zdesc, i + 1);
       else
-        walk_fail(w, 1, "%s: entry %zu differs between the directory check "
-                  "and minizip", zdesc, i + 1);
+        walk_fail(w, 1,
+                  "%s: entry %zu differs between the directory check "
+                  "and minizip",
+                  zdesc, i + 1);
       rc = -1;
       break;
     }
-    if (is_dir_name(mname))
+    if(is_dir_name(mname))
       continue;
     rc = walk_zip_member(w, uf, z, e, zdesc, mname, depth);
   }
@@ -732,36 +730,34 @@ walk_zip(struct walk *w, struct zio *z, const char *name, unsigned depth)
 }
 
 /* An unlinked file for spooling a nested zip: $TMPDIR or /tmp. */
-static int
-spool_open(const char **dir_r)
+static int spool_open(const char **dir_r)
 {
   const char *dir = getenv("TMPDIR");
   char path[4096];
   int fd;
 
-  if (dir == NULL || dir[0] == '\0')
+  if(dir == NULL || dir[0] == '\0')
     dir = "/tmp";
   *dir_r = dir;
 #ifdef O_TMPFILE
   fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd >= 0)
+  if(fd >= 0)
     return fd;
 #endif
-  if (snprintf(path, sizeof(path), "%s/archive-spool-XXXXXX", dir) >=
-      (int)sizeof(path)) {
+  if(snprintf(path, sizeof(path), "%s/archive-spool-XXXXXX", dir) >=
+     (int)sizeof(path)) {
     errno = ENAMETOOLONG;
     return -1;
   }
   fd = mkostemp(path, O_CLOEXEC);
-  if (fd >= 0)
+  if(fd >= 0)
     unlink(path);
   return fd;
 }
 
 /* Copy all of r to a temporary file and walk it as a zip. */
-static int
-walk_zip_spooled(struct walk *w, struct rd *r, const char *name,
-                 unsigned depth)
+static int walk_zip_spooled(struct walk *w, struct rd *r, const char *name,
+                            unsigned depth)
 {
   const char *dir;
   uint64_t total = 0;
@@ -769,31 +765,36 @@ walk_zip_spooled(struct walk *w, struct rd *r, const char *name,
   int fd, rc;
 
   fd = spool_open(&dir);
-  if (fd < 0) {
-    walk_fail(w, 0, "zip layer %u ('%s'): cannot create a temporary file in "
-              "%s: %s", depth, name, dir, strerror(errno));
+  if(fd < 0) {
+    walk_fail(w, 0,
+              "zip layer %u ('%s'): cannot create a temporary file in "
+              "%s: %s",
+              depth, name, dir, strerror(errno));
     return -1;
   }
-  for (;;) {
+  for(;;) {
     ssize_t n = rd_read(r, w->chunk, ARCHIVE_CHUNK);
 
-    if (n < 0) {
+    if(n < 0) {
       close(fd);
       return -1;
     }
-    if (n == 0)
+    if(n == 0)
       break;
     total += (uint64_t)n;
-    if (total > w->lim.max_bytes) {
+    if(total > w->lim.max_bytes) {
       close(fd);
-      walk_fail(w, 1, "zip layer %u ('%s'): size exceeds the limit of %llu "
-                "bytes (max_bytes)", depth, name,
-                (unsigned long long)w->lim.max_bytes);
+      walk_fail(w, 1,
+                "zip layer %u ('%s'): size exceeds the limit of %llu "
+                "bytes (max_bytes)",
+                depth, name, (unsigned long long)w->lim.max_bytes);
       return -1;
     }
-    if (util_write_all(fd, w->chunk, (size_t)n) < 0) {
-      walk_fail(w, 0, "zip layer %u ('%s'): cannot write a temporary file "
-                "in %s: %s", depth, name, dir, strerror(errno));
+    if(util_write_all(fd, w->chunk, (size_t)n) < 0) {
+      walk_fail(w, 0,
+                "zip layer %u ('%s'): cannot write a temporary file "
+                "in %s: %s",
+                depth, name, dir, strerror(errno));
       close(fd);
       return -1;
     }
@@ -804,28 +805,30 @@ walk_zip_spooled(struct walk *w, struct rd *r, const char *name,
   return rc;
 }
 
-static int
-walk_stream(struct walk *w, struct rd *r, const char *name, unsigned depth)
+static int walk_stream(struct walk *w, struct rd *r, const char *name,
+                       unsigned depth)
 {
   ssize_t n = rd_sniff(r);
   const unsigned char *p = r->peek;
 
-  if (n < 0)
+  if(n < 0)
     return -1;
-  if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+  if(n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
     return walk_gzip(w, r, name, depth);
-  if (n == 4 && p[0] == 'P' && p[1] == 'K' &&
-      ((p[2] == 3 && p[3] == 4) || (p[2] == 5 && p[3] == 6))) {
+  if(n == 4 && p[0] == 'P' && p[1] == 'K' &&
+     ((p[2] == 3 && p[3] == 4) || (p[2] == 5 && p[3] == 6))) {
     struct zio z;
 
-    if (depth + 1 > w->lim.max_depth) {
-      walk_fail(w, 1, "zip layer %u ('%s'): nesting deeper than %u layers "
-                "(max_depth)", depth + 1, name, w->lim.max_depth);
+    if(depth + 1 > w->lim.max_depth) {
+      walk_fail(w, 1,
+                "zip layer %u ('%s'): nesting deeper than %u layers "
+                "(max_depth)",
+                depth + 1, name, w->lim.max_depth);
       return -1;
     }
-    if (r != w->root || (w->root_fd >= 0 && !w->root_seekable))
+    if(r != w->root || (w->root_fd >= 0 && !w->root_seekable))
       return walk_zip_spooled(w, r, name, depth + 1);
-    if (w->root_fd >= 0)
+    if(w->root_fd >= 0)
       zio_init_fd(&z, w->root_fd, w->root_base, w->root_size);
     else
       zio_init_mem(&z, w->root_mem, w->root_len);
@@ -834,13 +837,12 @@ walk_stream(struct walk *w, struct rd *r, const char *name, unsigned depth)
   return walk_leaf(w, r, name, depth);
 }
 
-static int
-walk_init(struct walk *w, const struct archive_limits *lim,
-          const struct archive_handler *h, void *ud,
-          struct archive_error *err)
+static int walk_init(struct walk *w, const struct archive_limits *lim,
+                     const struct archive_handler *h, void *ud,
+                     struct archive_error *err)
 {
   memset(w, 0, sizeof(*w));
-  if (lim != NULL)
+  if(lim != NULL)
     w->lim = *lim;
   else
     archive_limits_default(&w->lim);
@@ -851,7 +853,7 @@ walk_init(struct walk *w, const struct archive_limits *lim,
   err->msg[0] = '\0';
   w->root_fd = -1;
   w->chunk = malloc(ARCHIVE_CHUNK);
-  if (w->chunk == NULL) {
+  if(w->chunk == NULL) {
     walk_fail(w, 0, "out of memory");
     return -1;
   }
@@ -860,10 +862,9 @@ walk_init(struct walk *w, const struct archive_limits *lim,
 
 /* Walk the outermost layer, root, read by read_fn, and free what
  * walk_init() allocated.  A NULL name is "". */
-static int
-walk_root(struct walk *w, struct rd *root,
-          ssize_t (*read_fn)(struct rd *, unsigned char *, size_t),
-          const char *name)
+static int walk_root(struct walk *w, struct rd *root,
+                     ssize_t (*read_fn)(struct rd *, unsigned char *, size_t),
+                     const char *name)
 {
   int rc;
 
@@ -875,19 +876,18 @@ walk_root(struct walk *w, struct rd *root,
   return rc;
 }
 
-int
-archive_walk_fd(int fd, const char *name, const struct archive_limits *lim,
-                const struct archive_handler *h, void *ud,
-                struct archive_error *err)
+int archive_walk_fd(int fd, const char *name, const struct archive_limits *lim,
+                    const struct archive_handler *h, void *ud,
+                    struct archive_error *err)
 {
   struct walk w;
   struct rd_fd src;
   struct stat st;
   off_t off;
 
-  if (name == NULL)
+  if(name == NULL)
     name = "";
-  if (walk_init(&w, lim, h, ud, err) < 0)
+  if(walk_init(&w, lim, h, ud, err) < 0)
     return -1;
   memset(&src, 0, sizeof(src));
   src.fd = fd;
@@ -895,26 +895,26 @@ archive_walk_fd(int fd, const char *name, const struct archive_limits *lim,
   w.root_fd = fd;
   /* a regular file is read in place when it is a zip; anything else (a
    * pipe) is spooled first */
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-      (off = lseek(fd, 0, SEEK_CUR)) >= 0) {
+  if(fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+     (off = lseek(fd, 0, SEEK_CUR)) >= 0) {
     w.root_seekable = 1;
     w.root_base = (uint64_t)off;
     w.root_size = (uint64_t)st.st_size > (uint64_t)off
-                      ? (uint64_t)st.st_size - (uint64_t)off : 0;
+                      ? (uint64_t)st.st_size - (uint64_t)off
+                      : 0;
   }
   return walk_root(&w, &src.rd, rd_fd_read, name);
 }
 
-int
-archive_walk_mem(const void *data, size_t len, const char *name,
-                 const struct archive_limits *lim,
-                 const struct archive_handler *h, void *ud,
-                 struct archive_error *err)
+int archive_walk_mem(const void *data, size_t len, const char *name,
+                     const struct archive_limits *lim,
+                     const struct archive_handler *h, void *ud,
+                     struct archive_error *err)
 {
   struct walk w;
   struct rd_mem src;
 
-  if (walk_init(&w, lim, h, ud, err) < 0)
+  if(walk_init(&w, lim, h, ud, err) < 0)
     return -1;
   memset(&src, 0, sizeof(src));
   src.data = data;

@@ -21,12 +21,12 @@
 #include <stdint.h>
 
 struct archive_limits {
-  uint64_t max_bytes;    /* decompressed bytes per source, all leaves and
-                            all layers together; default 100 MB (100000000) */
-  unsigned max_members;  /* zip entries per zip file (directories count);
-                            default 100 */
-  unsigned max_depth;    /* nesting of gzip/zip layers; the source itself is
-                            depth 0, so 3 allows e.g. zip > gz > gz; default 3 */
+  uint64_t max_bytes;   /* decompressed bytes per source, all leaves and
+                           all layers together; default 100 MB (100000000) */
+  unsigned max_members; /* zip entries per zip file (directories count);
+                           default 100 */
+  unsigned max_depth;   /* nesting of gzip/zip layers; the source itself is
+                           depth 0, so 3 allows e.g. zip > gz > gz; default 3 */
 };
 
 /* Fill in the defaults above. */
@@ -34,11 +34,11 @@ void archive_limits_default(struct archive_limits *lim);
 
 /* What a walk reports about a source that it had to give up on. */
 struct archive_error {
-  int permanent;   /* 1: the bytes are bad (corrupt, bomb, limit): reading
-                      them again cannot help; 0: an I/O error, worth a retry */
-  char msg[512];   /* one line naming the layer, the limit and the figure,
-                      e.g. "gzip layer 2: decompressed size exceeds the limit
-                      of 100000000 bytes (max_bytes)" */
+  int permanent; /* 1: the bytes are bad (corrupt, bomb, limit): reading
+                    them again cannot help; 0: an I/O error, worth a retry */
+  char msg[512]; /* one line naming the layer, the limit and the figure,
+                    e.g. "gzip layer 2: decompressed size exceeds the limit
+                    of 100000000 bytes (max_bytes)" */
 };
 
 /* The caller's side of a walk.  For each leaf: leaf_begin, then leaf_data

@@ -18,14 +18,14 @@
 #include <minizip/unzip.h>
 
 struct zio {
-  int fd;                     /* -1 when reading memory */
-  const unsigned char *mem;   /* the bytes when fd is -1 */
-  uint64_t base;              /* where the zip starts in fd */
-  uint64_t size;              /* bytes from base to the end */
-  uint64_t pos;               /* minizip's current position (from base) */
-  int io_errno;               /* first read error, 0 if none: a zip that
-                                 fails to parse after a read error is an
-                                 I/O failure, not a bad zip */
+  int fd;                   /* -1 when reading memory */
+  const unsigned char *mem; /* the bytes when fd is -1 */
+  uint64_t base;            /* where the zip starts in fd */
+  uint64_t size;            /* bytes from base to the end */
+  uint64_t pos;             /* minizip's current position (from base) */
+  int io_errno;             /* first read error, 0 if none: a zip that
+                               fails to parse after a read error is an
+                               I/O failure, not a bad zip */
 };
 
 void zio_init_fd(struct zio *z, int fd, uint64_t base, uint64_t size);
@@ -44,23 +44,23 @@ void zio_filefunc(zlib_filefunc64_def *ff, struct zio *z);
  * truncation warning does not fire for what is deliberate.)  Defined in
  * zipdir.c. */
 void archive_printf(char *out, size_t outlen, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* One central-directory entry, as validated. */
 struct zip_entry {
-  uint64_t lh_off;     /* local header, absolute (bias applied) */
-  uint64_t data_off;   /* first byte of the member's data, absolute */
-  uint64_t csize;      /* compressed size from the directory */
-  uint64_t usize;      /* uncompressed size from the directory: only ever
-                          compared with what inflating really produced */
+  uint64_t lh_off;   /* local header, absolute (bias applied) */
+  uint64_t data_off; /* first byte of the member's data, absolute */
+  uint64_t csize;    /* compressed size from the directory */
+  uint64_t usize;    /* uncompressed size from the directory: only ever
+                        compared with what inflating really produced */
   uint32_t crc;
   uint16_t flags;
   uint16_t method;
-  int zip64;           /* a size or offset came from a zip64 extra field */
+  int zip64; /* a size or offset came from a zip64 extra field */
 };
 
 struct zip_dir {
-  struct zip_entry *e;   /* n entries, in central-directory order */
+  struct zip_entry *e; /* n entries, in central-directory order */
   size_t n;
 };
 

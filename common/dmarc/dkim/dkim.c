@@ -39,23 +39,23 @@
 #include "log.h"
 #include "util.h"
 
-#define DKIM_MIN_TIMEOUT_MS  100
-#define DKIM_ARES_TRIES      2
-#define DKIM_FEED_CHUNK      (64 * 1024)   /* bytes handed to dkim_chunk */
-#define DKIM_QNAME_MAX       256           /* selector._domainkey.domain */
-#define DKIM_DNSNAME_MAX     253           /* RFC 1035, as text, no dot */
-#define DKIM_WHY_MAX         96
+#define DKIM_MIN_TIMEOUT_MS 100
+#define DKIM_ARES_TRIES     2
+#define DKIM_FEED_CHUNK     (64 * 1024) /* bytes handed to dkim_chunk */
+#define DKIM_QNAME_MAX      256         /* selector._domainkey.domain */
+#define DKIM_DNSNAME_MAX    253         /* RFC 1035, as text, no dot */
+#define DKIM_WHY_MAX        96
 
 enum query_state { Q_PENDING = 0, Q_ANSWER, Q_ERROR };
 
 struct dkim_query {
   struct dkim_verifier *v;
-  unsigned char *buf;          /* libopendkim's answer buffer */
+  unsigned char *buf; /* libopendkim's answer buffer */
   size_t buflen;
   size_t anslen;
   enum query_state state;
-  int ares_status;             /* when Q_ERROR */
-  bool orphan;                 /* canceled while c-ares still had it */
+  int ares_status; /* when Q_ERROR */
+  bool orphan;     /* canceled while c-ares still had it */
   int64_t deadline_ms;
   char name[DKIM_QNAME_MAX];
 };
@@ -65,7 +65,7 @@ struct dkim_query {
 struct lookup_note {
   char name[DKIM_QNAME_MAX];
   char why[DKIM_WHY_MAX];
-  bool permanent;              /* the name itself is unusable */
+  bool permanent; /* the name itself is unusable */
 };
 
 struct dkim_verifier {
@@ -73,8 +73,8 @@ struct dkim_verifier {
   ares_channel ch;
   int timeout_ms;
   /* per message */
-  bool dns_dead;               /* a lookup timed out: send no more */
-  size_t nignored;             /* signatures beyond DKIM_MAX_SIGNATURES */
+  bool dns_dead;   /* a lookup timed out: send no more */
+  size_t nignored; /* signatures beyond DKIM_MAX_SIGNATURES */
   struct lookup_note notes[DKIM_MAX_SIGNATURES];
   size_t nnotes;
   unsigned char feed[DKIM_FEED_CHUNK];
@@ -115,20 +115,20 @@ static const struct lookup_note *find_note(const struct dkim_verifier *v,
 static const char *ares_why(int status)
 {
   switch(status) {
-  case ARES_ETIMEOUT:      return "DNS timeout";
-  case ARES_ECONNREFUSED:  return "DNS error: connection refused";
-  case ARES_ESERVFAIL:     return "DNS error: server failure";
-  case ARES_EREFUSED:      return "DNS error: query refused";
-  case ARES_EFORMERR:      return "DNS error: format error";
-  case ARES_EBADRESP:      return "DNS error: malformed answer";
-  default:                 return NULL;
+  case ARES_ETIMEOUT: return "DNS timeout";
+  case ARES_ECONNREFUSED: return "DNS error: connection refused";
+  case ARES_ESERVFAIL: return "DNS error: server failure";
+  case ARES_EREFUSED: return "DNS error: query refused";
+  case ARES_EFORMERR: return "DNS error: format error";
+  case ARES_EBADRESP: return "DNS error: malformed answer";
+  default: return NULL;
   }
 }
 
 /* --- the resolver hooks ------------------------------------------------- */
 
-static void query_done(void *arg, int status, int timeouts,
-                       unsigned char *abuf, int alen)
+static void query_done(void *arg, int status, int timeouts, unsigned char *abuf,
+                       int alen)
 {
   struct dkim_query *q = arg;
 
@@ -143,7 +143,8 @@ static void query_done(void *arg, int status, int timeouts,
    * key".  Any other failure (SERVFAIL, timeout, ...) is an error, which it
    * turns into a key-retrieval failure (temperror). */
   if((status == ARES_SUCCESS || status == ARES_ENODATA ||
-      status == ARES_ENOTFOUND) && abuf != NULL && alen >= HFIXEDSZ) {
+      status == ARES_ENOTFOUND) &&
+     abuf != NULL && alen >= HFIXEDSZ) {
     if((size_t)alen > q->buflen) {
       q->state = Q_ERROR;
       q->ares_status = ARES_EBADRESP;
@@ -207,8 +208,8 @@ static void drive(struct dkim_verifier *v, int timeout_ms)
 
 /* libopendkim's timeout argument is ignored: our own deadline, set when the
  * query started, is the bound. */
-static int dns_waitreply(void *srv, void *qh, struct timeval *to,
-                         size_t *bytes, int *error, int *dnssec)
+static int dns_waitreply(void *srv, void *qh, struct timeval *to, size_t *bytes,
+                         int *error, int *dnssec)
 {
   struct dkim_verifier *v = srv;
   struct dkim_query *q = qh;
@@ -308,7 +309,8 @@ struct dkim_verifier *dkim_verifier_new(const char *dns_server, int timeout_ms,
     timeout_ms = DKIM_DEFAULT_TIMEOUT_MS;
   if(timeout_ms < DKIM_MIN_TIMEOUT_MS)
     timeout_ms = DKIM_MIN_TIMEOUT_MS;
-  if(dns_server != NULL && dns_parse_server(dns_server, "DKIM DNS server", &node, err, errlen) != 0)
+  if(dns_server != NULL &&
+     dns_parse_server(dns_server, "DKIM DNS server", &node, err, errlen) != 0)
     return NULL;
   rc = ares_library_init(ARES_LIB_INIT_ALL);
   if(rc != ARES_SUCCESS) {
@@ -472,16 +474,14 @@ static void classify(const struct dkim_verifier *v, DKIM_SIGINFO *sig,
   case DKIM_SIGERROR_FUTURE:
     set_reason(r, "fail", "signature in the future", NULL);
     return;
-  case DKIM_SIGERROR_NOKEY:
-    set_reason(r, "permerror", "no key", NULL);
-    return;
+  case DKIM_SIGERROR_NOKEY: set_reason(r, "permerror", "no key", NULL); return;
   case DKIM_SIGERROR_KEYFAIL:
     note = find_note(v, r->selector, r->domain);
     if(note != NULL && note->permanent)
       set_reason(r, "permerror", note->why, NULL);
     else
-      set_reason(r, "temperror", note != NULL ? note->why :
-                 "key lookup failed", NULL);
+      set_reason(r, "temperror", note != NULL ? note->why : "key lookup failed",
+                 NULL);
     return;
   case DKIM_SIGERROR_KEYREVOKED:
     set_reason(r, "permerror", "key revoked", NULL);
@@ -508,7 +508,8 @@ static void classify(const struct dkim_verifier *v, DKIM_SIGINFO *sig,
      * no error code (and c-ares refuses 254-255: EBADNAME above); such a
      * key cannot exist. */
     if(strlen(r->selector) + sizeof("." DKIM_DNSKEYNAME ".") - 1 +
-       strlen(r->domain) > DKIM_DNSNAME_MAX) {
+           strlen(r->domain) >
+       DKIM_DNSNAME_MAX) {
       set_reason(r, "permerror", "key name not valid in DNS", NULL);
       return;
     }
@@ -529,8 +530,8 @@ static char *dup_or_empty(const unsigned char *s)
 }
 
 int dkim_verify_message(struct dkim_verifier *v, const void *msg, size_t len,
-                        struct dkim_result **results, size_t *n,
-                        char *err, size_t errlen)
+                        struct dkim_result **results, size_t *n, char *err,
+                        size_t errlen)
 {
   DKIM *dkim;
   DKIM_STAT st;
@@ -542,8 +543,10 @@ int dkim_verify_message(struct dkim_verifier *v, const void *msg, size_t len,
   *results = NULL;
   *n = 0;
   if(len > DKIM_MAX_MESSAGE) {
-    snprintf(err, errlen, "DKIM: message of %zu bytes is over the %u byte "
-             "limit, not verified", len, DKIM_MAX_MESSAGE);
+    snprintf(err, errlen,
+             "DKIM: message of %zu bytes is over the %u byte "
+             "limit, not verified",
+             len, DKIM_MAX_MESSAGE);
     return -1;
   }
   v->dns_dead = false;

@@ -48,18 +48,18 @@
 
 #include <stddef.h>
 
-#define DKIM_MAX_MESSAGE          (64u * 1024 * 1024)
-#define DKIM_MAX_SIGNATURES       10
-#define DKIM_DEFAULT_TIMEOUT_MS   5000
-#define DKIM_REASON_MAX           160
+#define DKIM_MAX_MESSAGE        (64u * 1024 * 1024)
+#define DKIM_MAX_SIGNATURES     10
+#define DKIM_DEFAULT_TIMEOUT_MS 5000
+#define DKIM_REASON_MAX         160
 
 struct dkim_verifier;
 
 struct dkim_result {
-  char *domain;            /* d= as written; "" when the tag is absent */
-  char *selector;          /* s= as written; "" when the tag is absent */
-  const char *result;      /* static: "pass", "fail", "permerror", ... */
-  char reason[DKIM_REASON_MAX];  /* short, "" for pass; see above */
+  char *domain;                 /* d= as written; "" when the tag is absent */
+  char *selector;               /* s= as written; "" when the tag is absent */
+  const char *result;           /* static: "pass", "fail", "permerror", ... */
+  char reason[DKIM_REASON_MAX]; /* short, "" for pass; see above */
 };
 
 /* Create a verifier.  dns_server: "IPv4", "IPv4:PORT", "[IPv6]" or
@@ -82,8 +82,8 @@ void dkim_verifier_free(struct dkim_verifier *v);
  * libopendkim failure on the message as a whole.  Free the results with
  * dkim_results_free. */
 int dkim_verify_message(struct dkim_verifier *v, const void *msg, size_t len,
-                        struct dkim_result **results, size_t *n,
-                        char *err, size_t errlen);
+                        struct dkim_result **results, size_t *n, char *err,
+                        size_t errlen);
 
 /* Free what dkim_verify_message returned.  NULL is ok. */
 void dkim_results_free(struct dkim_result *results, size_t n);

@@ -80,31 +80,31 @@ struct dns_name {
 
 struct dns_entry {
   struct dns_resolver *r;
-  struct dns_entry *hnext;      /* hash chain */
-  struct dns_entry *qnext;      /* FIFO while QUEUED */
+  struct dns_entry *hnext; /* hash chain */
+  struct dns_entry *qnext; /* FIFO while QUEUED */
   unsigned char addr[16];
-  unsigned char alen;           /* 4 (IPv4) or 16 (IPv6) */
+  unsigned char alen; /* 4 (IPv4) or 16 (IPv6) */
   enum entry_state state;
-  unsigned pending;             /* c-ares queries not yet reported */
-  char *confirmed;              /* the name, once DONE and confirmed */
-  struct dns_name *names;       /* PTR names while queries are out */
+  unsigned pending;       /* c-ares queries not yet reported */
+  char *confirmed;        /* the name, once DONE and confirmed */
+  struct dns_name *names; /* PTR names while queries are out */
   size_t n_names;
 };
 
 struct dns_resolver {
   ares_channel ch;
-  char server[DNS_SERVER_LABEL];  /* for messages */
+  char server[DNS_SERVER_LABEL]; /* for messages */
   struct dns_entry **buckets;
-  size_t nbuckets;                /* power of two */
+  size_t nbuckets; /* power of two */
   size_t nentries;
   struct dns_entry *qhead, *qtail;
-  unsigned inflight;              /* entries with pending > 0 */
-  size_t unanswered;              /* entries not DONE */
-  int64_t first_query_ms;         /* when the run's first query went out */
-  bool got_answer;                /* any server reply this run */
-  bool gave_up;                   /* c-ares gave up on a query, no reply */
-  bool dead;                      /* unreachable: answer nothing */
-  bool closing;                   /* in dns_resolver_free */
+  unsigned inflight;      /* entries with pending > 0 */
+  size_t unanswered;      /* entries not DONE */
+  int64_t first_query_ms; /* when the run's first query went out */
+  bool got_answer;        /* any server reply this run */
+  bool gave_up;           /* c-ares gave up on a query, no reply */
+  bool dead;              /* unreachable: answer nothing */
+  bool closing;           /* in dns_resolver_free */
   bool warned_full;
   struct dns_stats st;
 };
@@ -116,8 +116,8 @@ struct dns_resolver {
  * 16 for other IPv6.  Returns the length, or 0 when ip is not an address. */
 static int parse_ip(const char *ip, unsigned char out[16])
 {
-  static const unsigned char v4mapped[12] =
-    { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+  static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0,    0,
+                                              0, 0, 0, 0, 0xff, 0xff };
   struct in6_addr a6;
 
   if(ip == NULL || strnlen(ip, DNS_MAX_IP_TEXT + 1) > DNS_MAX_IP_TEXT)
@@ -141,8 +141,8 @@ static void reverse_name(const struct dns_entry *e, char *out, size_t outlen)
   size_t o = 0;
 
   if(e->alen == 4) {
-    snprintf(out, outlen, "%u.%u.%u.%u.in-addr.arpa",
-             e->addr[3], e->addr[2], e->addr[1], e->addr[0]);
+    snprintf(out, outlen, "%u.%u.%u.%u.in-addr.arpa", e->addr[3], e->addr[2],
+             e->addr[1], e->addr[0]);
     return;
   }
   for(int i = 15; i >= 0 && o + 4 < outlen; i--) {
@@ -325,12 +325,12 @@ static void note_reply(struct dns_resolver *r, int status,
  * too: those must only release the slot. */
 static bool may_continue(const struct dns_entry *e, int status)
 {
-  return status == ARES_SUCCESS && e->state == ENTRY_RUNNING &&
-         !e->r->dead && !e->r->closing;
+  return status == ARES_SUCCESS && e->state == ENTRY_RUNNING && !e->r->dead &&
+         !e->r->closing;
 }
 
-static void forward_cb(void *arg, int status, int timeouts,
-                       unsigned char *abuf, int alen)
+static void forward_cb(void *arg, int status, int timeouts, unsigned char *abuf,
+                       int alen)
 {
   struct dns_name *n = arg;
   struct dns_entry *e = n->e;
@@ -363,8 +363,8 @@ static void forward_cb(void *arg, int status, int timeouts,
   query_done(e);
 }
 
-static void ptr_cb(void *arg, int status, int timeouts,
-                   unsigned char *abuf, int alen)
+static void ptr_cb(void *arg, int status, int timeouts, unsigned char *abuf,
+                   int alen)
 {
   struct dns_entry *e = arg;
   struct dns_resolver *r = e->r;
@@ -380,7 +380,8 @@ static void ptr_cb(void *arg, int status, int timeouts,
   /* c-ares collects every PTR of the answer in h_aliases (and one of them
    * again in h_name); all of them are candidates. */
   if(ares_parse_ptr_reply(abuf, alen, e->addr, e->alen, family, &host) ==
-     ARES_SUCCESS && host != NULL) {
+         ARES_SUCCESS &&
+     host != NULL) {
     e->names = calloc(DNS_MAX_PTR_NAMES, sizeof(*e->names));
     if(e->names != NULL) {
       add_name(e, host->h_name);
@@ -450,8 +451,8 @@ static void abandon_all(struct dns_resolver *r)
 static void go_dead(struct dns_resolver *r, int64_t now)
 {
   log_warn("DNS: no answer from %s within %lld ms; reverse lookups are "
-           "off for the rest of this run", r->server,
-           (long long)(now - r->first_query_ms));
+           "off for the rest of this run",
+           r->server, (long long)(now - r->first_query_ms));
   r->dead = true;
   r->st.dead = true;
   abandon_all(r);
@@ -495,8 +496,9 @@ void dns_drive_channel(struct ares_channeldata *ch, int timeout_ms)
     if(pfd[i].revents == 0)
       continue;
     ares_process_fd(ch,
-                    pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ?
-                      pfd[i].fd : ARES_SOCKET_BAD,
+                    pfd[i].revents & (POLLIN | POLLERR | POLLHUP)
+                        ? pfd[i].fd
+                        : ARES_SOCKET_BAD,
                     pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD);
   }
   /* Timeouts and retries are handled on every call; make one even when no
@@ -513,8 +515,7 @@ static void drive(struct dns_resolver *r, int timeout_ms)
 /* --- server setup ------------------------------------------------------- */
 
 int dns_parse_server(const char *server, const char *what,
-                     struct ares_addr_port_node *node, char *err,
-                     size_t errlen)
+                     struct ares_addr_port_node *node, char *err, size_t errlen)
 {
   char host[INET6_ADDRSTRLEN + 1];
   const char *port = NULL, *end;
@@ -559,12 +560,14 @@ int dns_parse_server(const char *server, const char *what,
   else if(inet_pton(AF_INET6, host, &node->addr.addr6) == 1)
     node->family = AF_INET6;
   else {
-    snprintf(err, errlen, "%s '%s': '%s' is not an IP address", what, server, host);
+    snprintf(err, errlen, "%s '%s': '%s' is not an IP address", what, server,
+             host);
     return -1;
   }
   if(port != NULL) {
     if(util_parse_u64(port, 1, 65535, &p) != 0) {
-      snprintf(err, errlen, "%s '%s': bad port '%s' (1-65535)", what, server, port);
+      snprintf(err, errlen, "%s '%s': bad port '%s' (1-65535)", what, server,
+               port);
       return -1;
     }
     node->udp_port = node->tcp_port = (int)p;
@@ -587,8 +590,8 @@ static void describe_servers(struct dns_resolver *r)
     if(inet_ntop(s->family, &s->addr, ip, sizeof(ip)) == NULL)
       continue;
     n = snprintf(r->server + o, sizeof(r->server) - o,
-                 s->family == AF_INET6 ? "%s[%s]:%d" : "%s%s:%d",
-                 o ? "," : "", ip, s->udp_port ? s->udp_port : 53);
+                 s->family == AF_INET6 ? "%s[%s]:%d" : "%s%s:%d", o ? "," : "",
+                 ip, s->udp_port ? s->udp_port : 53);
     if(n < 0 || (size_t)n >= sizeof(r->server) - o)
       break;
     o += (size_t)n;
@@ -606,7 +609,8 @@ struct dns_resolver *dns_resolver_new(const char *server, int timeout_ms,
   struct ares_addr_port_node node;
   int rc;
 
-  if(server != NULL && dns_parse_server(server, "DNS server", &node, err, errlen) != 0)
+  if(server != NULL &&
+     dns_parse_server(server, "DNS server", &node, err, errlen) != 0)
     return NULL;
   if(timeout_ms < 0) {
     snprintf(err, errlen, "DNS timeout %d ms: must not be negative",
@@ -695,7 +699,8 @@ void dns_submit(struct dns_resolver *r, const char *ip)
   if(r->nentries >= DNS_MAX_ENTRIES) {
     if(!r->warned_full)
       log_warn("DNS: more than %u distinct addresses in this run; "
-               "the rest are not looked up", DNS_MAX_ENTRIES);
+               "the rest are not looked up",
+               DNS_MAX_ENTRIES);
     r->warned_full = true;
     return;
   }

@@ -14,12 +14,12 @@
 #include "dns.h"
 
 struct dns_stats {
-  uint64_t ptr_queries;     /* PTR queries sent: one per distinct address */
-  uint64_t name_queries;    /* A/AAAA queries sent for PTR names */
-  uint64_t responses;       /* replies received from a server (any rcode) */
-  unsigned inflight_max;    /* most addresses in flight at one time */
-  size_t entries;           /* distinct addresses cached */
-  bool dead;                /* resolver declared unreachable */
+  uint64_t ptr_queries;  /* PTR queries sent: one per distinct address */
+  uint64_t name_queries; /* A/AAAA queries sent for PTR names */
+  uint64_t responses;    /* replies received from a server (any rcode) */
+  unsigned inflight_max; /* most addresses in flight at one time */
+  size_t entries;        /* distinct addresses cached */
+  bool dead;             /* resolver declared unreachable */
 };
 
 /* Copy r's counters into *st. */

@@ -22,16 +22,16 @@ struct pending {
 struct dmarc_ingest {
   struct dmarc_ingest_opts o;
   struct dmarc_spool *spool;
-  struct dns_resolver *dns;  /* ours, with resolve_ip; NULL: no lookups */
+  struct dns_resolver *dns; /* ours, with resolve_ip; NULL: no lookups */
 
   /* Per source. */
   const char *source;
   struct pending *head, **tail;
   unsigned skipped, leaves;
   enum dmarc_verdict last_verdict;
-  int transient;           /* a leaf failed for want of memory or disk */
+  int transient; /* a leaf failed for want of memory or disk */
   char last_reason[600];
-  char notes[640];         /* every leaf left out, with its reason */
+  char notes[640]; /* every leaf left out, with its reason */
 
   /* Per leaf. */
   struct dmarc_parser *parser;
@@ -72,13 +72,14 @@ struct dmarc_ingest *dmarc_ingest_new(const struct dmarc_ingest_opts *opts,
     return NULL;
   }
   in->o = *opts;
-  in->o.dns_server = NULL;   /* borrowed: not kept */
+  in->o.dns_server = NULL; /* borrowed: not kept */
   if(opts->resolve_ip) {
     char derr[256];
     in->dns = dns_resolver_new(opts->dns_server, 0, derr, sizeof(derr));
     if(!in->dns)
       log_warn("DNS resolver unavailable, reports are ingested without "
-               "ip_resolution: %s", derr);
+               "ip_resolution: %s",
+               derr);
   }
   if(in->o.validate_xml && xsd_init(err, errlen)) {
     dmarc_ingest_free(in);
@@ -120,8 +121,8 @@ static void leaf_label(struct dmarc_ingest *in, char *out, size_t len)
 static void note_leaf(struct dmarc_ingest *in, const char *label)
 {
   size_t used = strlen(in->notes);
-  const char *what = strcmp(in->leaf, in->source) ? label + strlen(in->source) + 2
-                                                 : NULL;
+  const char *what =
+      strcmp(in->leaf, in->source) ? label + strlen(in->source) + 2 : NULL;
 
   if(used >= sizeof(in->notes) - 1)
     return;
@@ -198,7 +199,7 @@ static void on_leaf_end(void *ud, int status)
   struct pending *pd;
 
   if(!in->parser)
-    return;   /* already rejected and logged */
+    return; /* already rejected and logged */
   if(status != 0) {
     /* The archive layer failed: the walk reports why.  The parser never
      * saw the end, so its verdict may still be OK and done then hands back
@@ -281,7 +282,7 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
 
   rc = fd >= 0 ? archive_walk_fd(fd, name, &in->o.alim, &h, in, &err)
                : archive_walk_mem(data, len, name, &in->o.alim, &h, in, &err);
-  if(in->parser) {   /* a walk that stopped inside a leaf */
+  if(in->parser) { /* a walk that stopped inside a leaf */
     dmarc_report_free(dmarc_parser_done(in->parser));
     in->parser = NULL;
     xsd_validation_abort(in->xsd);
@@ -290,8 +291,8 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
   if(rc != 0) {
     drop_pending(in);
     dmarc_spool_clear(in->spool);
-    res->status = rc == -1 && !err.permanent ? INGEST_TRANSIENT
-                                             : INGEST_REJECTED;
+    res->status =
+        rc == -1 && !err.permanent ? INGEST_TRANSIENT : INGEST_REJECTED;
     snprintf(res->reason, sizeof(res->reason), "%s",
              rc == -1 ? err.msg : in->last_reason);
     return res->status;
@@ -307,7 +308,8 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
   }
   if(!in->head) {
     res->status = in->last_verdict == DMARC_NOT_REPORT || in->leaves == 0
-                    ? INGEST_NOT_REPORT : INGEST_REJECTED;
+                      ? INGEST_NOT_REPORT
+                      : INGEST_REJECTED;
     snprintf(res->reason, sizeof(res->reason), "%s",
              in->leaves ? in->notes : "empty archive");
     return res->status;
@@ -321,8 +323,8 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
 
     if(info && info->seen && info->seen(info->ud, key)) {
       log_info("%s: report %s from %s was already ingested, not emitted "
-               "again", name, dmarc_report_id(pd->report),
-               dmarc_report_org(pd->report));
+               "again",
+               name, dmarc_report_id(pd->report), dmarc_report_org(pd->report));
       res->duplicates++;
       continue;
     }
@@ -334,8 +336,9 @@ static enum dmarc_ingest_status ingest(struct dmarc_ingest *in, int fd,
     if(in->dns)
       dns_wait(in->dns, pd->dns_deadline);
     n = dmarc_report_emit(pd->report, in->spool, pd->validated ? &ann : NULL,
-                          !info ? NULL : in->o.fmt == DMARC_FORMAT_JSON
-                                         ? info->extra_json : info->extra_kv,
+                          !info                            ? NULL
+                          : in->o.fmt == DMARC_FORMAT_JSON ? info->extra_json
+                                                           : info->extra_kv,
                           in->dns ? resolve : NULL, in->dns, cb, ud);
     if(n < 0) {
       drop_pending(in);

@@ -24,13 +24,13 @@
  * DKIM key lookups take the same dns_server from here. */
 struct dmarc_ingest_opts {
   enum dmarc_format fmt;
-  int validate_xml;            /* annotate with XSD results */
-  int resolve_ip;              /* add ip_resolution (forward-confirmed
-                                  reverse DNS of each source IP) */
-  const char *dns_server;      /* "IP[:PORT]" for those lookups; NULL: the
-                                  system's.  Borrowed, read by
-                                  dmarc_ingest_new only */
-  int dns_deadline_ms;         /* per report; default 10000 */
+  int validate_xml;       /* annotate with XSD results */
+  int resolve_ip;         /* add ip_resolution (forward-confirmed
+                             reverse DNS of each source IP) */
+  const char *dns_server; /* "IP[:PORT]" for those lookups; NULL: the
+                             system's.  Borrowed, read by
+                             dmarc_ingest_new only */
+  int dns_deadline_ms;    /* per report; default 10000 */
   struct archive_limits alim;
   struct dmarc_limits dlim;
 };
@@ -40,10 +40,10 @@ struct dmarc_ingest_opts {
 void dmarc_ingest_opts_default(struct dmarc_ingest_opts *o);
 
 enum dmarc_ingest_status {
-  INGEST_OK = 0,       /* at least one report; its events were emitted */
-  INGEST_NOT_REPORT,   /* read whole, but nothing in it is a report */
-  INGEST_REJECTED,     /* bad bytes: bomb, corrupt, malformed, attack */
-  INGEST_TRANSIENT,    /* I/O or output error: worth trying again */
+  INGEST_OK = 0,     /* at least one report; its events were emitted */
+  INGEST_NOT_REPORT, /* read whole, but nothing in it is a report */
+  INGEST_REJECTED,   /* bad bytes: bomb, corrupt, malformed, attack */
+  INGEST_TRANSIENT,  /* I/O or output error: worth trying again */
 };
 
 /* What a mail input knows about a source beyond its bytes. */
@@ -63,11 +63,11 @@ struct dmarc_source_info {
 
 struct dmarc_ingest_result {
   enum dmarc_ingest_status status;
-  unsigned reports;          /* reports emitted */
-  unsigned duplicates;       /* reports left out as already seen */
-  unsigned skipped_leaves;   /* leaves left out of an INGEST_OK source */
+  unsigned reports;        /* reports emitted */
+  unsigned duplicates;     /* reports left out as already seen */
+  unsigned skipped_leaves; /* leaves left out of an INGEST_OK source */
   uint64_t events;
-  char reason[768];          /* for anything but INGEST_OK with no skips */
+  char reason[768]; /* for anything but INGEST_OK with no skips */
 };
 
 struct dmarc_ingest;

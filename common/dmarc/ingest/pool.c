@@ -40,7 +40,7 @@
 
 struct job {
   struct job *next;
-  char *data;                  /* the source; freed once ingested */
+  char *data; /* the source; freed once ingested */
   size_t len;
   char *name;
   bool has_info;
@@ -52,14 +52,14 @@ struct job {
   void *done_ud;
 
   /* under the pool's lock */
-  bool taken;                  /* a worker has it */
-  bool finished;               /* res is final and all output published */
-  struct buf out;              /* published, not yet taken by the caller */
+  bool taken;     /* a worker has it */
+  bool finished;  /* res is final and all output published */
+  struct buf out; /* published, not yet taken by the caller */
   struct dmarc_ingest_result res;
 
   /* the caller's replay */
-  bool skipping;               /* inside a report already seen */
-  char *key;                   /* of the report being replayed */
+  bool skipping; /* inside a report already seen */
+  char *key;     /* of the report being replayed */
   unsigned reports, dups;
   uint64_t events;
 };
@@ -69,21 +69,21 @@ struct worker {
   pthread_t th;
   bool started;
   struct dmarc_ingest *in;
-  struct job *job;             /* being ingested */
-  struct buf local;            /* rendered, not yet published */
-  bool nomem;                  /* a record did not fit: the job fails */
+  struct job *job;  /* being ingested */
+  struct buf local; /* rendered, not yet published */
+  bool nomem;       /* a record did not fit: the job fails */
 };
 
 struct dmarc_pool {
   pthread_mutex_t mu;
-  pthread_cond_t work;         /* workers: a job, room, or stop */
-  pthread_cond_t ready;        /* caller: output published, job finished */
+  pthread_cond_t work;  /* workers: a job, room, or stop */
+  pthread_cond_t ready; /* caller: output published, job finished */
   struct job *head, **tail;
-  size_t pending;              /* jobs on the list */
-  size_t held;                 /* bytes of sources and of published output */
+  size_t pending; /* jobs on the list */
+  size_t held;    /* bytes of sources and of published output */
   size_t max_held, job_cap;
   bool stop;
-  bool failed;                 /* the event callback failed: write nothing */
+  bool failed; /* the event callback failed: write nothing */
   dmarc_event_cb cb;
   void *cb_ud;
   unsigned nworkers;
@@ -144,7 +144,7 @@ static int w_event(void *ud, const char *text, size_t len, int64_t time,
      buf_append(&w->local, &time, sizeof(time)) || put_u32(&w->local, sl) ||
      put_u32(&w->local, len) || buf_append(&w->local, source, sl) ||
      buf_append(&w->local, text, len)) {
-    w->local.len = start;   /* never a record cut in half */
+    w->local.len = start; /* never a record cut in half */
     w->nomem = true;
     return -1;
   }
@@ -189,8 +189,7 @@ static void ingest_job(struct worker *w, struct job *j)
   w->job = j;
   w->nomem = false;
   buf_reset(&w->local);
-  dmarc_ingest_mem(w->in, j->data, j->len, j->name, &info, w_event, w,
-                   &j->res);
+  dmarc_ingest_mem(w->in, j->data, j->len, j->name, &info, w_event, w, &j->res);
   if(w->nomem && j->res.status == INGEST_OK) {
     /* a begin or end mark was lost: what was rendered cannot be trusted */
     j->res.status = INGEST_TRANSIENT;
@@ -258,8 +257,8 @@ static void replay(struct dmarc_pool *p, struct job *j, const struct buf *b)
       free(j->key);
       j->key = strndup(q, kl);
       q += kl;
-      j->skipping = j->key && j->has_info && j->seen &&
-                    j->seen(j->info_ud, j->key);
+      j->skipping =
+          j->key && j->has_info && j->seen && j->seen(j->info_ud, j->key);
       if(j->skipping) {
         /* the key is org 0x1f id 0x1f ...: worded as ingest words it */
         const char *org = j->key, *id = strchr(org, 0x1f);
@@ -267,7 +266,8 @@ static void replay(struct dmarc_pool *p, struct job *j, const struct buf *b)
         const char *ide = id ? strchr(id + 1, 0x1f) : NULL;
         j->dups++;
         log_info("%s: report %.*s from %.*s was already ingested, not "
-                 "emitted again", j->name,
+                 "emitted again",
+                 j->name,
                  id ? (ide ? (int)(ide - id - 1) : (int)strlen(id + 1)) : 0,
                  id ? id + 1 : "", ol, org);
       }
@@ -295,7 +295,7 @@ static void replay(struct dmarc_pool *p, struct job *j, const struct buf *b)
       }
       q += len;
     }
-    else {   /* 'F' */
+    else { /* 'F' */
       if(!j->skipping && !p->failed) {
         j->reports++;
         if(j->has_info && j->emitted && j->key)
@@ -348,7 +348,7 @@ static void pump(struct dmarc_pool *p, bool wait_all, bool room, size_t need)
       struct buf b = j->out;
       buf_init(&j->out, SIZE_MAX);
       p->held -= b.len;
-      pthread_cond_broadcast(&p->work);   /* room for a waiting worker */
+      pthread_cond_broadcast(&p->work); /* room for a waiting worker */
       pthread_mutex_unlock(&p->mu);
       replay(p, j, &b);
       buf_free(&b);
@@ -448,8 +448,8 @@ static unsigned default_workers(void)
 
 struct dmarc_pool *dmarc_pool_new(const struct dmarc_ingest_opts *opts,
                                   const struct dmarc_pool_opts *po,
-                                  dmarc_event_cb cb, void *cb_ud,
-                                  char *err, size_t errlen)
+                                  dmarc_event_cb cb, void *cb_ud, char *err,
+                                  size_t errlen)
 {
   struct dmarc_pool *p = calloc(1, sizeof(*p));
   unsigned n = po->workers ? po->workers : default_workers();
@@ -489,8 +489,7 @@ struct dmarc_pool *dmarc_pool_new(const struct dmarc_ingest_opts *opts,
   for(unsigned i = 0; i < n; i++) {
     int rc = pthread_create(&p->w[i].th, NULL, worker_main, &p->w[i]);
     if(rc) {
-      snprintf(err, errlen, "cannot start an ingest thread: %s",
-               strerror(rc));
+      snprintf(err, errlen, "cannot start an ingest thread: %s", strerror(rc));
       dmarc_pool_free(p);
       return NULL;
     }

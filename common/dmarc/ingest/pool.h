@@ -6,8 +6,8 @@
  * output, the seen store and checkpoints see exactly what one thread
  * calling dmarc_ingest_mem for each source in turn would have produced.
  *
- * A worker has its own dmarc_ingest (and so its own DNS resolver).  It renders a
- * source's events into memory; dmarc_pool_drain writes them to the event
+ * A worker has its own dmarc_ingest (and so its own DNS resolver).  It renders
+ * a source's events into memory; dmarc_pool_drain writes them to the event
  * callback.  The seen(key) and emitted(key) callbacks of a source's
  * dmarc_source_info are called from dmarc_pool_drain, never from a worker:
  * a report already seen is then left out there, events and all.
@@ -27,13 +27,13 @@
 #include "ingest.h"
 
 #define DMARC_POOL_DEFAULT_MAX_HELD (16u << 20)
-#define DMARC_POOL_MAX_WORKERS 8
+#define DMARC_POOL_MAX_WORKERS      8
 
 struct dmarc_pool_opts {
-  unsigned workers;        /* 0: one per online CPU, at most 2 */
-  size_t max_held;         /* bytes of sources and rendered events held
-                              at once (not the archive's max_bytes);
-                              0: DMARC_POOL_DEFAULT_MAX_HELD */
+  unsigned workers; /* 0: one per online CPU, at most 2 */
+  size_t max_held;  /* bytes of sources and rendered events held
+                       at once (not the archive's max_bytes);
+                       0: DMARC_POOL_DEFAULT_MAX_HELD */
 };
 
 /* A finished source, on the caller's thread, after all of its events went
@@ -52,8 +52,8 @@ struct dmarc_pool;
  * ingest (the XSD schemas) or thread cannot be set up. */
 struct dmarc_pool *dmarc_pool_new(const struct dmarc_ingest_opts *opts,
                                   const struct dmarc_pool_opts *po,
-                                  dmarc_event_cb cb, void *cb_ud,
-                                  char *err, size_t errlen);
+                                  dmarc_event_cb cb, void *cb_ud, char *err,
+                                  size_t errlen);
 
 /* Hand over a source.  data must come from malloc and is taken over (freed
  * by the pool, also on failure); name and info (its extras; its seen,

@@ -21,8 +21,8 @@
 
 #include "buf.h"
 
-#define MAX_CHILDREN 1000   /* per element: keeps sibling grouping cheap */
-#define MAX_ATTRS 16        /* per element */
+#define MAX_CHILDREN 1000 /* per element: keeps sibling grouping cheap */
+#define MAX_ATTRS    16   /* per element */
 
 void dmarc_limits_default(struct dmarc_limits *lim)
 {
@@ -60,11 +60,11 @@ static char *arena_strndup(struct arena *a, const char *s, size_t n)
 
 /* ---- parser -------------------------------------------------------------- */
 
-static void stop(struct dmarc_parser *p, enum dmarc_verdict v,
-                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void stop(struct dmarc_parser *p, enum dmarc_verdict v, const char *fmt,
+                 ...) __attribute__((format(printf, 3, 4)));
 
-static void stop(struct dmarc_parser *p, enum dmarc_verdict v,
-                 const char *fmt, ...)
+static void stop(struct dmarc_parser *p, enum dmarc_verdict v, const char *fmt,
+                 ...)
 {
   va_list ap;
 
@@ -93,10 +93,14 @@ static int is_xmlns(const XML_Char *name)
 
 static enum part part_of(const char *name)
 {
-  if(!strcmp(name, "record")) return PART_RECORD;
-  if(!strcmp(name, "report_metadata")) return PART_METADATA;
-  if(!strcmp(name, "policy_published")) return PART_POLICY;
-  if(!strcmp(name, "version")) return PART_VERSION;
+  if(!strcmp(name, "record"))
+    return PART_RECORD;
+  if(!strcmp(name, "report_metadata"))
+    return PART_METADATA;
+  if(!strcmp(name, "policy_published"))
+    return PART_POLICY;
+  if(!strcmp(name, "version"))
+    return PART_VERSION;
   return PART_OTHER;
 }
 
@@ -110,16 +114,19 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
 
   p->depth++;
   if(p->depth > p->lim.max_depth) {
-    stop(p, DMARC_LIMIT, "element nesting deeper than %u (max_depth) at "
-         "line %lu", p->lim.max_depth,
-         (unsigned long)XML_GetCurrentLineNumber(p->xp));
+    stop(p, DMARC_LIMIT,
+         "element nesting deeper than %u (max_depth) at "
+         "line %lu",
+         p->lim.max_depth, (unsigned long)XML_GetCurrentLineNumber(p->xp));
     return;
   }
   if(p->depth == 1) {
     p->root_seen = 1;
     if(strcmp(local, "feedback"))
-      stop(p, DMARC_NOT_REPORT, "not a DMARC aggregate report: the root "
-           "element is <%.64s>, not <feedback>", local);
+      stop(p, DMARC_NOT_REPORT,
+           "not a DMARC aggregate report: the root "
+           "element is <%.64s>, not <feedback>",
+           local);
     return;
   }
   level = p->depth - 2;
@@ -144,11 +151,11 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
   if(!n->name)
     goto too_big;
   for(const XML_Char **a = atts; a[0] && a[1]; a += 2)
-    if(!is_xmlns(a[0]))   /* declarations are not data */
+    if(!is_xmlns(a[0])) /* declarations are not data */
       n->nattrs++;
   if(n->nattrs > MAX_ATTRS) {
-    stop(p, DMARC_LIMIT, "element <%.64s> has more than %d attributes",
-         local, MAX_ATTRS);
+    stop(p, DMARC_LIMIT, "element <%.64s> has more than %d attributes", local,
+         MAX_ATTRS);
     return;
   }
   if(n->nattrs) {
@@ -185,8 +192,10 @@ static void XMLCALL on_start(void *ud, const XML_Char *name,
   buf_reset(&p->text[level]);
   return;
 too_big:
-  stop(p, DMARC_LIMIT, "element <%.64s> at line %lu holds more than %zu "
-       "bytes (max_element_bytes)", p->depth == 2 ? local : "record",
+  stop(p, DMARC_LIMIT,
+       "element <%.64s> at line %lu holds more than %zu "
+       "bytes (max_element_bytes)",
+       p->depth == 2 ? local : "record",
        (unsigned long)XML_GetCurrentLineNumber(p->xp),
        p->lim.max_element_bytes);
 }
@@ -210,9 +219,11 @@ static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
       return;
   }
   if(buf_append(&p->text[level], s, (size_t)len))
-    stop(p, DMARC_LIMIT, "text of <%.64s> at line %lu longer than %zu bytes "
-         "(max_text)", p->stack[level]->name,
-         (unsigned long)XML_GetCurrentLineNumber(p->xp), p->lim.max_text);
+    stop(p, DMARC_LIMIT,
+         "text of <%.64s> at line %lu longer than %zu bytes "
+         "(max_text)",
+         p->stack[level]->name, (unsigned long)XML_GetCurrentLineNumber(p->xp),
+         p->lim.max_text);
 }
 static void XMLCALL on_end(void *ud, const XML_Char *name)
 {
@@ -228,12 +239,12 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
   level = p->depth - 2;
   n = p->stack[level];
   if(p->text[level].len) {
-    n->text = arena_strndup(&p->arena, p->text[level].data,
-                            p->text[level].len);
+    n->text = arena_strndup(&p->arena, p->text[level].data, p->text[level].len);
     if(!n->text) {
-      stop(p, DMARC_LIMIT, "element <%.64s> at line %lu holds more than %zu "
-           "bytes (max_element_bytes)", n->name,
-           (unsigned long)XML_GetCurrentLineNumber(p->xp),
+      stop(p, DMARC_LIMIT,
+           "element <%.64s> at line %lu holds more than %zu "
+           "bytes (max_element_bytes)",
+           n->name, (unsigned long)XML_GetCurrentLineNumber(p->xp),
            p->lim.max_element_bytes);
       return;
     }
@@ -243,8 +254,10 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
     n->text = "";
   p->depth--;
   if(level == 0 && dmarc_finish_part(p, n))
-    stop(p, DMARC_NOMEM, "out of memory or no space for the spool (TMPDIR) "
-         "while rendering <%s>: %s", n->name, strerror(errno));
+    stop(p, DMARC_NOMEM,
+         "out of memory or no space for the spool (TMPDIR) "
+         "while rendering <%s>: %s",
+         n->name, strerror(errno));
 }
 
 /* Any DTD is refused before expat looks inside it: entity expansion
@@ -257,21 +270,26 @@ static void XMLCALL on_doctype(void *ud, const XML_Char *name,
   struct dmarc_parser *p = ud;
   (void)pubid;
   (void)has_internal_subset;
-  stop(p, DMARC_FORBIDDEN, "DOCTYPE declaration <!DOCTYPE %.64s%s%.128s> "
+  stop(p, DMARC_FORBIDDEN,
+       "DOCTYPE declaration <!DOCTYPE %.64s%s%.128s> "
        "refused (entity expansion and external entity defence)",
        name ? name : "", sysid ? " SYSTEM " : "", sysid ? sysid : "");
 }
 
 static void XMLCALL on_entity_decl(void *ud, const XML_Char *name, int is_pe,
                                    const XML_Char *value, int value_len,
-                                   const XML_Char *base,
-                                   const XML_Char *sysid,
+                                   const XML_Char *base, const XML_Char *sysid,
                                    const XML_Char *pubid,
                                    const XML_Char *notation)
 {
   struct dmarc_parser *p = ud;
-  (void)is_pe; (void)value; (void)value_len; (void)base; (void)sysid;
-  (void)pubid; (void)notation;
+  (void)is_pe;
+  (void)value;
+  (void)value_len;
+  (void)base;
+  (void)sysid;
+  (void)pubid;
+  (void)notation;
   stop(p, DMARC_FORBIDDEN, "entity declaration '%.64s' refused", name);
 }
 
@@ -293,7 +311,7 @@ static int XMLCALL on_unknown_encoding(void *ud, const XML_Char *name,
 
     iconv(cd, NULL, NULL, NULL, NULL);
     if(iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || ol != 4)
-      info->map[i] = -1;   /* not a character, or multi-byte: refused */
+      info->map[i] = -1; /* not a character, or multi-byte: refused */
     else
       info->map[i] = out[0] | out[1] << 8 | out[2] << 16 | out[3] << 24;
   }
@@ -309,8 +327,12 @@ static int XMLCALL on_external_entity(XML_Parser xp, const XML_Char *context,
                                       const XML_Char *sysid,
                                       const XML_Char *pubid)
 {
-  (void)xp; (void)context; (void)base; (void)sysid; (void)pubid;
-  return XML_STATUS_ERROR;   /* never fetch anything */
+  (void)xp;
+  (void)context;
+  (void)base;
+  (void)sysid;
+  (void)pubid;
+  return XML_STATUS_ERROR; /* never fetch anything */
 }
 
 /* Expat salts its hash tables against collision floods, reading the
@@ -324,7 +346,7 @@ static void salt_init(void)
 {
   unsigned long s = 0;
   if(getrandom(&s, sizeof(s), 0) != (ssize_t)sizeof(s))
-    s = 0;   /* expat then makes its own, per parser, as before */
+    s = 0; /* expat then makes its own, per parser, as before */
   salt = s;
 }
 
@@ -345,7 +367,7 @@ struct dmarc_parser *dmarc_parser_new(const struct dmarc_limits *lim,
     return NULL;
   p->lim = *lim;
   if(p->lim.max_depth > 60)
-    p->lim.max_depth = 60;   /* the node stack has 64 levels */
+    p->lim.max_depth = 60; /* the node stack has 64 levels */
   p->fmt = fmt;
   p->spool = spool;
   p->spool_start = dmarc_spool_mark(spool);
@@ -388,11 +410,11 @@ static int looks_like_xml(const unsigned char *s, size_t n)
 
   if(n >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf)
     i = 3;
-  else if(n >= 2 && ((s[0] == 0xff && s[1] == 0xfe) ||
-                     (s[0] == 0xfe && s[1] == 0xff)))
-    return 1;   /* UTF-16 BOM */
+  else if(n >= 2 &&
+          ((s[0] == 0xff && s[1] == 0xfe) || (s[0] == 0xfe && s[1] == 0xff)))
+    return 1; /* UTF-16 BOM */
   else if(n >= 2 && ((s[0] == '<' && s[1] == 0) || (s[0] == 0 && s[1] == '<')))
-    return 1;   /* UTF-16 without BOM */
+    return 1; /* UTF-16 without BOM */
   while(i < n && dmarc_is_space((char)s[i]))
     i++;
   return i == n || s[i] == '<';
@@ -403,7 +425,7 @@ static enum dmarc_verdict feed(struct dmarc_parser *p, const void *buf,
 {
   if(p->verdict != DMARC_OK)
     return p->verdict;
-  while(len > INT_MAX / 2) {   /* expat takes int lengths */
+  while(len > INT_MAX / 2) { /* expat takes int lengths */
     if(feed(p, buf, INT_MAX / 2, 0) != DMARC_OK)
       return p->verdict;
     buf = (const char *)buf + INT_MAX / 2;
@@ -413,12 +435,15 @@ static enum dmarc_verdict feed(struct dmarc_parser *p, const void *buf,
      p->verdict == DMARC_OK) {
     enum XML_Error e = XML_GetErrorCode(p->xp);
     p->verdict = e == XML_ERROR_NO_MEMORY ? DMARC_NOMEM : DMARC_MALFORMED;
-    snprintf(p->reason, sizeof(p->reason), "not well-formed XML at line "
-             "%lu column %lu: %s", (unsigned long)XML_GetCurrentLineNumber(p->xp),
+    snprintf(p->reason, sizeof(p->reason),
+             "not well-formed XML at line "
+             "%lu column %lu: %s",
+             (unsigned long)XML_GetCurrentLineNumber(p->xp),
              (unsigned long)XML_GetCurrentColumnNumber(p->xp),
              XML_ErrorString(e));
     if(!p->root_seen && e == XML_ERROR_UNKNOWN_ENCODING)
-      snprintf(p->reason, sizeof(p->reason), "unsupported XML encoding "
+      snprintf(p->reason, sizeof(p->reason),
+               "unsupported XML encoding "
                "declared");
   }
   return p->verdict;
@@ -432,14 +457,15 @@ enum dmarc_verdict dmarc_parser_feed(struct dmarc_parser *p, const void *buf,
     memcpy(p->sniff + p->sniffed, buf, take);
     p->sniffed += take;
     if(p->sniffed < SNIFF_LEN)
-      return DMARC_OK;   /* decide once we have enough, or at finish */
+      return DMARC_OK; /* decide once we have enough, or at finish */
     p->sniff_done = 1;
     if(!looks_like_xml((const unsigned char *)p->sniff, p->sniffed)) {
       p->verdict = DMARC_NOT_REPORT;
-      snprintf(p->reason, sizeof(p->reason), "not XML (begins with bytes "
-               "%02x %02x %02x %02x)", (unsigned char)p->sniff[0],
-               (unsigned char)p->sniff[1], (unsigned char)p->sniff[2],
-               (unsigned char)p->sniff[3]);
+      snprintf(p->reason, sizeof(p->reason),
+               "not XML (begins with bytes "
+               "%02x %02x %02x %02x)",
+               (unsigned char)p->sniff[0], (unsigned char)p->sniff[1],
+               (unsigned char)p->sniff[2], (unsigned char)p->sniff[3]);
       return p->verdict;
     }
     if(feed(p, p->sniff, p->sniffed, 0) != DMARC_OK)
@@ -543,9 +569,8 @@ struct dmarc_report *dmarc_parser_done(struct dmarc_parser *p)
     struct buf k;
     buf_init(&k, 1u << 20);
     if(buf_printf(&k, "%s\x1f%s\x1f%s\x1f%s\x1f%s", r->org ? r->org : "",
-                  r->report_id ? r->report_id : "",
-                  p->domain ? p->domain : "", p->begin ? p->begin : "",
-                  p->end ? p->end : "") == 0)
+                  r->report_id ? r->report_id : "", p->domain ? p->domain : "",
+                  p->begin ? p->begin : "", p->end ? p->end : "") == 0)
       r->key = buf_steal(&k);
     buf_free(&k);
   }
@@ -569,9 +594,9 @@ struct dmarc_report *dmarc_parser_done(struct dmarc_parser *p)
     if(p->have_version)
       rc = rc || buf_append(&r->prefix, p->version.data, p->version.len) ||
            buf_puts(&r->prefix, ", ");
-    if(p->extras.len)   /* each item starts with ", " */
-      rc = rc || buf_append(&r->prefix, p->extras.data + 2,
-                            p->extras.len - 2) ||
+    if(p->extras.len) /* each item starts with ", " */
+      rc = rc ||
+           buf_append(&r->prefix, p->extras.data + 2, p->extras.len - 2) ||
            buf_puts(&r->prefix, ", ");
     rc = rc || buf_puts(&r->prefix, "{\"record\": ") ||
          buf_puts(&r->suffix_mid, "}], \"vendor_rua_xsd_validations\": ");
@@ -592,11 +617,26 @@ struct dmarc_report *dmarc_parser_done(struct dmarc_parser *p)
   return r;
 }
 
-uint64_t dmarc_report_records(const struct dmarc_report *r) { return r->records; }
-const char *dmarc_report_source(const struct dmarc_report *r) { return r->source; }
-const char *dmarc_report_org(const struct dmarc_report *r) { return r->org; }
-const char *dmarc_report_id(const struct dmarc_report *r) { return r->report_id; }
-const char *dmarc_report_key(const struct dmarc_report *r) { return r->key; }
+uint64_t dmarc_report_records(const struct dmarc_report *r)
+{
+  return r->records;
+}
+const char *dmarc_report_source(const struct dmarc_report *r)
+{
+  return r->source;
+}
+const char *dmarc_report_org(const struct dmarc_report *r)
+{
+  return r->org;
+}
+const char *dmarc_report_id(const struct dmarc_report *r)
+{
+  return r->report_id;
+}
+const char *dmarc_report_key(const struct dmarc_report *r)
+{
+  return r->key;
+}
 
 void dmarc_report_free(struct dmarc_report *r)
 {

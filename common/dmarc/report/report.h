@@ -32,22 +32,22 @@
 enum dmarc_format { DMARC_FORMAT_JSON = 0, DMARC_FORMAT_KV };
 
 struct dmarc_limits {
-  unsigned max_depth;        /* element nesting; default 32 */
-  uint64_t max_records;      /* records per report; default 1000000 */
-  size_t max_text;           /* bytes of text in one element; default 65536 */
-  size_t max_element_bytes;  /* bytes held for one top-level element (a
-                                record, the metadata); default 1 MiB */
+  unsigned max_depth;       /* element nesting; default 32 */
+  uint64_t max_records;     /* records per report; default 1000000 */
+  size_t max_text;          /* bytes of text in one element; default 65536 */
+  size_t max_element_bytes; /* bytes held for one top-level element (a
+                               record, the metadata); default 1 MiB */
 };
 
 void dmarc_limits_default(struct dmarc_limits *lim);
 
 /* Why a leaf was not turned into events. */
 enum dmarc_verdict {
-  DMARC_OK = 0,        /* a report: its records are in the spool */
-  DMARC_NOT_REPORT,    /* well-formed or not, it is not an aggregate report */
-  DMARC_MALFORMED,     /* looked like a report but is not well-formed XML */
-  DMARC_FORBIDDEN,     /* DTD / entity declaration: refused as an attack */
-  DMARC_LIMIT,         /* a limit of struct dmarc_limits was hit */
+  DMARC_OK = 0,     /* a report: its records are in the spool */
+  DMARC_NOT_REPORT, /* well-formed or not, it is not an aggregate report */
+  DMARC_MALFORMED,  /* looked like a report but is not well-formed XML */
+  DMARC_FORBIDDEN,  /* DTD / entity declaration: refused as an attack */
+  DMARC_LIMIT,      /* a limit of struct dmarc_limits was hit */
   DMARC_NOMEM,
 };
 
@@ -64,8 +64,8 @@ struct dmarc_parser *dmarc_parser_new(const struct dmarc_limits *lim,
 /* Feed the next chunk.  Returns DMARC_OK to go on, or the verdict that
  * stopped the parse (then the reason is in dmarc_parser_reason and further
  * feeds are ignored). */
-enum dmarc_verdict dmarc_parser_feed(struct dmarc_parser *p,
-                                     const void *buf, size_t len);
+enum dmarc_verdict dmarc_parser_feed(struct dmarc_parser *p, const void *buf,
+                                     size_t len);
 
 /* End of document.  Returns the final verdict. */
 enum dmarc_verdict dmarc_parser_finish(struct dmarc_parser *p);
@@ -102,9 +102,9 @@ void dmarc_report_free(struct dmarc_report *r);
  * ("None" in JSON, "unknown" in KV). */
 struct dmarc_xsd_annotation {
   unsigned count;
-  const char *const *names;   /* schema file names */
+  const char *const *names; /* schema file names */
   const int *pass;
-  const char *const *info;    /* "" when pass */
+  const char *const *info; /* "" when pass */
 };
 
 /* Called for every event: text (not NUL-terminated), its time (date_range

@@ -45,10 +45,11 @@ static int emit_one(void *ud, const struct dmarc_spool_entry *e)
     else
       rc = rc || buf_puts(&c->ev, "src=\"") || buf_puts(&c->ev, name) ||
            buf_puts(&c->ev, "\",\n");
-    for(size_t i = at; i < c->ev.len; i++)   /* DNS names: any case */
+    for(size_t i = at; i < c->ev.len; i++) /* DNS names: any case */
       c->ev.data[i] = (char)tolower((unsigned char)c->ev.data[i]);
   }
-  rc = rc || buf_append(&c->ev, e->frag + e->insert_at, e->len - e->insert_at) ||
+  rc = rc ||
+       buf_append(&c->ev, e->frag + e->insert_at, e->len - e->insert_at) ||
        buf_append(&c->ev, c->suffix.data, c->suffix.len);
   if(rc || c->cb(c->ud, c->ev.data, c->ev.len, c->r->time, c->r->source))
     return -1;
@@ -63,8 +64,9 @@ int64_t dmarc_report_emit(const struct dmarc_report *r,
                           const char *(*resolve)(void *ud, const char *ip),
                           void *resolve_ud, dmarc_event_cb cb, void *ud)
 {
-  struct emit_ctx c = { .r = r, .resolve = resolve, .resolve_ud = resolve_ud,
-                        .cb = cb, .ud = ud };
+  struct emit_ctx c = {
+    .r = r, .resolve = resolve, .resolve_ud = resolve_ud, .cb = cb, .ud = ud
+  };
   int rc;
 
   buf_init(&c.ev, (size_t)-1);
@@ -76,15 +78,17 @@ int64_t dmarc_report_emit(const struct dmarc_report *r,
     else {
       rc = rc || buf_putc(&c.suffix, '{');
       for(unsigned i = 0; i < xsd->count; i++) {
-        rc = rc || (i && buf_puts(&c.suffix, ", ")) ||
-             buf_putc(&c.suffix, '"') ||
-             util_json_escape(&c.suffix, xsd->names[i], strlen(xsd->names[i])) ||
-             buf_puts(&c.suffix, "\": {\"result\": \"") ||
-             buf_puts(&c.suffix, xsd->pass[i] ? "pass\"" : "fail\"");
+        rc =
+            rc || (i && buf_puts(&c.suffix, ", ")) ||
+            buf_putc(&c.suffix, '"') ||
+            util_json_escape(&c.suffix, xsd->names[i], strlen(xsd->names[i])) ||
+            buf_puts(&c.suffix, "\": {\"result\": \"") ||
+            buf_puts(&c.suffix, xsd->pass[i] ? "pass\"" : "fail\"");
         if(!xsd->pass[i])
-          rc = rc || buf_puts(&c.suffix, ", \"info\": \"") ||
-               util_json_escape(&c.suffix, xsd->info[i], strlen(xsd->info[i])) ||
-               buf_putc(&c.suffix, '"');
+          rc =
+              rc || buf_puts(&c.suffix, ", \"info\": \"") ||
+              util_json_escape(&c.suffix, xsd->info[i], strlen(xsd->info[i])) ||
+              buf_putc(&c.suffix, '"');
         rc = rc || buf_putc(&c.suffix, '}');
       }
       rc = rc || buf_putc(&c.suffix, '}');

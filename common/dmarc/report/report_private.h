@@ -33,9 +33,9 @@
 
 struct node {
   const char *name;
-  const char *text;     /* direct character data, NUL-terminated */
+  const char *text; /* direct character data, NUL-terminated */
   size_t text_len;
-  const char **attrs;   /* name, value pairs */
+  const char **attrs; /* name, value pairs */
   unsigned nattrs;
   unsigned nchildren;
   struct node *first, *last, *next;
@@ -52,8 +52,8 @@ struct arena {
 struct dmarc_report {
   char *source;
   char *org, *report_id;
-  char *key;             /* org, report_id, domain, begin, end */
-  int64_t time;          /* date_range end, -1 if none */
+  char *key;    /* org, report_id, domain, begin, end */
+  int64_t time; /* date_range end, -1 if none */
   enum dmarc_format fmt;
   struct buf prefix;     /* event text before the record fragment */
   struct buf suffix_mid; /* after the fragment, before the xsd annotation */
@@ -63,8 +63,14 @@ struct dmarc_report {
 
 /* ---- parser -------------------------------------------------------------- */
 
-enum part { PART_NONE, PART_METADATA, PART_POLICY, PART_VERSION, PART_RECORD,
-            PART_OTHER };
+enum part {
+  PART_NONE,
+  PART_METADATA,
+  PART_POLICY,
+  PART_VERSION,
+  PART_RECORD,
+  PART_OTHER
+};
 
 struct dmarc_parser {
   XML_Parser xp;
@@ -77,7 +83,7 @@ struct dmarc_parser {
   enum dmarc_verdict verdict;
   char reason[512];
 
-  unsigned depth;          /* current element depth, root = 1 */
+  unsigned depth; /* current element depth, root = 1 */
   int root_seen;
   char sniff[SNIFF_LEN];
   size_t sniffed;
@@ -86,21 +92,21 @@ struct dmarc_parser {
   /* The top-level element being built. */
   struct arena arena;
   enum part part;
-  struct node *stack[64];  /* open nodes, index = depth - 2 */
-  struct buf text[64];     /* their character data so far */
+  struct node *stack[64]; /* open nodes, index = depth - 2 */
+  struct buf text[64];    /* their character data so far */
 
   /* Header parts, rendered. */
-  struct buf meta, policy, version, extras;   /* JSON: {"k": v} items */
-  struct buf meta_kv, policy_kv;              /* KV lines */
+  struct buf meta, policy, version, extras; /* JSON: {"k": v} items */
+  struct buf meta_kv, policy_kv;            /* KV lines */
   int have_meta, have_policy, have_version;
   char *org, *report_id;
   char *domain, *begin, *end;
   int64_t time;
 
   uint64_t records;
-  int finished;            /* dmarc_parser_finish returned DMARC_OK */
-  struct buf frag;         /* scratch for rendering */
-  struct buf ips;          /* addresses not yet drained, NUL-separated */
+  int finished;    /* dmarc_parser_finish returned DMARC_OK */
+  struct buf frag; /* scratch for rendering */
+  struct buf ips;  /* addresses not yet drained, NUL-separated */
 };
 
 /* ASCII white space, the only kind these reports trim (no locale). */

@@ -23,8 +23,12 @@
 /* Trim ASCII white space, like Python's str.strip() on these reports. */
 static void trim(const char **s, size_t *len)
 {
-  while(*len && dmarc_is_space(**s)) { (*s)++; (*len)--; }
-  while(*len && dmarc_is_space((*s)[*len - 1])) (*len)--;
+  while(*len && dmarc_is_space(**s)) {
+    (*s)++;
+    (*len)--;
+  }
+  while(*len && dmarc_is_space((*s)[*len - 1]))
+    (*len)--;
 }
 
 static int put_str(struct dmarc_parser *p, struct buf *out, const char *s,
@@ -43,8 +47,7 @@ static int render_value(struct dmarc_parser *p, struct buf *out,
  * (grouped at the place of the first, as an ordered dict would). */
 static int render_members(struct dmarc_parser *p, struct buf *out,
                           const struct node *n, int lower,
-                          const struct node *mark, size_t *mark_at,
-                          int *first)
+                          const struct node *mark, size_t *mark_at, int *first)
 {
   for(const struct node *c = n->first; c; c = c->next) {
     const struct node *d;
@@ -63,8 +66,7 @@ static int render_members(struct dmarc_parser *p, struct buf *out,
     if(!*first && buf_puts(out, ", "))
       return -1;
     *first = 0;
-    if(put_str(p, out, c->name, strlen(c->name), lower) ||
-       buf_puts(out, ": "))
+    if(put_str(p, out, c->name, strlen(c->name), lower) || buf_puts(out, ": "))
       return -1;
     if(count == 1) {
       if(render_value(p, out, c, lower, mark, mark_at))
@@ -106,8 +108,7 @@ static int render_value(struct dmarc_parser *p, struct buf *out,
     first = 0;
     if(put_str(p, out, n->attrs[2 * i], strlen(n->attrs[2 * i]), lower) ||
        buf_puts(out, ": ") ||
-       put_str(p, out, n->attrs[2 * i + 1], strlen(n->attrs[2 * i + 1]),
-               lower))
+       put_str(p, out, n->attrs[2 * i + 1], strlen(n->attrs[2 * i + 1]), lower))
       return -1;
   }
   if(render_members(p, out, n, lower, mark, mark_at, &first))
@@ -213,12 +214,11 @@ static int64_t parse_time(const struct node *n)
   /* Accept "1538463818" and "1538463818.0"; the value itself is kept as
    * written in the event, this is only the event's time stamp. */
   size_t digits = strspn(t, "0123456789");
-  if(!digits || digits >= sizeof(num) ||
-     (digits < tlen && t[digits] != '.'))
+  if(!digits || digits >= sizeof(num) || (digits < tlen && t[digits] != '.'))
     return -1;
   memcpy(num, t, digits);
   num[digits] = '\0';
-  if(util_parse_u64(num, 0, 253402300799ULL, &v))   /* up to year 9999 */
+  if(util_parse_u64(num, 0, 253402300799ULL, &v)) /* up to year 9999 */
     return -1;
   return (int64_t)v;
 }
@@ -242,12 +242,17 @@ static char *node_text_dup(const struct node *n)
   return s;
 }
 
-static const char *const meta_kv_paths[] = {
-  "org_name", "email", "extra_contact_info", "report_id", "date_range/begin",
-  "date_range/end", NULL };
-static const char *const policy_kv_paths[] = {
-  "domain", "adkim", "aspf", "p", "sp", "pct", "fo", "np", "rf", "ri", "rua",
-  "ruf", "ro", NULL };
+static const char *const meta_kv_paths[] = { "org_name",
+                                             "email",
+                                             "extra_contact_info",
+                                             "report_id",
+                                             "date_range/begin",
+                                             "date_range/end",
+                                             NULL };
+static const char *const policy_kv_paths[] = { "domain", "adkim", "aspf", "p",
+                                               "sp",     "pct",   "fo",   "np",
+                                               "rf",     "ri",    "rua",  "ruf",
+                                               "ro",     NULL };
 
 /* "{"name": value}" for a header part, appended to out. */
 static int render_item(struct dmarc_parser *p, struct buf *out,
@@ -255,8 +260,7 @@ static int render_item(struct dmarc_parser *p, struct buf *out,
 {
   return buf_putc(out, '{') ||
          put_str(p, out, n->name, strlen(n->name), lower) ||
-         buf_puts(out, ": ") ||
-         render_value(p, out, n, lower, NULL, NULL) ||
+         buf_puts(out, ": ") || render_value(p, out, n, lower, NULL, NULL) ||
          buf_putc(out, '}');
 }
 
@@ -287,27 +291,30 @@ static int finish_record(struct dmarc_parser *p, const struct node *rec)
       insert_at = p->frag.len;
   }
   else {
-    static const char *const row_paths[] = {
-      "count", "policy_evaluated/disposition", "policy_evaluated/dkim",
-      "policy_evaluated/spf", "policy_evaluated/reason", NULL };
-    static const char *const id_paths[] = {
-      "header_from", "envelope_from", "envelope_to", NULL };
+    static const char *const row_paths[] = { "count",
+                                             "policy_evaluated/disposition",
+                                             "policy_evaluated/dkim",
+                                             "policy_evaluated/spf",
+                                             "policy_evaluated/reason",
+                                             NULL };
+    static const char *const id_paths[] = { "header_from", "envelope_from",
+                                            "envelope_to", NULL };
     const struct node *ar = child(rec, "auth_results");
 
     if(kv_line(p, &p->frag, "row_source_ip", ipn, 1))
       return -1;
     insert_at = p->frag.len;
     if(kv_paths(p, &p->frag, row, "row", row_paths, 1) ||
-       kv_paths(p, &p->frag, child(rec, "identifiers"), "identifiers",
-                id_paths, 1))
+       kv_paths(p, &p->frag, child(rec, "identifiers"), "identifiers", id_paths,
+                1))
       return -1;
     /* Every DKIM and SPF result, not only the first: each repeats the
      * same keys, which Splunk's KV extraction turns into multi-values. */
     for(const struct node *c = ar ? ar->first : NULL; c; c = c->next) {
-      static const char *const dkim_paths[] = {
-        "domain", "selector", "result", "human_result", NULL };
-      static const char *const spf_paths[] = {
-        "domain", "scope", "result", "human_result", NULL };
+      static const char *const dkim_paths[] = { "domain", "selector", "result",
+                                                "human_result", NULL };
+      static const char *const spf_paths[] = { "domain", "scope", "result",
+                                               "human_result", NULL };
       if(!strcmp(c->name, "dkim") &&
          kv_paths(p, &p->frag, c, "auth_result_dkim", dkim_paths, 1))
         return -1;
@@ -320,7 +327,7 @@ static int finish_record(struct dmarc_parser *p, const struct node *rec)
                      insert_at, ip))
     return -1;
   if(*ip && buf_append(&p->ips, ip, strlen(ip) + 1))
-    buf_reset(&p->ips);   /* only an optimisation: resolve at emit time */
+    buf_reset(&p->ips); /* only an optimisation: resolve at emit time */
   return 0;
 }
 
@@ -329,12 +336,10 @@ int dmarc_finish_part(struct dmarc_parser *p, const struct node *n)
   int rc = 0;
 
   switch(p->part) {
-  case PART_RECORD:
-    rc = finish_record(p, n);
-    break;
+  case PART_RECORD: rc = finish_record(p, n); break;
   case PART_METADATA:
     if(p->have_meta)
-      break;   /* a second one would be ambiguous: the first wins */
+      break; /* a second one would be ambiguous: the first wins */
     p->have_meta = 1;
     p->time = parse_time(find(n, "date_range/end"));
     p->org = node_text_dup(child(n, "org_name"));
@@ -344,8 +349,8 @@ int dmarc_finish_part(struct dmarc_parser *p, const struct node *n)
     rc = !p->org || !p->report_id || !p->begin || !p->end;
     if(!rc)
       rc = p->fmt == DMARC_FORMAT_JSON
-             ? render_item(p, &p->meta, n, 0)
-             : kv_paths(p, &p->meta_kv, n, "rpt_metadata", meta_kv_paths, 0);
+               ? render_item(p, &p->meta, n, 0)
+               : kv_paths(p, &p->meta_kv, n, "rpt_metadata", meta_kv_paths, 0);
     break;
   case PART_POLICY:
     if(p->have_policy)
@@ -357,9 +362,9 @@ int dmarc_finish_part(struct dmarc_parser *p, const struct node *n)
       break;
     }
     rc = p->fmt == DMARC_FORMAT_JSON
-           ? render_item(p, &p->policy, n, 1)
-           : kv_paths(p, &p->policy_kv, n, "policy_published",
-                      policy_kv_paths, 1);
+             ? render_item(p, &p->policy, n, 1)
+             : kv_paths(p, &p->policy_kv, n, "policy_published",
+                        policy_kv_paths, 1);
     break;
   case PART_VERSION:
     if(p->have_version || p->fmt != DMARC_FORMAT_JSON)
@@ -373,8 +378,7 @@ int dmarc_finish_part(struct dmarc_parser *p, const struct node *n)
     if(p->fmt == DMARC_FORMAT_JSON)
       rc = buf_puts(&p->extras, ", ") || render_item(p, &p->extras, n, 0);
     break;
-  case PART_NONE:
-    break;
+  case PART_NONE: break;
   }
   return rc ? -1 : 0;
 }

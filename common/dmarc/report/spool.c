@@ -12,16 +12,16 @@
 
 /* On-spool entry: u32 frag length, u32 insert offset, u16 ip length, the ip,
  * the fragment.  Native byte order: the spool never outlives the process. */
-#define HDR_LEN 10
+#define HDR_LEN    10
 #define READ_CHUNK (1u << 20)
 
 struct dmarc_spool {
-  struct buf mem;      /* bytes [file_len, file_len + mem.len) */
-  int fd;              /* -1 until memory overflows */
-  uint64_t file_len;   /* bytes [0, file_len) are in the file */
-  char *rd;            /* read-ahead for _each, READ_CHUNK bytes */
+  struct buf mem;    /* bytes [file_len, file_len + mem.len) */
+  int fd;            /* -1 until memory overflows */
+  uint64_t file_len; /* bytes [0, file_len) are in the file */
+  char *rd;          /* read-ahead for _each, READ_CHUNK bytes */
   size_t rd_len;
-  char *ent;           /* one entry that straddles read chunks */
+  char *ent; /* one entry that straddles read chunks */
   size_t ent_cap;
 };
 
@@ -116,8 +116,7 @@ int dmarc_spool_add(struct dmarc_spool *s, const char *frag, size_t len,
   memcpy(hdr, &l32, 4);
   memcpy(hdr + 4, &i32, 4);
   memcpy(hdr + 8, &ip16, 2);
-  if(buf_append(&s->mem, hdr, HDR_LEN) ||
-     buf_append(&s->mem, ip, iplen) ||
+  if(buf_append(&s->mem, hdr, HDR_LEN) || buf_append(&s->mem, ip, iplen) ||
      buf_append(&s->mem, frag, len)) {
     errno = ENOMEM;
     return -1;
@@ -193,7 +192,7 @@ int dmarc_spool_each(struct dmarc_spool *s, uint64_t from, uint64_t to,
       if(spool_read(s, pos + HDR_LEN, s->ent, total - HDR_LEN))
         return -1;
       p = s->ent;
-      s->rd_len = 0;   /* refill from the next entry on */
+      s->rd_len = 0; /* refill from the next entry on */
       rd_pos = pos + total;
     }
     memcpy(ipbuf, p, iplen);

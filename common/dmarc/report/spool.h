@@ -18,10 +18,10 @@
 struct dmarc_spool;
 
 struct dmarc_spool_entry {
-  const char *frag;    /* the rendered record */
+  const char *frag; /* the rendered record */
   size_t len;
-  size_t insert_at;    /* where a resolved name goes; == len: nowhere */
-  const char *ip;      /* source address ("" when none) */
+  size_t insert_at; /* where a resolved name goes; == len: nowhere */
+  const char *ip;   /* source address ("" when none) */
 };
 
 /* Returns NULL when out of memory. */
@@ -42,8 +42,8 @@ int dmarc_spool_rewind(struct dmarc_spool *s, uint64_t mark);
 int dmarc_spool_add(struct dmarc_spool *s, const char *frag, size_t len,
                     size_t insert_at, const char *ip);
 
-/* Visit the entries between two marks, in order; cb returns 0 to go on, -1 to stop.
- * The entry is valid during the call only.  Returns 0, -1 when cb stopped
+/* Visit the entries between two marks, in order; cb returns 0 to go on, -1 to
+ * stop. The entry is valid during the call only.  Returns 0, -1 when cb stopped
  * or the temporary file could not be read. */
 int dmarc_spool_each(struct dmarc_spool *s, uint64_t from, uint64_t to,
                      int (*cb)(void *ud, const struct dmarc_spool_entry *e),

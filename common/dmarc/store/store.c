@@ -25,7 +25,7 @@
 #define STORE_MAX_FILE (64 * 1024)
 
 struct store {
-  char *dir;   /* NULL: the store keeps nothing */
+  char *dir; /* NULL: the store keeps nothing */
   int dirfd;
 };
 
@@ -83,8 +83,8 @@ static void key_name(const char *key, char name[65])
   name[64] = '\0';
 }
 
-int store_get(struct store *s, const char *key, char **value_r,
-              char *err, size_t errlen)
+int store_get(struct store *s, const char *key, char **value_r, char *err,
+              size_t errlen)
 {
   char name[65], data[STORE_MAX_FILE + 1];
   size_t klen = strlen(key), len = 0;
@@ -99,7 +99,8 @@ int store_get(struct store *s, const char *key, char **value_r,
   if(fd < 0) {
     if(errno == ENOENT)
       return 0;
-    snprintf(err, errlen, "checkpoint %s/%s: %s", s->dir, name, strerror(errno));
+    snprintf(err, errlen, "checkpoint %s/%s: %s", s->dir, name,
+             strerror(errno));
     return -1;
   }
   while(len < sizeof(data) - 1 &&
@@ -130,8 +131,8 @@ int store_get(struct store *s, const char *key, char **value_r,
 
 /* Write key and value to a new temporary file for path, fsynced.  Returns
  * 0, or -1 with errno set (abort a to remove what is left). */
-static int write_temp(struct util_atomic *a, const char *path,
-                      const char *key, const char *value)
+static int write_temp(struct util_atomic *a, const char *path, const char *key,
+                      const char *value)
 {
   if(util_atomic_open(a, path, 0600, NULL, 0) < 0)
     return -1;
@@ -172,8 +173,8 @@ int store_put_many(struct store *s, const char *const *keys,
   /* Every new value durable under a temporary name first ... */
   for(; written < n; written++) {
     key_name(keys[written], name);
-    if((size_t)snprintf(path, sizeof(path), "%s/%s", s->dir, name)
-       >= sizeof(path)) {
+    if((size_t)snprintf(path, sizeof(path), "%s/%s", s->dir, name) >=
+       sizeof(path)) {
       errno = ENAMETOOLONG;
       goto fail;
     }
@@ -182,27 +183,26 @@ int store_put_many(struct store *s, const char *const *keys,
   }
   /* ... then each switched in, and one folder sync for all the renames. */
   for(; renamed < n; renamed++)
-    if(util_atomic_commit(&tmps[renamed], NULL, UTIL_ATOMIC_NO_DIRSYNC,
-                          NULL, 0) < 0)
+    if(util_atomic_commit(&tmps[renamed], NULL, UTIL_ATOMIC_NO_DIRSYNC, NULL,
+                          0) < 0)
       goto fail;
   if(fsync(s->dirfd) < 0)
     goto fail;
   free(tmps);
   return 0;
-fail:
-  {
-    int e = errno;
-    for(size_t i = 0; i < n; i++)
-      util_atomic_abort(&tmps[i]);
-    snprintf(err, errlen, "cannot write checkpoint in %s: %s", s->dir,
-             strerror(e));
-  }
+fail : {
+  int e = errno;
+  for(size_t i = 0; i < n; i++)
+    util_atomic_abort(&tmps[i]);
+  snprintf(err, errlen, "cannot write checkpoint in %s: %s", s->dir,
+           strerror(e));
+}
   free(tmps);
   return -1;
 }
 
-int store_put(struct store *s, const char *key, const char *value,
-              char *err, size_t errlen)
+int store_put(struct store *s, const char *key, const char *value, char *err,
+              size_t errlen)
 {
   return store_put_many(s, &key, &value, 1, err, errlen);
 }
@@ -232,7 +232,7 @@ int store_put_long(struct store *st, const char *key, const char *val,
     snprintf(err, errlen, "checkpoint key %.60s...: too long", key);
     return -1;
   }
-  do {   /* cut after a separator, at most PART_MAX bytes per part */
+  do { /* cut after a separator, at most PART_MAX bytes per part */
     size_t end = off + PART_MAX;
     if(end >= len)
       end = len;
@@ -256,7 +256,7 @@ int store_put_long(struct store *st, const char *key, const char *val,
       char *e;
       (void)strtoul(cur, &e, 10);
       if(*e == '/' && strtoul(e + 1, NULL, 10) == 1)
-        gen = 2;   /* KEY points to generation 1 now */
+        gen = 2; /* KEY points to generation 1 now */
     }
     free(cur);
     for(size_t i = 1; rc == 0 && i < nparts; i++) {
@@ -293,8 +293,8 @@ int store_put_long(struct store *st, const char *key, const char *val,
   return rc;
 }
 
-int store_get_long(struct store *st, const char *key, char **val_r,
-                   char *err, size_t errlen)
+int store_get_long(struct store *st, const char *key, char **val_r, char *err,
+                   size_t errlen)
 {
   char *first = NULL, *end, k[STORE_MAX_KEY + 32];
   unsigned long n, gen = 0;
@@ -314,7 +314,7 @@ int store_get_long(struct store *st, const char *key, char **val_r,
   if(*end == '/' && n > 1)
     gen = strtoul(end + 1, &end, 10);
   if(*end != '\n' || n == 0 || n > STORE_MAX_PARTS || gen > 2) {
-    free(first);   /* not ours: ignore it */
+    free(first); /* not ours: ignore it */
     return 0;
   }
   buf_init(&b, SIZE_MAX);

@@ -22,13 +22,13 @@ void store_close(struct store *s);
 
 /* Look key up.  Returns 1 with *value_r set (caller frees), 0 when absent,
  * -1 on an I/O error (message in err). */
-int store_get(struct store *s, const char *key, char **value_r,
-              char *err, size_t errlen);
+int store_get(struct store *s, const char *key, char **value_r, char *err,
+              size_t errlen);
 
 /* Set key to value (both NUL-terminated text).  Returns 0, or -1 with a
  * message in err (the previous value is untouched). */
-int store_put(struct store *s, const char *key, const char *value,
-              char *err, size_t errlen);
+int store_put(struct store *s, const char *key, const char *value, char *err,
+              size_t errlen);
 
 /* Set several keys at once: each value is written and fsynced under a
  * temporary name, then all are renamed into place and the folder is
@@ -53,7 +53,7 @@ int store_put_many(struct store *s, const char *const *keys,
 #define STORE_MAX_KEY   1400
 int store_put_long(struct store *s, const char *key, const char *value,
                    char *err, size_t errlen);
-int store_get_long(struct store *s, const char *key, char **value_r,
-                   char *err, size_t errlen);
+int store_get_long(struct store *s, const char *key, char **value_r, char *err,
+                   size_t errlen);
 
 #endif

@@ -84,30 +84,30 @@ struct xsd_validation;
 
 struct xsd_slot {
   struct xsd_validation *v;
-  xmlSchemaValidCtxtPtr vctxt;  /* kept from one document to the next */
-  xmlSchemaSAXPlugPtr plug;     /* one per document */
+  xmlSchemaValidCtxtPtr vctxt; /* kept from one document to the next */
+  xmlSchemaSAXPlugPtr plug;    /* one per document */
   /* Set by xmlSchemaSAXPlug to the validator's own handlers; it keeps the
    * addresses of these two and writes them back when unplugged, so they
    * must live as long as the plug does. */
   xmlSAXHandlerPtr sax;
   void *sax_user;
-  int failed;                   /* info holds the first error */
+  int failed; /* info holds the first error */
   char info[XSD_INFO_MAX];
 };
 
 struct xsd_validation {
   struct xsd_slot slot[XSD_SCHEMA_COUNT];
-  xmlParserCtxtPtr parser;      /* shared by the schemas */
-  xmlSAXHandler events;         /* ours: hand events to the validators */
-  unsigned live;                /* slots not failed */
-  unsigned depth;               /* open elements */
-  int closing;                  /* the last event was an end tag */
-  int closing_line;             /* start-tag line of the element just closed */
+  xmlParserCtxtPtr parser; /* shared by the schemas */
+  xmlSAXHandler events;    /* ours: hand events to the validators */
+  unsigned live;           /* slots not failed */
+  unsigned depth;          /* open elements */
+  int closing;             /* the last event was an end tag */
+  int closing_line;        /* start-tag line of the element just closed */
   int start_line[XSD_LINE_DEPTH];
   unsigned char head[XSD_SNIFF_BYTES];
   size_t head_len;
-  int started;                  /* parser ready, head pushed */
-  struct xsd_validation *next;  /* in the pool */
+  int started;                 /* parser ready, head pushed */
+  struct xsd_validation *next; /* in the pool */
 };
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -116,7 +116,7 @@ static const char *schema_names[XSD_SCHEMA_COUNT];
 static int init_done;
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct xsd_validation *pool;   /* finished validations */
+static struct xsd_validation *pool; /* finished validations */
 static unsigned pool_len;
 
 /* --- error capture ------------------------------------------------------ */
@@ -177,8 +177,8 @@ static void format_error(char *out, size_t outlen, const xmlError *e)
   const char *msg = (e && e->message) ? e->message : "unknown error";
   size_t n = strlen(msg);
 
-  while(n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r' ||
-                  msg[n - 1] == ' '))
+  while(n > 0 &&
+        (msg[n - 1] == '\n' || msg[n - 1] == '\r' || msg[n - 1] == ' '))
     n--;
   if(n > INT_MAX)
     n = INT_MAX;
@@ -195,7 +195,7 @@ static void slot_mark_failed(struct xsd_slot *s)
 }
 
 static void slot_fail(struct xsd_slot *s, const char *fmt, ...)
-  __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void slot_fail(struct xsd_slot *s, const char *fmt, ...)
 {
@@ -279,11 +279,10 @@ static int slot_locate(void *ctx, const char **file, unsigned long *line)
  * every schema still validating, so the state above describes the event
  * each validator is about to check.  A validator that fails on the event
  * is skipped from then on. */
-static void on_start(void *ctx, const xmlChar *localname,
-                     const xmlChar *prefix, const xmlChar *uri,
-                     int nb_namespaces, const xmlChar **namespaces,
-                     int nb_attributes, int nb_defaulted,
-                     const xmlChar **attributes)
+static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                     const xmlChar *uri, int nb_namespaces,
+                     const xmlChar **namespaces, int nb_attributes,
+                     int nb_defaulted, const xmlChar **attributes)
 {
   struct xsd_validation *v = ctx;
   unsigned i;
@@ -297,22 +296,22 @@ static void on_start(void *ctx, const xmlChar *localname,
     struct xsd_slot *s = &v->slot[i];
 
     if(!s->failed && s->sax && s->sax->startElementNs)
-      s->sax->startElementNs(s->sax_user, localname, prefix, uri,
-                             nb_namespaces, namespaces, nb_attributes,
-                             nb_defaulted, attributes);
+      s->sax->startElementNs(s->sax_user, localname, prefix, uri, nb_namespaces,
+                             namespaces, nb_attributes, nb_defaulted,
+                             attributes);
   }
 }
 
-static void on_end(void *ctx, const xmlChar *localname,
-                   const xmlChar *prefix, const xmlChar *uri)
+static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                   const xmlChar *uri)
 {
   struct xsd_validation *v = ctx;
   unsigned i;
 
   if(v->depth > 0)
     v->depth--;
-  v->closing_line = v->depth < XSD_LINE_DEPTH ? v->start_line[v->depth]
-                                              : parser_line(v);
+  v->closing_line =
+      v->depth < XSD_LINE_DEPTH ? v->start_line[v->depth] : parser_line(v);
   v->closing = 1;
   for(i = 0; i < XSD_SCHEMA_COUNT; i++) {
     struct xsd_slot *s = &v->slot[i];
@@ -373,10 +372,14 @@ static void on_doctype(void *ctx, const xmlChar *name,
   struct xsd_validation *v = ctx;
   unsigned i;
 
-  (void)name; (void)external_id; (void)system_id;
+  (void)name;
+  (void)external_id;
+  (void)system_id;
   for(i = 0; i < XSD_SCHEMA_COUNT; i++)
-    slot_fail(&v->slot[i], "DOCTYPE is not allowed in a DMARC report, "
-              "line %d", parser_line(v));
+    slot_fail(&v->slot[i],
+              "DOCTYPE is not allowed in a DMARC report, "
+              "line %d",
+              parser_line(v));
   xmlStopParser(v->parser);
 }
 
@@ -397,8 +400,8 @@ static void compile_error(void *ctx, xsd_error_arg e)
   format_error(ce->msg, sizeof(ce->msg), e);
 }
 
-static xmlSchemaPtr compile_one(const struct xsd_builtin *b,
-                                char *err, size_t errlen)
+static xmlSchemaPtr compile_one(const struct xsd_builtin *b, char *err,
+                                size_t errlen)
 {
   struct compile_err ce = { "", 0 };
   struct saved_handlers saved;
@@ -418,8 +421,8 @@ static xmlSchemaPtr compile_one(const struct xsd_builtin *b,
   }
   handlers_pop(&saved);
   if(!schema)
-    snprintf(err, errlen, "xsd: cannot compile built-in schema %s: %s",
-             b->name, ce.set ? ce.msg : "out of memory");
+    snprintf(err, errlen, "xsd: cannot compile built-in schema %s: %s", b->name,
+             ce.set ? ce.msg : "out of memory");
   return schema;
 }
 
@@ -605,8 +608,7 @@ static void parser_start(struct xsd_validation *v)
                                     (int)v->head_len, NULL, NULL)))
     parser_free(v);
   if(!v->parser) {
-    v->parser = xmlCreatePushParserCtxt(&v->events, v,
-                                        (const char *)v->head,
+    v->parser = xmlCreatePushParserCtxt(&v->events, v, (const char *)v->head,
                                         (int)v->head_len, NULL);
     if(v->parser) {
       xmlCtxtUseOptions(v->parser, XSD_PARSE_OPTIONS);
@@ -618,14 +620,16 @@ static void parser_start(struct xsd_validation *v)
   handlers_pop(&saved);
   if(!v->parser)
     for(i = 0; i < XSD_SCHEMA_COUNT; i++)
-      slot_fail(&v->slot[i], "xsd: cannot create a parser for %s: out of "
-                "memory", schema_names[i]);
+      slot_fail(&v->slot[i],
+                "xsd: cannot create a parser for %s: out of "
+                "memory",
+                schema_names[i]);
 }
 
 /* Push p[0..len) (terminate: end of document) while a schema is still
  * validating. */
-static void push(struct xsd_validation *v, const unsigned char *p,
-                 size_t len, int terminate)
+static void push(struct xsd_validation *v, const unsigned char *p, size_t len,
+                 int terminate)
 {
   struct saved_handlers saved;
   const xmlError *e;
@@ -703,8 +707,7 @@ struct xsd_validation *xsd_validation_begin(void)
   return v;
 }
 
-void xsd_validation_feed(struct xsd_validation *v, const void *buf,
-                         size_t len)
+void xsd_validation_feed(struct xsd_validation *v, const void *buf, size_t len)
 {
   const unsigned char *p = buf;
 

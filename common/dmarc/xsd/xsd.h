@@ -23,10 +23,10 @@
 #define XSD_SCHEMA_COUNT 4
 
 struct xsd_result {
-  int pass;        /* 1 valid, 0 invalid */
-  char info[512];  /* when !pass: the first error, as lxml words it, e.g.
-                      "Element 'report_metadata': This element is not
-                      expected. Expected is ( version )., line 3" */
+  int pass;       /* 1 valid, 0 invalid */
+  char info[512]; /* when !pass: the first error, as lxml words it, e.g.
+                     "Element 'report_metadata': This element is not
+                     expected. Expected is ( version )., line 3" */
 };
 
 /* Parse and compile the built-in schemas (idempotent; first call does the

@@ -36,33 +36,33 @@
 #define CONN_DEFAULT_TIMEOUT_MS 60000
 #define CONN_DEFAULT_MAX_LINE   (64 * 1024)
 /* Upper bound for conn_opts.max_line: the read buffer is this big. */
-#define CONN_MAX_MAX_LINE       (16 * 1024 * 1024)
-#define CONN_ERR_LEN            512
+#define CONN_MAX_MAX_LINE (16 * 1024 * 1024)
+#define CONN_ERR_LEN      512
 /* conn_read_exact: bytes that must arrive per timeout period. */
-#define CONN_MIN_PROGRESS       (16 * 1024)
+#define CONN_MIN_PROGRESS (16 * 1024)
 
 enum conn_tls {
-  CONN_TLS_NONE = 0,    /* plain TCP (conn_starttls may upgrade it later) */
-  CONN_TLS_IMPLICIT,    /* TLS handshake right after connect (993, 995) */
+  CONN_TLS_NONE = 0, /* plain TCP (conn_starttls may upgrade it later) */
+  CONN_TLS_IMPLICIT, /* TLS handshake right after connect (993, 995) */
 };
 
 struct conn_opts {
-  const char *host;          /* name or IPv4/IPv6 literal; required */
-  uint16_t port;             /* required */
+  const char *host; /* name or IPv4/IPv6 literal; required */
+  uint16_t port;    /* required */
   enum conn_tls tls;
-  int connect_timeout_ms;    /* per address tried; 0 = CONN_DEFAULT_TIMEOUT_MS */
-  int io_timeout_ms;         /* per line, per CONN_MIN_PROGRESS bytes of an
-                                exact read, per write, and for the TLS handshake;
-                                0 = CONN_DEFAULT_TIMEOUT_MS */
-  size_t max_line;           /* longest line conn_read_line accepts, without
-                                CRLF; 0 = CONN_DEFAULT_MAX_LINE */
-  const char *ca_file;       /* PEM file of trusted CAs; NULL = system store */
-  const char *verify_name;   /* name (or IP) the certificate must carry and
-                                the SNI sent; NULL = host */
-  bool tls_no_verify;        /* accept any certificate.  Only for explicit
-                                user opt-in; conn_is_verified() stays false */
-  const char *source_addr;   /* bind to this local IP before connecting;
-                                NULL = let the kernel choose */
+  int connect_timeout_ms;  /* per address tried; 0 = CONN_DEFAULT_TIMEOUT_MS */
+  int io_timeout_ms;       /* per line, per CONN_MIN_PROGRESS bytes of an
+                              exact read, per write, and for the TLS handshake;
+                              0 = CONN_DEFAULT_TIMEOUT_MS */
+  size_t max_line;         /* longest line conn_read_line accepts, without
+                              CRLF; 0 = CONN_DEFAULT_MAX_LINE */
+  const char *ca_file;     /* PEM file of trusted CAs; NULL = system store */
+  const char *verify_name; /* name (or IP) the certificate must carry and
+                              the SNI sent; NULL = host */
+  bool tls_no_verify;      /* accept any certificate.  Only for explicit
+                              user opt-in; conn_is_verified() stays false */
+  const char *source_addr; /* bind to this local IP before connecting;
+                              NULL = let the kernel choose */
 };
 
 struct conn;
@@ -147,7 +147,7 @@ const char *conn_error(const struct conn *c);
  * reply) and mark the connection broken, so later calls fail with it.
  * printf-style; the text should name the peer (see conn_peer). */
 void conn_fail(struct conn *c, const char *fmt, ...)
-  __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* True after any error: the stream is out of sync and must be dropped. */
 bool conn_is_broken(const struct conn *c);

@@ -44,13 +44,13 @@ const char *conn_system_ca_file(void)
 {
   const char *f = forced();
 
-  if (f)
+  if(f)
     return access(f, R_OK) == 0 ? f : NULL;
   f = X509_get_default_cert_file();
-  if (f && access(f, R_OK) == 0)
+  if(f && access(f, R_OK) == 0)
     return f;
-  for (size_t i = 0; i < sizeof(bundles) / sizeof(bundles[0]); i++)
-    if (access(bundles[i], R_OK) == 0)
+  for(size_t i = 0; i < sizeof(bundles) / sizeof(bundles[0]); i++)
+    if(access(bundles[i], R_OK) == 0)
       return bundles[i];
   return NULL;
 }
@@ -64,12 +64,12 @@ static bool has_hashed_certs(const char *dir)
   struct dirent *e;
   bool found = false;
 
-  if (!d)
+  if(!d)
     return false;
-  while (!found && (e = readdir(d)) != NULL) {
+  while(!found && (e = readdir(d)) != NULL) {
     const char *n = e->d_name;
     size_t i = 0;
-    while (i < 8 && isxdigit((unsigned char)n[i]))
+    while(i < 8 && isxdigit((unsigned char)n[i]))
       i++;
     found = i == 8 && n[8] == '.' && isdigit((unsigned char)n[9]);
   }
@@ -81,7 +81,7 @@ const char *conn_system_ca_dir(void)
 {
   const char *d = getenv("SSL_CERT_DIR");
 
-  if (!d || !*d)
+  if(!d || !*d)
     d = X509_get_default_cert_dir();
   return d && has_hashed_certs(d) ? d : NULL;
 }
@@ -93,18 +93,20 @@ void conn_no_system_ca_error(char *err, size_t errlen, const char *peer)
 
   buf_init(&b, 4096);
   buf_printf(&b, "TLS: no trusted CA certificates for %s: none of ", peer);
-  if (f) {
+  if(f) {
     buf_printf(&b, "%s ($SSL_CERT_FILE)", f);
-  } else {
+  }
+  else {
     buf_puts(&b, X509_get_default_cert_file());
-    for (size_t i = 0; i < sizeof(bundles) / sizeof(bundles[0]); i++)
+    for(size_t i = 0; i < sizeof(bundles) / sizeof(bundles[0]); i++)
       buf_printf(&b, ", %s", bundles[i]);
   }
-  if (!f || getenv("SSL_CERT_DIR"))
-    buf_printf(&b, " or certificates in %s", getenv("SSL_CERT_DIR") ?
-               getenv("SSL_CERT_DIR") : X509_get_default_cert_dir());
+  if(!f || getenv("SSL_CERT_DIR"))
+    buf_printf(&b, " or certificates in %s",
+               getenv("SSL_CERT_DIR") ? getenv("SSL_CERT_DIR")
+                                      : X509_get_default_cert_dir());
   buf_puts(&b, " exists; install the system's CA bundle (ca-certificates) "
-           "or give a CA file");
+               "or give a CA file");
   /* a message cut at errlen still names the peer and the first paths */
   snprintf(err, errlen, "%.*s", (int)b.len, b.len ? b.data : "");
   buf_free(&b);

@@ -37,7 +37,7 @@ static size_t write_cb(char *p, size_t size, size_t nmemb, void *ctx)
 
   if(buf_append(s->body, p, n) < 0) {
     s->too_big = true;
-    return 0;          /* makes libcurl stop with CURLE_WRITE_ERROR */
+    return 0; /* makes libcurl stop with CURLE_WRITE_ERROR */
   }
   return n;
 }
@@ -83,8 +83,7 @@ static int set_trust(CURL *curl, const struct http_request *rq, char *err,
     return 0;
   /* the store is built per handle, so the file is read each time */
   curl_easy_setopt(curl, CURLOPT_CA_CACHE_TIMEOUT, 0L);
-  if(curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb)
-     != CURLE_OK) {
+  if(curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, ssl_ctx_cb) != CURLE_OK) {
     snprintf(err, errlen, "%s to %s: this libcurl cannot add a CA file",
              rq->what, rq->shown);
     return -1;
@@ -105,8 +104,8 @@ int http_perform(const struct http_request *rq, long *status_r,
 
   init_once();
   if(!(curl = curl_easy_init())) {
-    snprintf(err, errlen, "%s to %s: cannot create a libcurl handle",
-             rq->what, rq->shown);
+    snprintf(err, errlen, "%s to %s: cannot create a libcurl handle", rq->what,
+             rq->shown);
     return -1;
   }
   for(const char *const *h = rq->headers; h && *h; h++) {
@@ -139,8 +138,7 @@ int http_perform(const struct http_request *rq, long *status_r,
   if(rq->user_agent)
     curl_easy_setopt(curl, CURLOPT_USERAGENT, rq->user_agent);
   if(body->max < SIZE_MAX)
-    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
-                     (curl_off_t)body->max);
+    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)body->max);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
   cerr[0] = '\0';
@@ -148,8 +146,8 @@ int http_perform(const struct http_request *rq, long *status_r,
 
   res = curl_easy_perform(curl);
   if(sink.too_big || res == CURLE_FILESIZE_EXCEEDED) {
-    snprintf(err, errlen, "%s to %s: response larger than %zu bytes",
-             rq->what, rq->shown, body->max);
+    snprintf(err, errlen, "%s to %s: response larger than %zu bytes", rq->what,
+             rq->shown, body->max);
     goto out;
   }
   if(res != CURLE_OK) {

@@ -15,10 +15,10 @@
 
 struct http_request {
   const char *url;
-  const char *what;           /* names the request in errors, with shown */
-  const char *shown;          /* the endpoint as errors may show it (no
-                                 query, no credentials) */
-  const char *post;           /* body of a form POST; NULL: GET */
+  const char *what;  /* names the request in errors, with shown */
+  const char *shown; /* the endpoint as errors may show it (no
+                        query, no credentials) */
+  const char *post;  /* body of a form POST; NULL: GET */
   size_t post_len;
   const char *const *headers; /* "Name: value" lines, NULL-terminated; NULL:
                                  none */

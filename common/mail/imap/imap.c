@@ -31,7 +31,7 @@ static const char *const state_names[] = {
 
 const char *imap_state_name(enum imap_state s)
 {
-  if ((unsigned)s < sizeof(state_names) / sizeof(state_names[0]))
+  if((unsigned)s < sizeof(state_names) / sizeof(state_names[0]))
     return state_names[s];
   return "?";
 }
@@ -39,10 +39,10 @@ const char *imap_state_name(enum imap_state s)
 /* The only place the state changes. */
 void imap_set_state(struct imap *im, enum imap_state s)
 {
-  if (im->state == s)
+  if(im->state == s)
     return;
-  if (im->state == IMAP_STATE_BROKEN)
-    return;                 /* broken is final */
+  if(im->state == IMAP_STATE_BROKEN)
+    return; /* broken is final */
   log_debug("imap %s: %s -> %s", conn_peer(im->c), imap_state_name(im->state),
             imap_state_name(s));
   im->state = s;
@@ -59,7 +59,7 @@ void imap_seterr(struct imap *im, const char *fmt, ...)
 /* The connection failed (conn already holds the reason). */
 int imap_io_fail(struct imap *im)
 {
-  if (im->bye[0])
+  if(im->bye[0])
     imap_seterr(im, "%s (server said BYE: %s)", conn_error(im->c), im->bye);
   else
     imap_seterr(im, "%s", conn_error(im->c));
@@ -82,15 +82,15 @@ int imap_proto_fail(struct imap *im, const char *fmt, ...)
 /* Check that a command may run now.  Does not break the session. */
 int imap_require(struct imap *im, unsigned mask, const char *cmd)
 {
-  if (im->state == IMAP_STATE_BROKEN)
-    return -1;                      /* keep the original error */
-  if (im->fetch_pending) {
+  if(im->state == IMAP_STATE_BROKEN)
+    return -1; /* keep the original error */
+  if(im->fetch_pending) {
     /* Its answers are still on the wire ahead of ours. */
-    imap_seterr(im, "%s at %s: a pipelined UID FETCH is not finished",
-                cmd, conn_peer(im->c));
+    imap_seterr(im, "%s at %s: a pipelined UID FETCH is not finished", cmd,
+                conn_peer(im->c));
     return -1;
   }
-  if (!(mask & (1u << im->state))) {
+  if(!(mask & (1u << im->state))) {
     imap_seterr(im, "%s not allowed at %s in state %s", cmd, conn_peer(im->c),
                 imap_state_name(im->state));
     return -1;
@@ -102,7 +102,7 @@ int imap_require(struct imap *im, unsigned mask, const char *cmd)
 int imap_begin(struct imap *im, struct buf *cmd, const char *name)
 {
   struct imap_tag *tg;
-  if (im->ntags >= IMAP_MAX_PIPELINE) {
+  if(im->ntags >= IMAP_MAX_PIPELINE) {
     imap_seterr(im, "too many commands in flight");
     return -1;
   }
@@ -110,7 +110,7 @@ int imap_begin(struct imap *im, struct buf *cmd, const char *name)
   snprintf(tg->tag, sizeof(tg->tag), "A%04u", ++im->tagno);
   tg->cmd = name;
   buf_reset(cmd);
-  if (buf_printf(cmd, "%s %s", tg->tag, name) < 0) {
+  if(buf_printf(cmd, "%s %s", tg->tag, name) < 0) {
     imap_seterr(im, "out of memory");
     return -1;
   }
@@ -120,12 +120,12 @@ int imap_begin(struct imap *im, struct buf *cmd, const char *name)
 
 int imap_send(struct imap *im, struct buf *cmd)
 {
-  if (buf_puts(cmd, "\r\n") < 0) {
+  if(buf_puts(cmd, "\r\n") < 0) {
     imap_seterr(im, "command too long for %s", conn_peer(im->c));
-    im->ntags--;            /* nothing of it was sent */
+    im->ntags--; /* nothing of it was sent */
     return -1;
   }
-  if (conn_write(im->c, cmd->data, cmd->len) < 0)
+  if(conn_write(im->c, cmd->data, cmd->len) < 0)
     return imap_io_fail(im);
   return 0;
 }
@@ -134,9 +134,9 @@ int imap_send(struct imap *im, struct buf *cmd)
 int imap_run(struct imap *im, struct buf *cmd)
 {
   im->cmd_failed = false;
-  if (imap_send(im, cmd) < 0)
+  if(imap_send(im, cmd) < 0)
     return -1;
-  if (imap_wait(im, false) < 0)
+  if(imap_wait(im, false) < 0)
     return -1;
   return im->cmd_failed ? -1 : 0;
 }
@@ -148,7 +148,7 @@ int imap_run_simple(struct imap *im, const char *name)
   int r;
   buf_init(&cmd, IMAP_CMD_MAX);
   r = imap_begin(im, &cmd, name);
-  if (r == 0)
+  if(r == 0)
     r = imap_run(im, &cmd);
   buf_free(&cmd);
   return r;
@@ -156,8 +156,8 @@ int imap_run_simple(struct imap *im, const char *name)
 
 static bool quotable(const char *s)
 {
-  for (; *s; s++)
-    if (*s == '\r' || *s == '\n' || (unsigned char)*s >= 0x80)
+  for(; *s; s++)
+    if(*s == '\r' || *s == '\n' || (unsigned char)*s >= 0x80)
       return false;
   return true;
 }
@@ -168,40 +168,40 @@ static bool quotable(const char *s)
 int imap_put_astring(struct imap *im, struct buf *cmd, const char *s)
 {
   size_t n = strlen(s);
-  if (quotable(s)) {
-    if (buf_puts(cmd, " \"") < 0)
+  if(quotable(s)) {
+    if(buf_puts(cmd, " \"") < 0)
       goto toolong;
-    for (; *s; s++)
-      if (((*s == '"' || *s == '\\') && buf_putc(cmd, '\\') < 0) ||
-          buf_putc(cmd, *s) < 0)
+    for(; *s; s++)
+      if(((*s == '"' || *s == '\\') && buf_putc(cmd, '\\') < 0) ||
+         buf_putc(cmd, *s) < 0)
         goto toolong;
-    if (buf_putc(cmd, '"') < 0)
+    if(buf_putc(cmd, '"') < 0)
       goto toolong;
     return 0;
   }
-  if (imap_has_capability(im, "LITERAL+")) {
-    if (buf_printf(cmd, " {%zu+}\r\n", n) < 0 || buf_append(cmd, s, n) < 0)
+  if(imap_has_capability(im, "LITERAL+")) {
+    if(buf_printf(cmd, " {%zu+}\r\n", n) < 0 || buf_append(cmd, s, n) < 0)
       goto toolong;
     return 0;
   }
-  if (buf_printf(cmd, " {%zu}\r\n", n) < 0)
+  if(buf_printf(cmd, " {%zu}\r\n", n) < 0)
     goto toolong;
-  if (conn_write(im->c, cmd->data, cmd->len) < 0)
+  if(conn_write(im->c, cmd->data, cmd->len) < 0)
     return imap_io_fail(im);
   memset(cmd->data, 0, cmd->len);
   buf_reset(cmd);
   {
     int r = imap_wait(im, true);
-    if (r < 0)
+    if(r < 0)
       return -1;
-    if (r == 0) {           /* answered before the literal: rejected */
-      if (!im->cmd_failed)
+    if(r == 0) { /* answered before the literal: rejected */
+      if(!im->cmd_failed)
         imap_seterr(im, "server at %s ended the command before the literal",
                     conn_peer(im->c));
       return -1;
     }
   }
-  if (buf_append(cmd, s, n) < 0)
+  if(buf_append(cmd, s, n) < 0)
     goto toolong;
   return 0;
 toolong:
@@ -212,7 +212,7 @@ toolong:
 /* Abandon a command we could not finish building. */
 int imap_abandon(struct imap *im)
 {
-  if (im->ntags > 0 && im->state != IMAP_STATE_BROKEN) {
+  if(im->ntags > 0 && im->state != IMAP_STATE_BROKEN) {
     /* The tag may be half sent; the stream cannot be trusted any more. */
     char e[CONN_ERR_LEN];
     snprintf(e, sizeof(e), "%s", im->err);
@@ -233,21 +233,22 @@ struct imap *imap_connect(const struct imap_opts *o, char *err, size_t errlen)
   const char *w;
   size_t n;
 
-  if (errlen > 0)
+  if(errlen > 0)
     err[0] = '\0';
   im = calloc(1, sizeof(*im));
-  if (!im) {
+  if(!im) {
     snprintf(err, errlen, "imap: out of memory");
     return NULL;
   }
   im->allow_plaintext_auth = o->allow_plaintext_auth;
-  im->max_response = o->max_response ? o->max_response : IMAP_DEFAULT_MAX_RESPONSE;
+  im->max_response =
+      o->max_response ? o->max_response : IMAP_DEFAULT_MAX_RESPONSE;
   im->max_body = o->max_body ? o->max_body : IMAP_DEFAULT_MAX_BODY;
   buf_init(&im->resp, im->max_response + 16);
   /* Storage from the start, so a response that assembled nothing (an
    * empty line, or a "* SEARCH" streamed instead) is "" and not NULL to
    * the tokenizer and the error messages that quote it. */
-  if (buf_reserve(&im->resp, 0) < 0) {
+  if(buf_reserve(&im->resp, 0) < 0) {
     snprintf(err, errlen, "imap: out of memory");
     imap_free(im);
     return NULL;
@@ -256,41 +257,41 @@ struct imap *imap_connect(const struct imap_opts *o, char *err, size_t errlen)
   co.tls = o->tls == IMAP_TLS_IMPLICIT ? CONN_TLS_IMPLICIT : CONN_TLS_NONE;
   co.max_line = IMAP_LINE_CHUNK;
   im->c = conn_connect(&co, err, errlen);
-  if (!im->c) {
+  if(!im->c) {
     imap_free(im);
     return NULL;
   }
   im->state = IMAP_STATE_NOT_AUTH;
 
   /* Greeting: * OK / * PREAUTH / * BYE */
-  if (imap_read_response(im, &k) < 0)
+  if(imap_read_response(im, &k) < 0)
     goto fail;
   t.p = im->resp.data;
   t.end = im->resp.data + im->resp.len;
-  if (k != R_UNTAGGED || !itok_eat(&t, '*') || itok_sp(&t) < 0 ||
-      itok_atom(&t, true, &w, &n) < 0) {
-    imap_proto_fail(im, "not an IMAP greeting from %s: %.60s",
-                    conn_peer(im->c), im->resp.data);
+  if(k != R_UNTAGGED || !itok_eat(&t, '*') || itok_sp(&t) < 0 ||
+     itok_atom(&t, true, &w, &n) < 0) {
+    imap_proto_fail(im, "not an IMAP greeting from %s: %.60s", conn_peer(im->c),
+                    im->resp.data);
     goto fail;
   }
-  if (imap_word_eq(w, n, "BYE")) {
+  if(imap_word_eq(w, n, "BYE")) {
     imap_seterr(im, "IMAP server %s refused the connection: %s",
                 conn_peer(im->c), im->resp.data);
     goto fail;
   }
-  if (!imap_word_eq(w, n, "OK") && !imap_word_eq(w, n, "PREAUTH")) {
-    imap_proto_fail(im, "not an IMAP greeting from %s: %.60s",
-                    conn_peer(im->c), im->resp.data);
+  if(!imap_word_eq(w, n, "OK") && !imap_word_eq(w, n, "PREAUTH")) {
+    imap_proto_fail(im, "not an IMAP greeting from %s: %.60s", conn_peer(im->c),
+                    im->resp.data);
     goto fail;
   }
-  if (imap_handle_untagged(im) < 0)
+  if(imap_handle_untagged(im) < 0)
     goto fail;
-  if (imap_word_eq(w, n, "PREAUTH"))
+  if(imap_word_eq(w, n, "PREAUTH"))
     imap_set_state(im, IMAP_STATE_AUTH);
-  if (!im->caps_known && imap_capability_cmd(im) < 0)
+  if(!im->caps_known && imap_capability_cmd(im) < 0)
     goto fail;
 
-  if (o->tls == IMAP_TLS_STARTTLS && imap_starttls(im) < 0)
+  if(o->tls == IMAP_TLS_STARTTLS && imap_starttls(im) < 0)
     goto fail;
   return im;
 fail:
@@ -301,7 +302,7 @@ fail:
 
 void imap_free(struct imap *im)
 {
-  if (!im)
+  if(!im)
     return;
   conn_close(im->c);
   buf_free(&im->resp);
@@ -313,16 +314,30 @@ void imap_free(struct imap *im)
 int imap_logout(struct imap *im)
 {
   int r;
-  if (imap_require(im, ST(IMAP_STATE_NOT_AUTH) | ST(IMAP_STATE_AUTH) |
-                   ST(IMAP_STATE_EXAMINED), "LOGOUT") < 0)
+  if(imap_require(im,
+                  ST(IMAP_STATE_NOT_AUTH) | ST(IMAP_STATE_AUTH) |
+                      ST(IMAP_STATE_EXAMINED),
+                  "LOGOUT") < 0)
     return -1;
   r = imap_run_simple(im, "LOGOUT");
-  if (r == 0)
+  if(r == 0)
     imap_set_state(im, IMAP_STATE_LOGOUT);
   return r;
 }
 
-const char *imap_error(const struct imap *im) { return im->err; }
-enum imap_state imap_get_state(const struct imap *im) { return im->state; }
-bool imap_is_verified(const struct imap *im) { return conn_is_verified(im->c); }
-bool imap_timed_out(const struct imap *im) { return conn_timed_out(im->c); }
+const char *imap_error(const struct imap *im)
+{
+  return im->err;
+}
+enum imap_state imap_get_state(const struct imap *im)
+{
+  return im->state;
+}
+bool imap_is_verified(const struct imap *im)
+{
+  return conn_is_verified(im->c);
+}
+bool imap_timed_out(const struct imap *im)
+{
+  return conn_timed_out(im->c);
+}

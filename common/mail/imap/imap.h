@@ -35,29 +35,29 @@
 #include "buf.h"
 
 /* Limits (0 in struct imap_opts selects these defaults). */
-#define IMAP_DEFAULT_MAX_RESPONSE (1024 * 1024)       /* one response */
+#define IMAP_DEFAULT_MAX_RESPONSE (1024 * 1024)         /* one response */
 #define IMAP_DEFAULT_MAX_BODY     (64ull * 1024 * 1024) /* one body literal */
 /* Announced literals above this break the session instead of being drained. */
-#define IMAP_HARD_MAX_LITERAL     (4ull * 1024 * 1024 * 1024)
-#define IMAP_LINE_CHUNK           (64 * 1024)        /* conn max_line */
-#define IMAP_MAX_PIPELINE         32       /* commands in flight at once */
-#define IMAP_MAX_PIPELINE_BYTES   16384    /* their total size on the wire */
-#define IMAP_BODY_MAX_DEPTH       32       /* BODYSTRUCTURE nesting */
-#define IMAP_BODY_MAX_PARTS       2000     /* BODYSTRUCTURE parts in total */
-#define IMAP_SECTION_MAX          200      /* "1.2.3..." incl. NUL */
-#define IMAP_MAX_SASL_CHALLENGE   4096     /* decoded server challenge kept */
+#define IMAP_HARD_MAX_LITERAL   (4ull * 1024 * 1024 * 1024)
+#define IMAP_LINE_CHUNK         (64 * 1024) /* conn max_line */
+#define IMAP_MAX_PIPELINE       32          /* commands in flight at once */
+#define IMAP_MAX_PIPELINE_BYTES 16384       /* their total size on the wire */
+#define IMAP_BODY_MAX_DEPTH     32          /* BODYSTRUCTURE nesting */
+#define IMAP_BODY_MAX_PARTS     2000        /* BODYSTRUCTURE parts in total */
+#define IMAP_SECTION_MAX        200         /* "1.2.3..." incl. NUL */
+#define IMAP_MAX_SASL_CHALLENGE 4096        /* decoded server challenge kept */
 
 /* ---------------------------------------------------------------- session */
 
 enum imap_tls {
-  IMAP_TLS_IMPLICIT = 0,  /* TLS from the first byte (port 993) */
-  IMAP_TLS_STARTTLS,      /* plain connect, then STARTTLS, which must work */
-  IMAP_TLS_NONE,          /* plain text; auth needs allow_plaintext_auth */
+  IMAP_TLS_IMPLICIT = 0, /* TLS from the first byte (port 993) */
+  IMAP_TLS_STARTTLS,     /* plain connect, then STARTTLS, which must work */
+  IMAP_TLS_NONE,         /* plain text; auth needs allow_plaintext_auth */
 };
 
 struct imap_opts {
-  struct conn_opts conn;     /* host, port, timeouts, CA file, verify name;
-                                conn.tls and conn.max_line are set by imap */
+  struct conn_opts conn; /* host, port, timeouts, CA file, verify name;
+                            conn.tls and conn.max_line are set by imap */
   enum imap_tls tls;
   bool allow_plaintext_auth; /* permit LOGIN/AUTHENTICATE on a connection
                                 that is not TLS-verified (default: refuse) */
@@ -68,10 +68,10 @@ struct imap_opts {
 /* Session state; only imap.c changes it, in one function. */
 enum imap_state {
   IMAP_STATE_NOT_AUTH = 0,
-  IMAP_STATE_AUTH,           /* logged in, no mailbox open */
-  IMAP_STATE_EXAMINED,       /* a mailbox is open read-only */
+  IMAP_STATE_AUTH,     /* logged in, no mailbox open */
+  IMAP_STATE_EXAMINED, /* a mailbox is open read-only */
   IMAP_STATE_LOGOUT,
-  IMAP_STATE_BROKEN,         /* I/O or protocol error: drop the session */
+  IMAP_STATE_BROKEN, /* I/O or protocol error: drop the session */
 };
 
 struct imap;
@@ -135,11 +135,11 @@ int imap_authenticate_xoauth2(struct imap *im, const char *user,
 /* ---------------------------------------------------------------- mailboxes */
 
 struct imap_list_entry {
-  const char *name;      /* UTF-8 (decoded from modified UTF-7); the raw
-                            name when it is not valid modified UTF-7 */
-  const char *raw;       /* as sent by the server */
-  char delimiter;        /* hierarchy delimiter, '\0' for NIL */
-  const char *attributes;/* e.g. "\HasNoChildren \Sent", "" if none */
+  const char *name;       /* UTF-8 (decoded from modified UTF-7); the raw
+                             name when it is not valid modified UTF-7 */
+  const char *raw;        /* as sent by the server */
+  char delimiter;         /* hierarchy delimiter, '\0' for NIL */
+  const char *attributes; /* e.g. "\HasNoChildren \Sent", "" if none */
 };
 
 /* Called per LIST reply; return nonzero to stop delivering (the command
@@ -153,10 +153,10 @@ int imap_list(struct imap *im, const char *ref, const char *pattern,
               imap_list_fn *fn, void *ctx);
 
 struct imap_mailbox_status {
-  uint32_t exists;       /* messages in the mailbox */
-  uint32_t uidvalidity;  /* 0 if the server did not send one */
-  uint32_t uidnext;      /* 0 if the server did not send one */
-  bool read_only;        /* the OK carried [READ-ONLY] */
+  uint32_t exists;      /* messages in the mailbox */
+  uint32_t uidvalidity; /* 0 if the server did not send one */
+  uint32_t uidnext;     /* 0 if the server did not send one */
+  bool read_only;       /* the OK carried [READ-ONLY] */
 };
 
 /* EXAMINE mailbox (UTF-8 name, sent as modified UTF-7).  Needs
@@ -190,11 +190,12 @@ int imap_uid_search_array(struct imap *im, const char *criteria, size_t max,
  * "1:3,7,9:10", appended to out.  Returns 0 or -1 (buffer limit). */
 int imap_uid_set_format(const uint32_t *uids, size_t n, struct buf *out);
 
-/* --------------------------------------------------------------- bodystructure */
+/* --------------------------------------------------------------- bodystructure
+ */
 
 struct imap_param {
-  char *name;            /* lower-case */
-  char *value;           /* as sent (RFC 2047/2231 encodings not decoded) */
+  char *name;  /* lower-case */
+  char *value; /* as sent (RFC 2047/2231 encodings not decoded) */
 };
 
 /* One node of a parsed BODYSTRUCTURE.  Section numbers follow RFC 3501
@@ -205,27 +206,27 @@ struct imap_param {
  * "" and a top-level single part "1". */
 struct imap_bodypart {
   char section[IMAP_SECTION_MAX];
-  char *type;            /* lower-case, e.g. "multipart", "application" */
-  char *subtype;         /* lower-case, e.g. "mixed", "zip" */
-  struct imap_param *params;   /* Content-Type parameters */
+  char *type;                /* lower-case, e.g. "multipart", "application" */
+  char *subtype;             /* lower-case, e.g. "mixed", "zip" */
+  struct imap_param *params; /* Content-Type parameters */
   size_t nparams;
-  char *id;              /* NULL when NIL */
-  char *description;     /* NULL when NIL */
-  char *encoding;        /* lower-case, e.g. "base64"; NULL for multipart */
-  uint64_t size;         /* encoded size in bytes; 0 for multipart */
-  uint64_t lines;        /* text/ and message/rfc822 only */
-  char *disposition;     /* lower-case, e.g. "attachment"; NULL when absent */
+  char *id;          /* NULL when NIL */
+  char *description; /* NULL when NIL */
+  char *encoding;    /* lower-case, e.g. "base64"; NULL for multipart */
+  uint64_t size;     /* encoded size in bytes; 0 for multipart */
+  uint64_t lines;    /* text/ and message/rfc822 only */
+  char *disposition; /* lower-case, e.g. "attachment"; NULL when absent */
   struct imap_param *disp_params;
   size_t ndisp_params;
   /* Shortcuts into params / disp_params (NULL when absent): */
   const char *charset;
   const char *boundary;
-  const char *name;      /* Content-Type name= */
-  const char *filename;  /* Content-Disposition filename=, else name= */
-  unsigned depth;        /* 0 for the root */
+  const char *name;     /* Content-Type name= */
+  const char *filename; /* Content-Disposition filename=, else name= */
+  unsigned depth;       /* 0 for the root */
   struct imap_bodypart *parent;
-  struct imap_bodypart **children;  /* multipart parts, or the one body of
-                                       a message/rfc822 part */
+  struct imap_bodypart **children; /* multipart parts, or the one body of
+                                      a message/rfc822 part */
   size_t nchildren;
 };
 
@@ -245,24 +246,24 @@ const struct imap_bodypart *imap_bodypart_find(const struct imap_bodypart *root,
 
 /* ------------------------------------------------------------------- fetch */
 
-#define IMAP_FETCH_FLAGS          0x01u
-#define IMAP_FETCH_INTERNALDATE   0x02u
-#define IMAP_FETCH_SIZE           0x04u   /* RFC822.SIZE */
-#define IMAP_FETCH_BODYSTRUCTURE  0x08u
-#define IMAP_FETCH_BODY           0x10u   /* BODY.PEEK[section] */
+#define IMAP_FETCH_FLAGS         0x01u
+#define IMAP_FETCH_INTERNALDATE  0x02u
+#define IMAP_FETCH_SIZE          0x04u /* RFC822.SIZE */
+#define IMAP_FETCH_BODYSTRUCTURE 0x08u
+#define IMAP_FETCH_BODY          0x10u /* BODY.PEEK[section] */
 
-#define IMAP_FLAG_SEEN      0x01u
-#define IMAP_FLAG_ANSWERED  0x02u
-#define IMAP_FLAG_FLAGGED   0x04u
-#define IMAP_FLAG_DELETED   0x08u
-#define IMAP_FLAG_DRAFT     0x10u
-#define IMAP_FLAG_RECENT    0x20u
+#define IMAP_FLAG_SEEN     0x01u
+#define IMAP_FLAG_ANSWERED 0x02u
+#define IMAP_FLAG_FLAGGED  0x04u
+#define IMAP_FLAG_DELETED  0x08u
+#define IMAP_FLAG_DRAFT    0x10u
+#define IMAP_FLAG_RECENT   0x20u
 
 struct imap_fetch_req {
-  unsigned items;        /* IMAP_FETCH_* bits; UID is always fetched */
-  const char *section;   /* for IMAP_FETCH_BODY: "" (whole message), a part
-                            number "2.1", or one followed by .MIME/.HEADER/
-                            .TEXT, or HEADER / TEXT.  NULL = "" */
+  unsigned items;      /* IMAP_FETCH_* bits; UID is always fetched */
+  const char *section; /* for IMAP_FETCH_BODY: "" (whole message), a part
+                          number "2.1", or one followed by .MIME/.HEADER/
+                          .TEXT, or HEADER / TEXT.  NULL = "" */
 };
 
 /* One message as it arrives.  During on_body only seq, the section and
@@ -271,20 +272,20 @@ struct imap_fetch_req {
  * items, after the whole FETCH response was read. */
 struct imap_message {
   uint32_t seq;
-  uint32_t uid;          /* 0 if the response had no UID */
-  unsigned have;         /* IMAP_FETCH_* bits of the items received */
-  unsigned flags;        /* IMAP_FLAG_* (have & IMAP_FETCH_FLAGS) */
-  int64_t internaldate;  /* Unix seconds, UTC */
-  char internaldate_str[40];   /* as sent, e.g. "14-Nov-2023 22:13:20 +0000" */
-  uint64_t size;         /* RFC822.SIZE */
-  struct imap_bodypart *bodystructure;  /* owned by the client; on_message
-                            may take it by setting the field to NULL */
+  uint32_t uid;              /* 0 if the response had no UID */
+  unsigned have;             /* IMAP_FETCH_* bits of the items received */
+  unsigned flags;            /* IMAP_FLAG_* (have & IMAP_FETCH_FLAGS) */
+  int64_t internaldate;      /* Unix seconds, UTC */
+  char internaldate_str[40]; /* as sent, e.g. "14-Nov-2023 22:13:20 +0000" */
+  uint64_t size;             /* RFC822.SIZE */
+  struct imap_bodypart *bodystructure; /* owned by the client; on_message
+                           may take it by setting the field to NULL */
   /* Body being streamed (on_body) or last streamed (on_message): */
   char section[IMAP_SECTION_MAX];
-  uint64_t body_len;     /* size announced by the server */
-  uint64_t body_offset;  /* offset of the chunk passed to on_body */
-  bool body_too_large;   /* a body literal exceeded max_body: it was read
-                            and dropped, and on_body was not called for it */
+  uint64_t body_len;    /* size announced by the server */
+  uint64_t body_offset; /* offset of the chunk passed to on_body */
+  bool body_too_large;  /* a body literal exceeded max_body: it was read
+                           and dropped, and on_body was not called for it */
 };
 
 struct imap_fetch_handler {
@@ -327,10 +328,10 @@ int imap_uid_fetch_pipelined(struct imap *im, const char *const *uid_sets,
 
 struct imap_fetch_cmd {
   const char *uid_set;
-  unsigned items;                /* IMAP_FETCH_* bits */
-  const char *const *sections;   /* with IMAP_FETCH_BODY: one BODY.PEEK[s]
-                                    per entry (validated as for req->section);
-                                    nsections 0 means BODY.PEEK[] */
+  unsigned items;              /* IMAP_FETCH_* bits */
+  const char *const *sections; /* with IMAP_FETCH_BODY: one BODY.PEEK[s]
+                                  per entry (validated as for req->section);
+                                  nsections 0 means BODY.PEEK[] */
   size_t nsections;
 };
 

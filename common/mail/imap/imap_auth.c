@@ -22,9 +22,9 @@
 int imap_set_caps(struct imap *im, const char *s, size_t n)
 {
   char *c = malloc(n + 1);
-  if (!c)
+  if(!c)
     return -1;
-  for (size_t i = 0; i < n; i++)
+  for(size_t i = 0; i < n; i++)
     c[i] = (char)toupper((unsigned char)s[i]);
   c[n] = '\0';
   free(im->caps);
@@ -37,14 +37,14 @@ bool imap_has_capability(const struct imap *im, const char *cap)
 {
   size_t n = strlen(cap);
   const char *p = im->caps;
-  if (!p || n == 0)
+  if(!p || n == 0)
     return false;
-  while (*p) {
+  while(*p) {
     const char *e = strchr(p, ' ');
     size_t len = e ? (size_t)(e - p) : strlen(p);
-    if (len == n && strncasecmp(p, cap, n) == 0)
+    if(len == n && strncasecmp(p, cap, n) == 0)
       return true;
-    if (!e)
+    if(!e)
       break;
     p = e + 1;
   }
@@ -59,7 +59,7 @@ const char *imap_capabilities(const struct imap *im)
 /* Free a buffer that held a secret, zeroed over its whole capacity. */
 static void wipe(struct buf *b)
 {
-  if (b->data)
+  if(b->data)
     memset(b->data, 0, b->cap);
   buf_free(b);
 }
@@ -67,7 +67,7 @@ static void wipe(struct buf *b)
 int imap_capability_cmd(struct imap *im)
 {
   int r = imap_run_simple(im, "CAPABILITY");
-  if (r == 0 && !im->caps_known) {
+  if(r == 0 && !im->caps_known) {
     imap_seterr(im, "no CAPABILITY from %s", conn_peer(im->c));
     return -1;
   }
@@ -76,18 +76,18 @@ int imap_capability_cmd(struct imap *im)
 
 int imap_starttls(struct imap *im)
 {
-  if (im->state != IMAP_STATE_NOT_AUTH) {
+  if(im->state != IMAP_STATE_NOT_AUTH) {
     imap_seterr(im, "STARTTLS impossible at %s: session is preauthenticated",
                 conn_peer(im->c));
     return -1;
   }
-  if (!imap_has_capability(im, "STARTTLS")) {
+  if(!imap_has_capability(im, "STARTTLS")) {
     imap_seterr(im, "IMAP server %s does not offer STARTTLS", conn_peer(im->c));
     return -1;
   }
-  if (imap_run_simple(im, "STARTTLS") < 0)
+  if(imap_run_simple(im, "STARTTLS") < 0)
     return -1;
-  if (conn_starttls(im->c) < 0)
+  if(conn_starttls(im->c) < 0)
     return imap_io_fail(im);
   /* Anything learnt before TLS may have been forged (RFC 3501 6.2.1). */
   free(im->caps);
@@ -100,11 +100,13 @@ int imap_starttls(struct imap *im)
 
 static int auth_allowed(struct imap *im, const char *what)
 {
-  if (imap_require(im, ST(IMAP_STATE_NOT_AUTH), what) < 0)
+  if(imap_require(im, ST(IMAP_STATE_NOT_AUTH), what) < 0)
     return -1;
-  if (!conn_is_verified(im->c) && !im->allow_plaintext_auth) {
-    imap_seterr(im, "refusing %s at %s: the connection is not protected by "
-                "verified TLS", what, conn_peer(im->c));
+  if(!conn_is_verified(im->c) && !im->allow_plaintext_auth) {
+    imap_seterr(im,
+                "refusing %s at %s: the connection is not protected by "
+                "verified TLS",
+                what, conn_peer(im->c));
     return -1;
   }
   return 0;
@@ -123,26 +125,27 @@ int imap_login(struct imap *im, const char *user, const char *pass)
 {
   struct buf cmd;
   int r;
-  if (auth_allowed(im, "LOGIN") < 0)
+  if(auth_allowed(im, "LOGIN") < 0)
     return -1;
-  if (imap_has_capability(im, "LOGINDISABLED")) {
-    imap_seterr(im, "LOGIN at %s: server advertises LOGINDISABLED", conn_peer(im->c));
+  if(imap_has_capability(im, "LOGINDISABLED")) {
+    imap_seterr(im, "LOGIN at %s: server advertises LOGINDISABLED",
+                conn_peer(im->c));
     return -1;
   }
   im->cmd_failed = false;
   buf_init(&cmd, IMAP_CMD_MAX);
   r = imap_begin(im, &cmd, "LOGIN");
-  if (r == 0 && (imap_put_astring(im, &cmd, user) < 0 ||
-                 imap_put_astring(im, &cmd, pass) < 0)) {
+  if(r == 0 && (imap_put_astring(im, &cmd, user) < 0 ||
+                imap_put_astring(im, &cmd, pass) < 0)) {
     wipe(&cmd);
-    if (im->ntags == 0)
-      return -1;            /* the server already answered (NO) */
+    if(im->ntags == 0)
+      return -1; /* the server already answered (NO) */
     return imap_abandon(im);
   }
-  if (r == 0)
+  if(r == 0)
     r = imap_run(im, &cmd);
   wipe(&cmd);
-  if (r == 0)
+  if(r == 0)
     return after_login(im);
   return -1;
 }
@@ -154,23 +157,25 @@ static void keep_challenge(struct imap *im)
   size_t n = im->resp.len - 1, o = 0;
   unsigned char *dec;
   int dl;
-  while (n > 0 && *p == ' ') {
+  while(n > 0 && *p == ' ') {
     p++;
     n--;
   }
   im->sasl_msg[0] = '\0';
-  if (n == 0 || n > 4 * IMAP_MAX_SASL_CHALLENGE / 3)
+  if(n == 0 || n > 4 * IMAP_MAX_SASL_CHALLENGE / 3)
     return;
   dec = malloc(n + 1);
-  if (!dec)
+  if(!dec)
     return;
   dl = EVP_DecodeBlock(dec, (const unsigned char *)p, (int)n);
-  if (dl > 0) {
+  if(dl > 0) {
     /* EVP_DecodeBlock counts padding as zero bytes. */
-    if (n >= 1 && p[n - 1] == '=') dl--;
-    if (n >= 2 && p[n - 2] == '=') dl--;
-    for (int i = 0; i < dl && o < IMAP_MAX_SASL_CHALLENGE; i++)
-      if (dec[i] >= 0x20 && dec[i] < 0x7f)
+    if(n >= 1 && p[n - 1] == '=')
+      dl--;
+    if(n >= 2 && p[n - 2] == '=')
+      dl--;
+    for(int i = 0; i < dl && o < IMAP_MAX_SASL_CHALLENGE; i++)
+      if(dec[i] >= 0x20 && dec[i] < 0x7f)
         im->sasl_msg[o++] = (char)dec[i];
     im->sasl_msg[o] = '\0';
   }
@@ -185,16 +190,16 @@ static int imap_sasl(struct imap *im, const char *mech, const char *cmdname,
   struct buf b64;
   int rounds = 0, r;
 
-  if (auth_allowed(im, cmdname) < 0)
+  if(auth_allowed(im, cmdname) < 0)
     return -1;
   snprintf(cap, sizeof(cap), "AUTH=%s", mech);
-  if (!imap_has_capability(im, cap)) {
+  if(!imap_has_capability(im, cap)) {
     imap_seterr(im, "%s at %s: server does not advertise %s", cmdname,
                 conn_peer(im->c), cap);
     return -1;
   }
   buf_init(&b64, IMAP_CMD_MAX);
-  if (base64_encode(&b64, ir, irlen) < 0) {
+  if(base64_encode(&b64, ir, irlen) < 0) {
     imap_seterr(im, "%s at %s: initial response too long", cmdname,
                 conn_peer(im->c));
     wipe(&b64);
@@ -204,44 +209,46 @@ static int imap_sasl(struct imap *im, const char *mech, const char *cmdname,
   im->cmd_failed = false;
   buf_init(&cmd, IMAP_CMD_MAX);
   r = imap_begin(im, &cmd, cmdname);
-  if (r == 0 && imap_has_capability(im, "SASL-IR")) {
-    if (buf_printf(&cmd, " %s", b64.len ? b64.data : "=") < 0)
+  if(r == 0 && imap_has_capability(im, "SASL-IR")) {
+    if(buf_printf(&cmd, " %s", b64.len ? b64.data : "=") < 0)
       r = -1;
-    if (r == 0)
+    if(r == 0)
       r = imap_send(im, &cmd);
-  } else if (r == 0) {
+  }
+  else if(r == 0) {
     r = imap_send(im, &cmd);
-    if (r == 0) {
+    if(r == 0) {
       r = imap_wait(im, true);
-      if (r == 1) {
+      if(r == 1) {
         buf_reset(&cmd);
-        if (buf_printf(&cmd, "%s\r\n", b64.len ? b64.data : "") < 0 ||
-            conn_write(im->c, cmd.data, cmd.len) < 0)
+        if(buf_printf(&cmd, "%s\r\n", b64.len ? b64.data : "") < 0 ||
+           conn_write(im->c, cmd.data, cmd.len) < 0)
           r = conn_is_broken(im->c) ? imap_io_fail(im) : -1;
         else
           r = 0;
-      } else if (r == 0) {
-        r = -1;            /* answered without asking for the response */
+      }
+      else if(r == 0) {
+        r = -1; /* answered without asking for the response */
       }
     }
   }
   wipe(&b64);
   wipe(&cmd);
-  while (r == 0 && im->ntags > 0) {
+  while(r == 0 && im->ntags > 0) {
     r = imap_wait(im, true);
-    if (r == 1) {
+    if(r == 1) {
       /* A challenge after our response means failure details (XOAUTH2
        * sends JSON); answer empty to get the final NO.  Cancel if the
        * server keeps asking. */
       keep_challenge(im);
-      if (conn_write_str(im->c, rounds++ == 0 ? "\r\n" : "*\r\n") < 0)
+      if(conn_write_str(im->c, rounds++ == 0 ? "\r\n" : "*\r\n") < 0)
         r = imap_io_fail(im);
       else
         r = 0;
     }
   }
-  if (r < 0 || im->cmd_failed) {
-    if (im->cmd_failed && im->sasl_msg[0]) {
+  if(r < 0 || im->cmd_failed) {
+    if(im->cmd_failed && im->sasl_msg[0]) {
       size_t l = strlen(im->err);
       snprintf(im->err + l, sizeof(im->err) - l, " (server challenge: %s)",
                im->sasl_msg);
@@ -256,7 +263,7 @@ int imap_authenticate_plain(struct imap *im, const char *user, const char *pass)
   size_t ul = strlen(user), pl = strlen(pass);
   unsigned char *m = malloc(ul + pl + 2);
   int r;
-  if (!m) {
+  if(!m) {
     imap_seterr(im, "out of memory");
     return -1;
   }
@@ -270,13 +277,14 @@ int imap_authenticate_plain(struct imap *im, const char *user, const char *pass)
   return r;
 }
 
-int imap_authenticate_xoauth2(struct imap *im, const char *user, const char *token)
+int imap_authenticate_xoauth2(struct imap *im, const char *user,
+                              const char *token)
 {
   struct buf m;
   int r;
   buf_init(&m, 64 * 1024);
-  if (strchr(user, '\001') || strchr(token, '\001') ||
-      buf_printf(&m, "user=%s\001auth=Bearer %s\001\001", user, token) < 0) {
+  if(strchr(user, '\001') || strchr(token, '\001') ||
+     buf_printf(&m, "user=%s\001auth=Bearer %s\001\001", user, token) < 0) {
     buf_free(&m);
     imap_seterr(im, "XOAUTH2: bad or too long user name or token");
     return -1;
@@ -286,4 +294,3 @@ int imap_authenticate_xoauth2(struct imap *im, const char *user, const char *tok
   wipe(&m);
   return r;
 }
-

@@ -20,7 +20,7 @@ int itok_peek(const struct itok *t)
 
 bool itok_eat(struct itok *t, char c)
 {
-  if (t->p < t->end && *t->p == c) {
+  if(t->p < t->end && *t->p == c) {
     t->p++;
     return true;
   }
@@ -29,28 +29,28 @@ bool itok_eat(struct itok *t, char c)
 
 int itok_sp(struct itok *t)
 {
-  if (!itok_eat(t, ' '))
+  if(!itok_eat(t, ' '))
     return -1;
-  while (itok_eat(t, ' '))
+  while(itok_eat(t, ' '))
     ;
   return 0;
 }
 
 static bool is_atom_char(int c, bool stop_bracket)
 {
-  if (c <= 0x20 || c >= 0x7f)
+  if(c <= 0x20 || c >= 0x7f)
     return false;
-  if (c == '(' || c == ')' || c == '{' || c == '"')
+  if(c == '(' || c == ')' || c == '{' || c == '"')
     return false;
-  if (stop_bracket && c == ']')
+  if(stop_bracket && c == ']')
     return false;
   return true;
 }
 
 bool itok_nil(struct itok *t)
 {
-  if (t->end - t->p >= 3 && strncasecmp(t->p, "NIL", 3) == 0 &&
-      (t->end - t->p == 3 || !is_atom_char((unsigned char)t->p[3], true))) {
+  if(t->end - t->p >= 3 && strncasecmp(t->p, "NIL", 3) == 0 &&
+     (t->end - t->p == 3 || !is_atom_char((unsigned char)t->p[3], true))) {
     t->p += 3;
     return true;
   }
@@ -61,26 +61,25 @@ int itok_number(struct itok *t, uint64_t max, uint64_t *v_r)
 {
   uint64_t v = 0;
   const char *start = t->p;
-  while (t->p < t->end && *t->p >= '0' && *t->p <= '9') {
+  while(t->p < t->end && *t->p >= '0' && *t->p <= '9') {
     unsigned d = (unsigned)(*t->p - '0');
-    if (v > (max - d) / 10)
-      return -1;            /* out of range (also catches overflow) */
+    if(v > (max - d) / 10)
+      return -1; /* out of range (also catches overflow) */
     v = v * 10 + d;
     t->p++;
   }
-  if (t->p == start)
+  if(t->p == start)
     return -1;
   *v_r = v;
   return 0;
 }
 
-int itok_atom(struct itok *t, bool stop_bracket, const char **s_r,
-              size_t *n_r)
+int itok_atom(struct itok *t, bool stop_bracket, const char **s_r, size_t *n_r)
 {
   const char *start = t->p;
-  while (t->p < t->end && is_atom_char((unsigned char)*t->p, stop_bracket))
+  while(t->p < t->end && is_atom_char((unsigned char)*t->p, stop_bracket))
     t->p++;
-  if (t->p == start)
+  if(t->p == start)
     return -1;
   *s_r = start;
   *n_r = (size_t)(t->p - start);
@@ -91,15 +90,15 @@ int itok_atom(struct itok *t, bool stop_bracket, const char **s_r,
 static int itok_literal_span(struct itok *t, const char **s_r, size_t *n_r)
 {
   uint64_t n;
-  if (!itok_eat(t, '{'))
+  if(!itok_eat(t, '{'))
     return -1;
-  if (itok_number(t, UINT32_MAX, &n) < 0 || !itok_eat(t, '}'))
+  if(itok_number(t, UINT32_MAX, &n) < 0 || !itok_eat(t, '}'))
     return -1;
   itok_eat(t, '\r');
-  if (!itok_eat(t, '\n'))
+  if(!itok_eat(t, '\n'))
     return -1;
-  if ((uint64_t)(t->end - t->p) < n)
-    return -1;              /* announced more than the response holds */
+  if((uint64_t)(t->end - t->p) < n)
+    return -1; /* announced more than the response holds */
   *s_r = t->p;
   *n_r = (size_t)n;
   t->p += n;
@@ -110,7 +109,7 @@ static int itok_literal_span(struct itok *t, const char **s_r, size_t *n_r)
 static int copy_out(const char *s, size_t n, char **s_r, size_t *len_r)
 {
   char *out = malloc(n + 1);
-  if (!out)
+  if(!out)
     return -1;
   memcpy(out, s, n);
   out[n] = '\0';
@@ -122,42 +121,43 @@ static int copy_out(const char *s, size_t n, char **s_r, size_t *len_r)
 int itok_string(struct itok *t, char **s_r, size_t *len_r)
 {
   int c = itok_peek(t);
-  if (c == '"') {
+  if(c == '"') {
     const char *q;
     char *out, *o;
     t->p++;
     /* First pass finds the end, so the copy is sized by what is there. */
-    for (q = t->p; q < t->end && *q != '"'; q++) {
-      if (*q == '\\') {
-        if (q + 1 >= t->end || (q[1] != '\\' && q[1] != '"'))
+    for(q = t->p; q < t->end && *q != '"'; q++) {
+      if(*q == '\\') {
+        if(q + 1 >= t->end || (q[1] != '\\' && q[1] != '"'))
           return -1;
         q++;
-      } else if (*q == '\r' || *q == '\n' || *q == '\0') {
+      }
+      else if(*q == '\r' || *q == '\n' || *q == '\0') {
         return -1;
       }
     }
-    if (q >= t->end)
+    if(q >= t->end)
       return -1;
     out = malloc((size_t)(q - t->p) + 1);
-    if (!out)
+    if(!out)
       return -1;
-    for (o = out; t->p < q; t->p++) {
-      if (*t->p == '\\')
+    for(o = out; t->p < q; t->p++) {
+      if(*t->p == '\\')
         t->p++;
       *o++ = *t->p;
     }
-    t->p++;                 /* closing quote */
+    t->p++; /* closing quote */
     *o = '\0';
     *s_r = out;
     *len_r = (size_t)(o - out);
     return 0;
   }
-  if (c == '{') {
+  if(c == '{') {
     const char *s;
     size_t n;
-    if (itok_literal_span(t, &s, &n) < 0)
+    if(itok_literal_span(t, &s, &n) < 0)
       return -1;
-    if (memchr(s, '\0', n))
+    if(memchr(s, '\0', n))
       return -1;
     return copy_out(s, n, s_r, len_r);
   }
@@ -166,7 +166,7 @@ int itok_string(struct itok *t, char **s_r, size_t *len_r)
 
 int itok_nstring(struct itok *t, char **s_r, size_t *len_r)
 {
-  if (itok_nil(t)) {
+  if(itok_nil(t)) {
     *s_r = NULL;
     *len_r = 0;
     return 0;
@@ -179,9 +179,9 @@ int itok_astring(struct itok *t, char **s_r, size_t *len_r)
   const char *s;
   size_t n;
   int c = itok_peek(t);
-  if (c == '"' || c == '{')
+  if(c == '"' || c == '{')
     return itok_string(t, s_r, len_r);
-  if (itok_atom(t, false, &s, &n) < 0)
+  if(itok_atom(t, false, &s, &n) < 0)
     return -1;
   return copy_out(s, n, s_r, len_r);
 }
@@ -192,47 +192,49 @@ int itok_astring(struct itok *t, char **s_r, size_t *len_r)
 int itok_skip_value(struct itok *t, unsigned max_depth)
 {
   unsigned depth = 0;
-  for (;;) {
+  for(;;) {
     int c = itok_peek(t);
-    if (depth > 0 && c == ' ') {
+    if(depth > 0 && c == ' ') {
       t->p++;
       continue;
     }
-    if (depth > 0 && c == ')') {
+    if(depth > 0 && c == ')') {
       t->p++;
-      if (--depth == 0)
+      if(--depth == 0)
         return 0;
       continue;
     }
-    if (c == '(') {
-      if (depth == max_depth)
+    if(c == '(') {
+      if(depth == max_depth)
         return -1;
       t->p++;
       depth++;
       continue;
     }
-    if (c == '"') {
+    if(c == '"') {
       t->p++;
-      while (t->p < t->end && *t->p != '"') {
-        if (*t->p == '\\')
+      while(t->p < t->end && *t->p != '"') {
+        if(*t->p == '\\')
           t->p++;
         t->p++;
       }
-      if (t->p >= t->end)
+      if(t->p >= t->end)
         return -1;
       t->p++;
-    } else if (c == '{') {
+    }
+    else if(c == '{') {
       const char *s;
       size_t n;
-      if (itok_literal_span(t, &s, &n) < 0)
-        return -1;
-    } else {
-      const char *s;
-      size_t n;
-      if (itok_atom(t, false, &s, &n) < 0)
+      if(itok_literal_span(t, &s, &n) < 0)
         return -1;
     }
-    if (depth == 0)
+    else {
+      const char *s;
+      size_t n;
+      if(itok_atom(t, false, &s, &n) < 0)
+        return -1;
+    }
+    if(depth == 0)
       return 0;
   }
 }

@@ -47,8 +47,7 @@ bool itok_nil(struct itok *t);
 int itok_number(struct itok *t, uint64_t max, uint64_t *v_r);
 /* Atom (also flags like \Seen): bytes 0x21-0x7e except ( ) { " and,
  * when stop_bracket, ].  Points into the input; not NUL-terminated. */
-int itok_atom(struct itok *t, bool stop_bracket, const char **s_r,
-              size_t *n_r);
+int itok_atom(struct itok *t, bool stop_bracket, const char **s_r, size_t *n_r);
 /* Quoted string or literal, copied to a NUL-terminated malloc'd string
  * (*len_r excludes the NUL; a literal may contain NUL bytes, which are
  * refused).  NIL is an error. */
@@ -66,14 +65,14 @@ bool imap_word_eq(const char *s, size_t n, const char *word);
 
 /* ---- the session (imap.c, shared by all the client files) ---- */
 
-#define IMAP_TAG_LEN      16
-#define IMAP_CMD_MAX      (256 * 1024)
-#define IMAP_UIDSET_MAX   8192
+#define IMAP_TAG_LEN          16
+#define IMAP_CMD_MAX          (256 * 1024)
+#define IMAP_UIDSET_MAX       8192
 #define IMAP_FETCH_SKIP_DEPTH (3 * IMAP_BODY_MAX_DEPTH + 10)
 
 struct imap_tag {
   char tag[IMAP_TAG_LEN];
-  const char *cmd;        /* static command name, for error messages */
+  const char *cmd; /* static command name, for error messages */
 };
 
 enum rkind { R_UNTAGGED, R_TAGGED, R_CONT, R_CONSUMED };
@@ -84,15 +83,15 @@ struct imap {
   bool allow_plaintext_auth;
   size_t max_response;
   uint64_t max_body;
-  struct buf resp;            /* the response being assembled */
-  char *caps;                 /* "IMAP4REV1 STARTTLS ..." upper-case */
+  struct buf resp; /* the response being assembled */
+  char *caps;      /* "IMAP4REV1 STARTTLS ..." upper-case */
   bool caps_known;
   unsigned tagno;
   struct imap_tag tags[IMAP_MAX_PIPELINE];
   size_t ntags;
-  bool cmd_failed;            /* a tagged NO/BAD since the command began */
+  bool cmd_failed; /* a tagged NO/BAD since the command began */
   char err[CONN_ERR_LEN];
-  char bye[200];              /* text of an untagged BYE */
+  char bye[200]; /* text of an untagged BYE */
 
   /* handlers of the running command */
   struct imap_mailbox_status *mbox;
@@ -105,10 +104,10 @@ struct imap {
   void *list_ctx;
   bool list_stop;
   const struct imap_fetch_handler *fetch_h;
-  bool fetch_pending;         /* imap_uid_fetch_send'd, not yet finished */
+  bool fetch_pending; /* imap_uid_fetch_send'd, not yet finished */
   bool fetch_stop;
   bool fetch_err_set;
-  struct imap_message cur;    /* FETCH response being read */
+  struct imap_message cur; /* FETCH response being read */
   bool cur_active;
   char sasl_msg[IMAP_MAX_SASL_CHALLENGE + 1];
 };
@@ -120,14 +119,14 @@ struct imap {
 void imap_set_state(struct imap *im, enum imap_state s);
 /* Set the error message; the session stays usable. */
 void imap_seterr(struct imap *im, const char *fmt, ...)
-  __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* The connection failed (conn already holds the reason): the session is
  * BROKEN.  Returns -1. */
 int imap_io_fail(struct imap *im);
 /* A protocol violation: the stream can no longer be trusted, the session
  * is BROKEN.  Returns -1. */
 int imap_proto_fail(struct imap *im, const char *fmt, ...)
-  __attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* 0 if a command may run now (state in mask, no pipelined FETCH pending),
  * else -1 with the error set.  Does not break the session. */
 int imap_require(struct imap *im, unsigned mask, const char *cmd);

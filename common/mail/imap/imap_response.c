@@ -28,22 +28,22 @@ static int append_chunk(void *ctx, const void *data, size_t len)
 
 /* Parse the "{N}" at the end of line [start, end); *brace_r = offset of
  * "{" in the response buffer. */
-static bool line_literal(const struct buf *b, size_t line_start,
-                         uint64_t *n_r, size_t *brace_r)
+static bool line_literal(const struct buf *b, size_t line_start, uint64_t *n_r,
+                         size_t *brace_r)
 {
   size_t i = b->len, digits_end;
   uint64_t v = 0, mul = 1;
-  if (i <= line_start || b->data[i - 1] != '}')
+  if(i <= line_start || b->data[i - 1] != '}')
     return false;
   i--;
   digits_end = i;
-  while (i > line_start && b->data[i - 1] >= '0' && b->data[i - 1] <= '9')
+  while(i > line_start && b->data[i - 1] >= '0' && b->data[i - 1] <= '9')
     i--;
-  if (i == digits_end || i <= line_start || b->data[i - 1] != '{')
+  if(i == digits_end || i <= line_start || b->data[i - 1] != '{')
     return false;
-  if (digits_end - i > 19)
-    return false;           /* cannot be a sane length; caught as garbage */
-  for (size_t k = digits_end; k > i; k--) {
+  if(digits_end - i > 19)
+    return false; /* cannot be a sane length; caught as garbage */
+  for(size_t k = digits_end; k > i; k--) {
     v += (uint64_t)(b->data[k - 1] - '0') * mul;
     mul *= 10;
   }
@@ -56,17 +56,16 @@ static bool line_literal(const struct buf *b, size_t line_start,
  * (A B)]"): up to a space or paren, with [...] taken whole. */
 /* "* <seq> FETCH (" at the start of the response?  Sets *items_r to the
  * offset after "(". */
-static bool is_fetch_resp(const struct buf *b, uint32_t *seq_r,
-                          size_t *items_r)
+static bool is_fetch_resp(const struct buf *b, uint32_t *seq_r, size_t *items_r)
 {
   struct itok t = { b->data, b->data + b->len };
   uint64_t seq;
   const char *w;
   size_t n;
-  if (!itok_eat(&t, '*') || itok_sp(&t) < 0 ||
-      itok_number(&t, UINT32_MAX, &seq) < 0 || seq == 0 ||
-      itok_sp(&t) < 0 || itok_atom(&t, true, &w, &n) < 0 ||
-      !imap_word_eq(w, n, "FETCH") || itok_sp(&t) < 0 || !itok_eat(&t, '('))
+  if(!itok_eat(&t, '*') || itok_sp(&t) < 0 ||
+     itok_number(&t, UINT32_MAX, &seq) < 0 || seq == 0 || itok_sp(&t) < 0 ||
+     itok_atom(&t, true, &w, &n) < 0 || !imap_word_eq(w, n, "FETCH") ||
+     itok_sp(&t) < 0 || !itok_eat(&t, '('))
     return false;
   *seq_r = (uint32_t)seq;
   *items_r = (size_t)(t.p - b->data);
@@ -77,20 +76,20 @@ static bool is_fetch_resp(const struct buf *b, uint32_t *seq_r,
 static uint32_t scan_uid(const char *p, const char *end)
 {
   struct itok t = { p, end };
-  for (;;) {
+  for(;;) {
     const char *name;
     size_t n;
     uint64_t v;
-    while (itok_eat(&t, ' '))
+    while(itok_eat(&t, ' '))
       ;
-    if (imap_fetch_item_name(&t, &name, &n) < 0 || itok_sp(&t) < 0)
+    if(imap_fetch_item_name(&t, &name, &n) < 0 || itok_sp(&t) < 0)
       return 0;
-    if (imap_word_eq(name, n, "UID")) {
-      if (itok_number(&t, UINT32_MAX, &v) < 0)
+    if(imap_word_eq(name, n, "UID")) {
+      if(itok_number(&t, UINT32_MAX, &v) < 0)
         return 0;
       return (uint32_t)v;
     }
-    if (itok_skip_value(&t, IMAP_FETCH_SKIP_DEPTH) < 0)
+    if(itok_skip_value(&t, IMAP_FETCH_SKIP_DEPTH) < 0)
       return 0;
   }
 }
@@ -98,8 +97,8 @@ static uint32_t scan_uid(const char *p, const char *end)
 static int body_chunk(void *ctx, const void *data, size_t len)
 {
   struct imap *im = ctx;
-  if (im->fetch_h->on_body &&
-      im->fetch_h->on_body(im->fetch_h->ctx, &im->cur, data, len) != 0)
+  if(im->fetch_h->on_body &&
+     im->fetch_h->on_body(im->fetch_h->ctx, &im->cur, data, len) != 0)
     return -1;
   im->cur.body_offset += len;
   return 0;
@@ -115,51 +114,52 @@ static int stream_body_literal(struct imap *im, size_t brace, uint64_t n)
   size_t items, tok;
   char sec[IMAP_SECTION_MAX];
 
-  if (!im->fetch_h || brace == 0 || b->data[brace - 1] != ' ')
+  if(!im->fetch_h || brace == 0 || b->data[brace - 1] != ' ')
     return 0;
-  if (!is_fetch_resp(b, &seq, &items) || items > brace - 1)
+  if(!is_fetch_resp(b, &seq, &items) || items > brace - 1)
     return 0;
   tok = brace - 1;
-  while (tok > items && b->data[tok - 1] != ' ' && b->data[tok - 1] != '(')
+  while(tok > items && b->data[tok - 1] != ' ' && b->data[tok - 1] != '(')
     tok--;
-  if (!imap_body_item(b->data + tok, brace - 1 - tok, sec, sizeof(sec)))
+  if(!imap_body_item(b->data + tok, brace - 1 - tok, sec, sizeof(sec)))
     return 0;
   /* The token scan stops at spaces, so "BODY[HEADER.FIELDS (A B)]" is not
    * recognised here; we never ask for such sections. */
   imap_cur_begin(im, seq);
-  if (im->cur.seq != seq)
-    return imap_proto_fail(im, "FETCH sequence changed inside a response from %s",
+  if(im->cur.seq != seq)
+    return imap_proto_fail(im,
+                           "FETCH sequence changed inside a response from %s",
                            conn_peer(im->c));
-  if (!im->cur.uid)
+  if(!im->cur.uid)
     im->cur.uid = scan_uid(b->data + items, b->data + tok);
   snprintf(im->cur.section, sizeof(im->cur.section), "%s", sec);
   im->cur.body_len = n;
   im->cur.body_offset = 0;
-  im->cur.body_too_large = false;   /* it described an earlier body */
+  im->cur.body_too_large = false; /* it described an earlier body */
   b->len = brace;
   b->data[b->len] = '\0';
-  if (buf_puts(b, "NIL") < 0)
+  if(buf_puts(b, "NIL") < 0)
     return imap_proto_fail(im, "response longer than %zu bytes from %s",
                            im->max_response, conn_peer(im->c));
-  if (n > im->max_body) {
+  if(n > im->max_body) {
     log_warn("imap %s: message seq %u uid %u: body [%s] of %llu bytes exceeds "
-             "the limit of %llu bytes, skipped", conn_peer(im->c), seq,
-             im->cur.uid, sec, (unsigned long long)n,
+             "the limit of %llu bytes, skipped",
+             conn_peer(im->c), seq, im->cur.uid, sec, (unsigned long long)n,
              (unsigned long long)im->max_body);
     im->cur.body_too_large = true;
-    if (conn_read_exact(im->c, n, NULL, NULL) < 0)
+    if(conn_read_exact(im->c, n, NULL, NULL) < 0)
       return imap_io_fail(im);
     return 1;
   }
-  if (n == 0) {
-    if (im->fetch_h->on_body &&
-        im->fetch_h->on_body(im->fetch_h->ctx, &im->cur, "", 0) != 0) {
+  if(n == 0) {
+    if(im->fetch_h->on_body &&
+       im->fetch_h->on_body(im->fetch_h->ctx, &im->cur, "", 0) != 0) {
       conn_fail(im->c, "reading from %s aborted by caller", conn_peer(im->c));
       return imap_io_fail(im);
     }
     return 1;
   }
-  if (conn_read_exact(im->c, n, body_chunk, im) < 0)
+  if(conn_read_exact(im->c, n, body_chunk, im) < 0)
     return imap_io_fail(im);
   return 1;
 }
@@ -168,10 +168,10 @@ static int stream_body_literal(struct imap *im, size_t brace, uint64_t n)
  * stop (the rest of the line is still read). */
 static int search_uid(struct imap *im, uint64_t uid)
 {
-  if (uid == 0)
+  if(uid == 0)
     return imap_proto_fail(im, "UID 0 in SEARCH from %s", conn_peer(im->c));
-  if (im->search_active && !im->search_stop &&
-      im->search_fn(im->search_ctx, (uint32_t)uid) != 0)
+  if(im->search_active && !im->search_stop &&
+     im->search_fn(im->search_ctx, (uint32_t)uid) != 0)
     im->search_stop = true;
   return 0;
 }
@@ -181,38 +181,40 @@ static int search_stream(struct imap *im, const char *p, size_t n, bool eol)
 {
   uint64_t acc = 0;
   bool in_num = false;
-  for (;;) {
-    for (size_t i = 0; i < n; i++) {
+  for(;;) {
+    for(size_t i = 0; i < n; i++) {
       char ch = p[i];
-      if (ch >= '0' && ch <= '9') {
+      if(ch >= '0' && ch <= '9') {
         acc = acc * 10 + (uint64_t)(ch - '0');
-        if (acc > UINT32_MAX)
+        if(acc > UINT32_MAX)
           return imap_proto_fail(im, "UID out of range in SEARCH from %s",
                                  conn_peer(im->c));
         in_num = true;
-      } else if (ch == ' ' || ch == '\r') {
-        if (in_num && search_uid(im, acc) < 0)
+      }
+      else if(ch == ' ' || ch == '\r') {
+        if(in_num && search_uid(im, acc) < 0)
           return -1;
         acc = 0;
         in_num = false;
-      } else {
+      }
+      else {
         return imap_proto_fail(im, "unexpected byte 0x%02x in SEARCH from %s",
                                (unsigned char)ch, conn_peer(im->c));
       }
     }
-    if (eol)
+    if(eol)
       break;
-    if (conn_read_line_chunk(im->c, &p, &n, &eol) < 0)
+    if(conn_read_line_chunk(im->c, &p, &n, &eol) < 0)
       return imap_io_fail(im);
   }
-  if (in_num && search_uid(im, acc) < 0)
+  if(in_num && search_uid(im, acc) < 0)
     return -1;
   return 0;
 }
 
 static bool is_search_start(const char *p, size_t n, bool eol)
 {
-  if (n < 8 || strncasecmp(p, "* SEARCH", 8) != 0)
+  if(n < 8 || strncasecmp(p, "* SEARCH", 8) != 0)
     return false;
   return n == 8 ? eol : p[8] == ' ';
 }
@@ -225,58 +227,61 @@ int imap_read_response(struct imap *im, enum rkind *kind_r)
   size_t line_start = 0;
   buf_reset(b);
   im->cur_active = false;
-  for (;;) {
+  for(;;) {
     const char *p;
     size_t n, brace;
     bool eol;
     uint64_t lit;
     int r;
-    if (conn_read_line_chunk(im->c, &p, &n, &eol) < 0)
+    if(conn_read_line_chunk(im->c, &p, &n, &eol) < 0)
       return imap_io_fail(im);
-    if (first) {
+    if(first) {
       first = false;
-      if (is_search_start(p, n, eol)) {
-        if (search_stream(im, p + 8, n - 8, eol) < 0)
+      if(is_search_start(p, n, eol)) {
+        if(search_stream(im, p + 8, n - 8, eol) < 0)
           return -1;
         *kind_r = R_CONSUMED;
         return 0;
       }
     }
-    if (b->len + n > im->max_response || buf_append(b, p, n) < 0)
+    if(b->len + n > im->max_response || buf_append(b, p, n) < 0)
       return imap_proto_fail(im, "response longer than %zu bytes from %s",
                              im->max_response, conn_peer(im->c));
-    if (!eol)
+    if(!eol)
       continue;
-    if (!line_literal(b, line_start, &lit, &brace))
+    if(!line_literal(b, line_start, &lit, &brace))
       break;
-    if (lit > IMAP_HARD_MAX_LITERAL)
-      return imap_proto_fail(im, "literal of %llu bytes from %s exceeds the "
-                             "hard limit", (unsigned long long)lit,
-                             conn_peer(im->c));
+    if(lit > IMAP_HARD_MAX_LITERAL)
+      return imap_proto_fail(im,
+                             "literal of %llu bytes from %s exceeds the "
+                             "hard limit",
+                             (unsigned long long)lit, conn_peer(im->c));
     r = stream_body_literal(im, brace, lit);
-    if (r < 0)
+    if(r < 0)
       return -1;
-    if (r == 0) {
-      if (lit + 2 > im->max_response - b->len)
-        return imap_proto_fail(im, "literal of %llu bytes from %s exceeds the "
+    if(r == 0) {
+      if(lit + 2 > im->max_response - b->len)
+        return imap_proto_fail(im,
+                               "literal of %llu bytes from %s exceeds the "
                                "response limit of %zu bytes",
                                (unsigned long long)lit, conn_peer(im->c),
                                im->max_response);
-      if (buf_puts(b, "\r\n") < 0 ||
-          conn_read_exact(im->c, lit, append_chunk, b) < 0) {
-        if (conn_is_broken(im->c))
+      if(buf_puts(b, "\r\n") < 0 ||
+         conn_read_exact(im->c, lit, append_chunk, b) < 0) {
+        if(conn_is_broken(im->c))
           return imap_io_fail(im);
-        return imap_proto_fail(im, "out of memory reading from %s", conn_peer(im->c));
+        return imap_proto_fail(im, "out of memory reading from %s",
+                               conn_peer(im->c));
       }
     }
     line_start = b->len;
   }
-  if (b->len >= 1 && b->data[0] == '+')
+  if(b->len >= 1 && b->data[0] == '+')
     *kind_r = R_CONT;
-  else if (b->len >= 2 && b->data[0] == '*' && b->data[1] == ' ')
+  else if(b->len >= 2 && b->data[0] == '*' && b->data[1] == ' ')
     *kind_r = R_UNTAGGED;
   else
-    *kind_r = R_TAGGED;     /* validated against outstanding tags later */
+    *kind_r = R_TAGGED; /* validated against outstanding tags later */
   return 0;
 }
 
@@ -289,25 +294,26 @@ static int handle_tagged(struct imap *im)
   size_t tn, sn, i;
   const char *cmd;
 
-  if (itok_atom(&t, true, &tag, &tn) < 0 || itok_sp(&t) < 0 ||
-      itok_atom(&t, true, &st, &sn) < 0)
+  if(itok_atom(&t, true, &tag, &tn) < 0 || itok_sp(&t) < 0 ||
+     itok_atom(&t, true, &st, &sn) < 0)
     return imap_proto_fail(im, "garbage from %s: %.60s", conn_peer(im->c),
                            im->resp.data);
-  for (i = 0; i < im->ntags; i++)
-    if (strlen(im->tags[i].tag) == tn && memcmp(im->tags[i].tag, tag, tn) == 0)
+  for(i = 0; i < im->ntags; i++)
+    if(strlen(im->tags[i].tag) == tn && memcmp(im->tags[i].tag, tag, tn) == 0)
       break;
-  if (i == im->ntags)
-    return imap_proto_fail(im, "unexpected tag from %s: %.60s", conn_peer(im->c),
-                           im->resp.data);
+  if(i == im->ntags)
+    return imap_proto_fail(im, "unexpected tag from %s: %.60s",
+                           conn_peer(im->c), im->resp.data);
   cmd = im->tags[i].cmd;
-  memmove(&im->tags[i], &im->tags[i + 1], (im->ntags - i - 1) * sizeof(im->tags[0]));
+  memmove(&im->tags[i], &im->tags[i + 1],
+          (im->ntags - i - 1) * sizeof(im->tags[0]));
   im->ntags--;
-  while (itok_eat(&t, ' '))
+  while(itok_eat(&t, ' '))
     ;
-  if (imap_word_eq(st, sn, "OK"))
+  if(imap_word_eq(st, sn, "OK"))
     return imap_handle_resp_code(im, t.p, t.end);
-  if (imap_word_eq(st, sn, "NO") || imap_word_eq(st, sn, "BAD")) {
-    if (!im->cmd_failed) {
+  if(imap_word_eq(st, sn, "NO") || imap_word_eq(st, sn, "BAD")) {
+    if(!im->cmd_failed) {
       imap_seterr(im, "%s failed at %s: %.*s %.*s", cmd, conn_peer(im->c),
                   (int)sn, st, (int)(t.end - t.p), t.p);
       im->cmd_failed = true;
@@ -322,28 +328,26 @@ static int handle_tagged(struct imap *im)
  * want_cont, a continuation request arrives (returns 1). -1 on error. */
 int imap_wait(struct imap *im, bool want_cont)
 {
-  while (im->ntags > 0) {
+  while(im->ntags > 0) {
     enum rkind k;
-    if (imap_read_response(im, &k) < 0)
+    if(imap_read_response(im, &k) < 0)
       return -1;
-    switch (k) {
-    case R_CONSUMED:
-      break;
+    switch(k) {
+    case R_CONSUMED: break;
     case R_CONT:
-      if (want_cont)
+      if(want_cont)
         return 1;
       return imap_proto_fail(im, "unexpected continuation request from %s",
                              conn_peer(im->c));
     case R_UNTAGGED:
-      if (imap_handle_untagged(im) < 0)
+      if(imap_handle_untagged(im) < 0)
         return -1;
       break;
     case R_TAGGED:
-      if (handle_tagged(im) < 0)
+      if(handle_tagged(im) < 0)
         return -1;
       break;
     }
   }
   return 0;
 }
-

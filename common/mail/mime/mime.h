@@ -39,33 +39,33 @@
 
 /* ---- limits ------------------------------------------------------------ */
 
-#define MIME_DEFAULT_MAX_DEPTH          32
-#define MIME_DEFAULT_MAX_PARTS          1000
-#define MIME_DEFAULT_MAX_HEADER_BYTES   (256 * 1024)
-#define MIME_DEFAULT_MAX_HEADERS        1000
-#define MIME_DEFAULT_MAX_DECODED_BYTES  (64 * 1024 * 1024)
+#define MIME_DEFAULT_MAX_DEPTH         32
+#define MIME_DEFAULT_MAX_PARTS         1000
+#define MIME_DEFAULT_MAX_HEADER_BYTES  (256 * 1024)
+#define MIME_DEFAULT_MAX_HEADERS       1000
+#define MIME_DEFAULT_MAX_DECODED_BYTES (64 * 1024 * 1024)
 /* max_depth above this is clamped: the parser recurses once per level. */
-#define MIME_HARD_MAX_DEPTH             256
+#define MIME_HARD_MAX_DEPTH 256
 
 /* Every field: 0 means "use the default above". */
 struct mime_limits {
-  unsigned max_depth;        /* nesting of multipart / message/rfc822; the
-                                root is depth 0.  A container part at this
-                                depth is not entered (MIME_PART_OVERFLOW). */
-  unsigned max_parts;        /* parts in the whole tree, root included.  The
-                                multipart (or message/rfc822) that would have
-                                needed one more gets MIME_PART_OVERFLOW and
-                                its remaining children are left unparsed. */
-  size_t max_header_bytes;   /* bytes of one part's header block.  Fields past
-                                it are dropped (MIME_PART_HEADERS_TRUNCATED +
-                                OVERFLOW); the body is still found. */
-  unsigned max_headers;      /* header fields kept per header block; the rest
-                                are dropped as for max_header_bytes. */
-  size_t max_decoded_bytes;  /* output of one mime_part_decode/_text call;
-                                longer output is cut (MIME_DATA_TRUNCATED).
-                                Also the total of the parse-time copies of
-                                encoded message/rfc822 bodies (a part past
-                                it gets MIME_PART_OVERFLOW). */
+  unsigned max_depth;       /* nesting of multipart / message/rfc822; the
+                               root is depth 0.  A container part at this
+                               depth is not entered (MIME_PART_OVERFLOW). */
+  unsigned max_parts;       /* parts in the whole tree, root included.  The
+                               multipart (or message/rfc822) that would have
+                               needed one more gets MIME_PART_OVERFLOW and
+                               its remaining children are left unparsed. */
+  size_t max_header_bytes;  /* bytes of one part's header block.  Fields past
+                               it are dropped (MIME_PART_HEADERS_TRUNCATED +
+                               OVERFLOW); the body is still found. */
+  unsigned max_headers;     /* header fields kept per header block; the rest
+                               are dropped as for max_header_bytes. */
+  size_t max_decoded_bytes; /* output of one mime_part_decode/_text call;
+                               longer output is cut (MIME_DATA_TRUNCATED).
+                               Also the total of the parse-time copies of
+                               encoded message/rfc822 bodies (a part past
+                               it gets MIME_PART_OVERFLOW). */
 };
 
 /* Fill lim with the MIME_DEFAULT_* values. */
@@ -74,97 +74,101 @@ void mime_limits_default(struct mime_limits *lim);
 /* ---- the tree ---------------------------------------------------------- */
 
 enum mime_encoding {
-  MIME_ENC_7BIT = 0,   /* also the default when the header is absent */
+  MIME_ENC_7BIT = 0, /* also the default when the header is absent */
   MIME_ENC_8BIT,
   MIME_ENC_BINARY,
   MIME_ENC_BASE64,
   MIME_ENC_QP,
-  MIME_ENC_UNKNOWN,    /* e.g. x-uuencode: decoded as identity */
+  MIME_ENC_UNKNOWN, /* e.g. x-uuencode: decoded as identity */
 };
 
 /* One header field, in input order; duplicates are kept. */
 struct mime_header {
-  const char *name;      /* as written (case kept), trailing blanks removed */
-  const char *value;     /* unfolded raw value: line breaks removed (a
-                            stray continuation line without leading blank
-                            is joined with one space), leading/trailing
-                            blanks trimmed, NUL bytes dropped; encoded
-                            words and 8-bit bytes left as they were */
+  const char *name;  /* as written (case kept), trailing blanks removed */
+  const char *value; /* unfolded raw value: line breaks removed (a
+                        stray continuation line without leading blank
+                        is joined with one space), leading/trailing
+                        blanks trimmed, NUL bytes dropped; encoded
+                        words and 8-bit bytes left as they were */
   size_t value_len;
-  const char *decoded;   /* value with RFC 2047 encoded words decoded and
-                            raw 8-bit text converted, as UTF-8 */
+  const char *decoded; /* value with RFC 2047 encoded words decoded and
+                          raw 8-bit text converted, as UTF-8 */
   size_t decoded_len;
 };
 
 /* One Content-Type or Content-Disposition parameter after RFC 2231
  * reassembly (name*0, name*1*, ... joined; "name*" preferred over "name"). */
 struct mime_param {
-  const char *name;      /* lower-case, without any '*' suffix */
-  const char *value;     /* UTF-8: quotes and escapes removed, RFC 2231
-                            percent-encoding and charset decoded, RFC 2047
-                            words decoded (mailers put them in file names) */
+  const char *name;  /* lower-case, without any '*' suffix */
+  const char *value; /* UTF-8: quotes and escapes removed, RFC 2231
+                        percent-encoding and charset decoded, RFC 2047
+                        words decoded (mailers put them in file names) */
 };
 
 /* mime_part.flags */
-#define MIME_PART_MULTIPART         0x0001u /* multipart/ * entered: see children */
-#define MIME_PART_MESSAGE           0x0002u /* message/rfc822 (or message/global)
-                                               entered: one child, the attached
-                                               message's root part */
+#define MIME_PART_MULTIPART 0x0001u /* multipart/ * entered: see children */
+#define MIME_PART_MESSAGE                       \
+  0x0002u /* message/rfc822 (or message/global) \
+             entered: one child, the attached   \
+             message's root part */
 #define MIME_PART_OVERFLOW          0x0004u /* a limit tripped here; see reason */
 #define MIME_PART_HEADERS_TRUNCATED 0x0008u /* header fields were dropped */
-#define MIME_PART_NO_END_BOUNDARY   0x0010u /* multipart ended without its
-                                               close delimiter (tolerated) */
-#define MIME_PART_BAD_MULTIPART     0x0020u /* multipart without a usable
-                                               boundary, or whose boundary
-                                               never occurs: kept as a leaf */
-#define MIME_PART_NO_HEADER_END     0x0040u /* header block ended without an
-                                               empty line (body starts at the
-                                               first line that is not a field) */
+#define MIME_PART_NO_END_BOUNDARY        \
+  0x0010u /* multipart ended without its \
+             close delimiter (tolerated) */
+#define MIME_PART_BAD_MULTIPART          \
+  0x0020u /* multipart without a usable  \
+             boundary, or whose boundary \
+             never occurs: kept as a leaf */
+#define MIME_PART_NO_HEADER_END             \
+  0x0040u /* header block ended without an  \
+             empty line (body starts at the \
+             first line that is not a field) */
 
 struct mime_part {
-  struct mime_part *parent;    /* NULL for the root */
-  struct mime_part *next;      /* next sibling */
-  struct mime_part *children;  /* first child, NULL for a leaf */
+  struct mime_part *parent;   /* NULL for the root */
+  struct mime_part *next;     /* next sibling */
+  struct mime_part *children; /* first child, NULL for a leaf */
   unsigned nchildren;
-  unsigned index;              /* pre-order number, root = 0 */
-  unsigned depth;              /* root = 0; children of X are X.depth + 1 */
-  unsigned flags;              /* MIME_PART_* */
-  const char *reason;          /* why OVERFLOW/TRUNCATED was set, one line
-                                  naming the limit and its value; else NULL */
+  unsigned index;     /* pre-order number, root = 0 */
+  unsigned depth;     /* root = 0; children of X are X.depth + 1 */
+  unsigned flags;     /* MIME_PART_* */
+  const char *reason; /* why OVERFLOW/TRUNCATED was set, one line
+                         naming the limit and its value; else NULL */
 
-  const struct mime_header *headers;  /* nheaders fields, in input order */
+  const struct mime_header *headers; /* nheaders fields, in input order */
   size_t nheaders;
 
-  const char *header_raw;      /* the raw header block (in the input or, for
-                                  a part inside an encoded message/rfc822,
-                                  in the tree's decoded copy) */
+  const char *header_raw; /* the raw header block (in the input or, for
+                             a part inside an encoded message/rfc822,
+                             in the tree's decoded copy) */
   size_t header_raw_len;
-  const char *body;            /* the raw body, still transfer-encoded; for
-                                  a multipart this includes preamble, parts
-                                  and epilogue */
+  const char *body; /* the raw body, still transfer-encoded; for
+                       a multipart this includes preamble, parts
+                       and epilogue */
   size_t body_len;
 
-  const char *content_type;    /* lower-case "type/subtype" as written;
-                                  "text/plain" when absent or empty
-                                  ("message/rfc822" inside multipart/digest).
-                                  A value without '/' is kept as written
-                                  (e.g. "application-x-gzip") and is a leaf
-                                  that is not text. */
-  int content_type_explicit;   /* 1 when a Content-Type field was present */
+  const char *content_type;  /* lower-case "type/subtype" as written;
+                                "text/plain" when absent or empty
+                                ("message/rfc822" inside multipart/digest).
+                                A value without '/' is kept as written
+                                (e.g. "application-x-gzip") and is a leaf
+                                that is not text. */
+  int content_type_explicit; /* 1 when a Content-Type field was present */
   const struct mime_param *ct_params;
   size_t nct_params;
-  const char *charset;         /* lower-case charset parameter, or NULL */
-  const char *boundary;        /* multipart boundary parameter, or NULL */
+  const char *charset;  /* lower-case charset parameter, or NULL */
+  const char *boundary; /* multipart boundary parameter, or NULL */
 
-  const char *disposition;     /* lower-case disposition type ("attachment",
-                                  "inline", ...) or NULL when absent */
+  const char *disposition; /* lower-case disposition type ("attachment",
+                              "inline", ...) or NULL when absent */
   const struct mime_param *disp_params;
   size_t ndisp_params;
 
-  const char *filename;        /* UTF-8: Content-Disposition filename, else
-                                  Content-Type name, else NULL.  Untrusted:
-                                  may contain '/', "..", control characters;
-                                  sanitize before using as a path. */
+  const char *filename; /* UTF-8: Content-Disposition filename, else
+                           Content-Type name, else NULL.  Untrusted:
+                           may contain '/', "..", control characters;
+                           sanitize before using as a path. */
   enum mime_encoding encoding;
 };
 
@@ -230,20 +234,21 @@ int mime_part_is_body(const struct mime_part *part);
 /* ---- decoding ---------------------------------------------------------- */
 
 /* mime_data.flags */
-#define MIME_DATA_TRUNCATED  0x01u  /* output cut at max_decoded_bytes */
-#define MIME_DATA_DAMAGED    0x02u  /* bad encoding tolerated: junk in
-                                       base64, bad byte sequences for the
-                                       charset (replaced with U+FFFD) */
-#define MIME_DATA_FALLBACK   0x04u  /* charset missing/unknown: guessed */
+#define MIME_DATA_TRUNCATED 0x01u /* output cut at max_decoded_bytes */
+#define MIME_DATA_DAMAGED                                              \
+  0x02u                          /* bad encoding tolerated: junk in    \
+                                    base64, bad byte sequences for the \
+                                    charset (replaced with U+FFFD) */
+#define MIME_DATA_FALLBACK 0x04u /* charset missing/unknown: guessed */
 
 struct mime_data {
-  char *data;            /* malloc'd, NUL-terminated (NUL not in len);
-                            free with mime_data_free */
+  char *data; /* malloc'd, NUL-terminated (NUL not in len);
+                 free with mime_data_free */
   size_t len;
-  unsigned flags;        /* MIME_DATA_* */
-  char charset[48];      /* mime_part_text / mime_charset_to_utf8: the
-                            charset actually used ("UTF-8", "windows-1252",
-                            "CP932", or the declared label as iconv got it) */
+  unsigned flags;   /* MIME_DATA_* */
+  char charset[48]; /* mime_part_text / mime_charset_to_utf8: the
+                       charset actually used ("UTF-8", "windows-1252",
+                       "CP932", or the declared label as iconv got it) */
 };
 
 /* Decode part's body from its transfer encoding (base64 tolerant of any
@@ -256,8 +261,8 @@ int mime_part_decode(const struct mime_message *msg,
 /* mime_part_decode, then convert from the part's charset to UTF-8 (see
  * mime_charset_to_utf8), drop a leading BOM and turn CRLF into LF, so a
  * CRLF and an LF copy of a mail give the same text.  Returns 0 or -1. */
-int mime_part_text(const struct mime_message *msg,
-                   const struct mime_part *part, struct mime_data *out);
+int mime_part_text(const struct mime_message *msg, const struct mime_part *part,
+                   struct mime_data *out);
 
 /* Release out->data and zero *out.  Safe on a zeroed struct. */
 void mime_data_free(struct mime_data *out);

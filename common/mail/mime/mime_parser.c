@@ -32,7 +32,7 @@ struct mime_message {
   unsigned nparts;
   unsigned flags;
   struct decoded_copy *copies;
-  size_t copied;   /* bytes held in copies, bounded by max_decoded_bytes */
+  size_t copied; /* bytes held in copies, bounded by max_decoded_bytes */
 };
 
 void mime_limits_default(struct mime_limits *lim)
@@ -48,7 +48,7 @@ void mime_limits_default(struct mime_limits *lim)
  * limit that cut the most. */
 static int set_overflow(struct mime_message *msg, struct mime_part *part,
                         unsigned flag, const char *fmt, ...)
-  __attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int set_overflow(struct mime_message *msg, struct mime_part *part,
                         unsigned flag, const char *fmt, ...)
@@ -57,7 +57,7 @@ static int set_overflow(struct mime_message *msg, struct mime_part *part,
   va_list ap;
 
   part->flags |= MIME_PART_OVERFLOW | flag;
-  if (part->reason != NULL)
+  if(part->reason != NULL)
     return 0;
   va_start(ap, fmt);
   vsnprintf(tmp, sizeof(tmp), fmt, ap);
@@ -79,19 +79,19 @@ static const char *field_colon(const char *p, const char *eol)
 {
   const char *q = p;
 
-  while (q < eol && (unsigned char)*q > 32 && (unsigned char)*q < 127 &&
-         *q != ':')
+  while(q < eol && (unsigned char)*q > 32 && (unsigned char)*q < 127 &&
+        *q != ':')
     q++;
-  if (q == p)
+  if(q == p)
     return NULL;
-  while (q < eol && is_wsp(*q))
+  while(q < eol && is_wsp(*q))
     q++;
   return q < eol && *q == ':' ? q : NULL;
 }
 
 struct line {
-  const char *text, *text_end;   /* without the line break */
-  const char *next;              /* start of the following line */
+  const char *text, *text_end; /* without the line break */
+  const char *next;            /* start of the following line */
 };
 
 static void line_at(const char *p, const char *end, struct line *l)
@@ -101,7 +101,7 @@ static void line_at(const char *p, const char *end, struct line *l)
   l->text = p;
   l->text_end = nl != NULL ? nl : end;
   l->next = nl != NULL ? nl + 1 : end;
-  if (nl != NULL && l->text_end > p && l->text_end[-1] == '\r')
+  if(nl != NULL && l->text_end > p && l->text_end[-1] == '\r')
     l->text_end--;
 }
 
@@ -116,11 +116,11 @@ static int stray_continuation(const char *p, const char *end)
   struct line l;
   int i;
 
-  for (i = 0; i < STRAY_LOOKAHEAD && p < end; i++, p = l.next) {
+  for(i = 0; i < STRAY_LOOKAHEAD && p < end; i++, p = l.next) {
     line_at(p, end, &l);
-    if (l.text == l.text_end)
+    if(l.text == l.text_end)
       return 0;
-    if (field_colon(l.text, l.text_end) != NULL)
+    if(field_colon(l.text, l.text_end) != NULL)
       return 1;
   }
   return 0;
@@ -142,70 +142,70 @@ static int field_add(struct mime_message *msg, struct mime_part *part,
   char *v, *d;
   size_t vl = 0, dl;
 
-  if (hb->dropping)
+  if(hb->dropping)
     return 0;
-  if ((size_t)(end - block) > msg->lim.max_header_bytes) {
+  if((size_t)(end - block) > msg->lim.max_header_bytes) {
     hb->dropping = 1;
     return set_overflow(msg, part, MIME_PART_HEADERS_TRUNCATED,
                         "header block larger than %zu bytes (max_header_bytes)",
                         msg->lim.max_header_bytes);
   }
-  if (hb->n >= msg->lim.max_headers) {
+  if(hb->n >= msg->lim.max_headers) {
     hb->dropping = 1;
     return set_overflow(msg, part, MIME_PART_HEADERS_TRUNCATED,
                         "more than %u header fields (max_headers)",
                         msg->lim.max_headers);
   }
-  if (hb->n == hb->cap) {
+  if(hb->n == hb->cap) {
     size_t ncap = hb->cap ? hb->cap * 2 : 16;
     struct mime_header *na = mime_pool_alloc(&msg->pool, ncap * sizeof(*na));
-    if (na == NULL)
+    if(na == NULL)
       return -1;
-    if (hb->n > 0)
+    if(hb->n > 0)
       memcpy(na, hb->arr, hb->n * sizeof(*na));
     hb->arr = na;
     hb->cap = ncap;
   }
-  while (ne > start && is_wsp(ne[-1]))
+  while(ne > start && is_wsp(ne[-1]))
     ne--;
   h = &hb->arr[hb->n];
   h->name = mime_pool_strndup(&msg->pool, start, (size_t)(ne - start));
   v = mime_pool_alloc(&msg->pool, (size_t)(end - colon));
-  if (h->name == NULL || v == NULL)
+  if(h->name == NULL || v == NULL)
     return -1;
   /* unfold: drop line breaks; a stray line without a leading blank gets
    * one space so its words do not run into the previous line's */
-  for (s = colon + 1; s < end; s++) {
-    if (*s == '\r' && s + 1 < end && s[1] == '\n')
+  for(s = colon + 1; s < end; s++) {
+    if(*s == '\r' && s + 1 < end && s[1] == '\n')
       continue;
-    if (*s == '\n') {
-      if (s + 1 < end && !is_wsp(s[1]))
+    if(*s == '\n') {
+      if(s + 1 < end && !is_wsp(s[1]))
         v[vl++] = ' ';
       continue;
     }
-    if (*s == '\0')
+    if(*s == '\0')
       continue;
     v[vl++] = *s;
   }
-  while (vl > 0 && (is_wsp(v[vl - 1]) || v[vl - 1] == '\r'))
+  while(vl > 0 && (is_wsp(v[vl - 1]) || v[vl - 1] == '\r'))
     vl--;
   v[vl] = '\0';
   s = v;
-  while (*s != '\0' && is_wsp(*s))
+  while(*s != '\0' && is_wsp(*s))
     s++;
   h->value = s;
   h->value_len = vl - (size_t)(s - v);
   d = mime_header_decode(h->value, h->value_len, &dl);
-  if (d == NULL)
+  if(d == NULL)
     return -1;
   /* most values decode to themselves: share the copy */
-  if (dl == h->value_len && memcmp(d, h->value, dl) == 0)
+  if(dl == h->value_len && memcmp(d, h->value, dl) == 0)
     h->decoded = h->value;
   else
     h->decoded = mime_pool_strndup(&msg->pool, d, dl);
   h->decoded_len = dl;
   free(d);
-  if (h->decoded == NULL)
+  if(h->decoded == NULL)
     return -1;
   hb->n++;
   return 0;
@@ -223,27 +223,27 @@ static int header_block(struct mime_message *msg, struct mime_part *part,
 
   *body_r = end;
   /* an mbox separator line may lead a saved message */
-  if (message_root && end - p >= 5 && memcmp(p, "From ", 5) == 0) {
+  if(message_root && end - p >= 5 && memcmp(p, "From ", 5) == 0) {
     line_at(p, end, &l);
     p = l.next;
   }
-  while (p < end) {
+  while(p < end) {
     const char *colon;
 
     line_at(p, end, &l);
-    if (l.text == l.text_end) {
+    if(l.text == l.text_end) {
       *body_r = l.next;
       break;
     }
-    if (is_wsp(*l.text)) {
-      if (fstart != NULL)   /* a continuation before any field is dropped */
+    if(is_wsp(*l.text)) {
+      if(fstart != NULL) /* a continuation before any field is dropped */
         fend = l.text_end;
       p = l.next;
       continue;
     }
     colon = field_colon(l.text, l.text_end);
-    if (colon == NULL) {
-      if (fstart != NULL && stray_continuation(l.next, end)) {
+    if(colon == NULL) {
+      if(fstart != NULL && stray_continuation(l.next, end)) {
         fend = l.text_end;
         p = l.next;
         continue;
@@ -252,15 +252,16 @@ static int header_block(struct mime_message *msg, struct mime_part *part,
       *body_r = l.text;
       break;
     }
-    if (fstart != NULL &&
-        field_add(msg, part, &hb, start, fstart, fcolon, fend) < 0)
+    if(fstart != NULL &&
+       field_add(msg, part, &hb, start, fstart, fcolon, fend) < 0)
       return -1;
     fstart = l.text;
     fcolon = colon;
     fend = l.text_end;
     p = l.next;
   }
-  if (fstart != NULL && field_add(msg, part, &hb, start, fstart, fcolon, fend) < 0)
+  if(fstart != NULL &&
+     field_add(msg, part, &hb, start, fstart, fcolon, fend) < 0)
     return -1;
   part->headers = hb.arr;
   part->nheaders = hb.n;
@@ -287,17 +288,17 @@ static char *lead_token(struct mime_pool *pool, const char *v, size_t vl,
   char *tok;
   size_t i;
 
-  while (p < end && (is_wsp(*p) || *p == '"'))
+  while(p < end && (is_wsp(*p) || *p == '"'))
     p++;
   t0 = p;
-  while (p < end && *p != ';' && !is_wsp(*p) && *p != '(' && *p != '"')
+  while(p < end && *p != ';' && !is_wsp(*p) && *p != '(' && *p != '"')
     p++;
   tok = mime_pool_strndup(pool, t0, (size_t)(p - t0));
-  if (tok == NULL)
+  if(tok == NULL)
     return NULL;
-  for (i = 0; tok[i] != '\0'; i++)
+  for(i = 0; tok[i] != '\0'; i++)
     tok[i] = mime_ascii_lower(tok[i]);
-  while (p < end && *p != ';')
+  while(p < end && *p != ';')
     p++;
   *rest_r = p;
   return tok;
@@ -308,8 +309,8 @@ static const char *param_get(const struct mime_param *ps, size_t n,
 {
   size_t i;
 
-  for (i = 0; i < n; i++)
-    if (strcmp(ps[i].name, name) == 0)
+  for(i = 0; i < n; i++)
+    if(strcmp(ps[i].name, name) == 0)
       return ps[i].value;
   return NULL;
 }
@@ -323,60 +324,60 @@ static int interpret_fields(struct mime_message *msg, struct mime_part *part,
   size_t nps;
 
   part->content_type = default_type;
-  if ((h = first_field(part, "Content-Type")) != NULL) {
+  if((h = first_field(part, "Content-Type")) != NULL) {
     char *t = lead_token(&msg->pool, h->value, h->value_len, &rest);
-    if (t == NULL)
+    if(t == NULL)
       return -1;
-    if (t[0] != '\0') {
+    if(t[0] != '\0') {
       part->content_type = t;
       part->content_type_explicit = 1;
     }
-    if (mime_params_parse(&msg->pool, rest, h->value + h->value_len, &ps,
-                          &nps) < 0)
+    if(mime_params_parse(&msg->pool, rest, h->value + h->value_len, &ps, &nps) <
+       0)
       return -1;
     part->ct_params = ps;
     part->nct_params = nps;
     part->boundary = param_get(ps, nps, "boundary");
-    if ((rest = param_get(ps, nps, "charset")) != NULL && rest[0] != '\0') {
+    if((rest = param_get(ps, nps, "charset")) != NULL && rest[0] != '\0') {
       char *cs = mime_pool_strndup(&msg->pool, rest, strlen(rest));
       size_t i;
-      if (cs == NULL)
+      if(cs == NULL)
         return -1;
-      for (i = 0; cs[i] != '\0'; i++)
+      for(i = 0; cs[i] != '\0'; i++)
         cs[i] = mime_ascii_lower(cs[i]);
       part->charset = cs;
     }
   }
-  if ((h = first_field(part, "Content-Disposition")) != NULL) {
+  if((h = first_field(part, "Content-Disposition")) != NULL) {
     char *t = lead_token(&msg->pool, h->value, h->value_len, &rest);
-    if (t == NULL)
+    if(t == NULL)
       return -1;
     part->disposition = t[0] != '\0' ? t : NULL;
-    if (mime_params_parse(&msg->pool, rest, h->value + h->value_len, &ps,
-                          &nps) < 0)
+    if(mime_params_parse(&msg->pool, rest, h->value + h->value_len, &ps, &nps) <
+       0)
       return -1;
     part->disp_params = ps;
     part->ndisp_params = nps;
   }
   part->filename = param_get(part->disp_params, part->ndisp_params, "filename");
-  if (part->filename == NULL || part->filename[0] == '\0')
+  if(part->filename == NULL || part->filename[0] == '\0')
     part->filename = param_get(part->ct_params, part->nct_params, "name");
-  if (part->filename != NULL && part->filename[0] == '\0')
+  if(part->filename != NULL && part->filename[0] == '\0')
     part->filename = NULL;
   part->encoding = MIME_ENC_7BIT;
-  if ((h = first_field(part, "Content-Transfer-Encoding")) != NULL) {
+  if((h = first_field(part, "Content-Transfer-Encoding")) != NULL) {
     char *t = lead_token(&msg->pool, h->value, h->value_len, &rest);
-    if (t == NULL)
+    if(t == NULL)
       return -1;
-    if (strcmp(t, "base64") == 0)
+    if(strcmp(t, "base64") == 0)
       part->encoding = MIME_ENC_BASE64;
-    else if (strcmp(t, "quoted-printable") == 0)
+    else if(strcmp(t, "quoted-printable") == 0)
       part->encoding = MIME_ENC_QP;
-    else if (strcmp(t, "8bit") == 0)
+    else if(strcmp(t, "8bit") == 0)
       part->encoding = MIME_ENC_8BIT;
-    else if (strcmp(t, "binary") == 0)
+    else if(strcmp(t, "binary") == 0)
       part->encoding = MIME_ENC_BINARY;
-    else if (strcmp(t, "7bit") != 0 && t[0] != '\0')
+    else if(strcmp(t, "7bit") != 0 && t[0] != '\0')
       part->encoding = MIME_ENC_UNKNOWN;
   }
   return 0;
@@ -388,9 +389,9 @@ static int interpret_fields(struct mime_message *msg, struct mime_part *part,
 #define BOUNDARY_MAX 200
 
 struct delim {
-  const char *line;   /* start of the delimiter line */
-  const char *next;   /* start of the line after it */
-  int close;          /* "--boundary--" */
+  const char *line; /* start of the delimiter line */
+  const char *next; /* start of the line after it */
+  int close;        /* "--boundary--" */
 };
 
 /* Find the next delimiter line for boundary b at or after p (p is at a
@@ -398,21 +399,21 @@ struct delim {
 static int find_delim(const char *p, const char *end, const char *b,
                       size_t blen, struct delim *d)
 {
-  while (p < end) {
+  while(p < end) {
     const char *nl;
 
-    if ((size_t)(end - p) >= blen + 2 && p[0] == '-' && p[1] == '-' &&
-        memcmp(p + 2, b, blen) == 0) {
+    if((size_t)(end - p) >= blen + 2 && p[0] == '-' && p[1] == '-' &&
+       memcmp(p + 2, b, blen) == 0) {
       const char *q = p + 2 + blen;
       int close = 0;
 
-      if (end - q >= 2 && q[0] == '-' && q[1] == '-') {
-        close = 1;   /* anything may follow a close delimiter */
+      if(end - q >= 2 && q[0] == '-' && q[1] == '-') {
+        close = 1; /* anything may follow a close delimiter */
         q += 2;
       }
-      while (q < end && (is_wsp(*q) || *q == '\r'))
+      while(q < end && (is_wsp(*q) || *q == '\r'))
         q++;
-      if (close || q == end || *q == '\n') {
+      if(close || q == end || *q == '\n') {
         nl = memchr(q, '\n', (size_t)(end - q));
         d->line = p;
         d->next = nl != NULL ? nl + 1 : end;
@@ -421,7 +422,7 @@ static int find_delim(const char *p, const char *end, const char *b,
       }
     }
     nl = memchr(p, '\n', (size_t)(end - p));
-    if (nl == NULL)
+    if(nl == NULL)
       break;
     p = nl + 1;
   }
@@ -430,8 +431,8 @@ static int find_delim(const char *p, const char *end, const char *b,
 
 static int only_blanks(const char *p, const char *end)
 {
-  for (; p < end; p++)
-    if (!is_wsp(*p) && *p != '\r' && *p != '\n')
+  for(; p < end; p++)
+    if(!is_wsp(*p) && *p != '\r' && *p != '\n')
       return 0;
   return 1;
 }
@@ -444,48 +445,51 @@ static struct mime_part *parse_entity(struct mime_message *msg,
 static int parse_multipart(struct mime_message *msg, struct mime_part *mp)
 {
   const char *start = mp->body, *end = mp->body + mp->body_len;
-  const char *child_type = strcmp(mp->content_type, "multipart/digest") == 0 ?
-                           "message/rfc822" : "text/plain";
+  const char *child_type = strcmp(mp->content_type, "multipart/digest") == 0
+                               ? "message/rfc822"
+                               : "text/plain";
   size_t blen = strlen(mp->boundary);
   struct mime_part **tail = &mp->children;
   struct delim d, d2;
 
-  if (!find_delim(start, end, mp->boundary, blen, &d)) {
+  if(!find_delim(start, end, mp->boundary, blen, &d)) {
     /* the boundary never appears: nothing to split, keep it as content */
     mp->flags |= MIME_PART_BAD_MULTIPART;
     return 0;
   }
   mp->flags |= MIME_PART_MULTIPART;
-  while (!d.close) {
+  while(!d.close) {
     const char *cs = d.next, *ce;
     struct mime_part *child;
     int last = 0;
 
-    if (find_delim(cs, end, mp->boundary, blen, &d2)) {
+    if(find_delim(cs, end, mp->boundary, blen, &d2)) {
       /* the line break before a delimiter belongs to the delimiter */
       ce = d2.line;
-      if (ce > cs && ce[-1] == '\n')
+      if(ce > cs && ce[-1] == '\n')
         ce--;
-      if (ce > cs && ce[-1] == '\r')
+      if(ce > cs && ce[-1] == '\r')
         ce--;
-    } else {
+    }
+    else {
       mp->flags |= MIME_PART_NO_END_BOUNDARY;
       ce = end;
       last = 1;
-      if (only_blanks(cs, end))
+      if(only_blanks(cs, end))
         break;
     }
-    if (msg->nparts >= msg->lim.max_parts)
-      return set_overflow(msg, mp, 0, "more than %u parts (max_parts); "
+    if(msg->nparts >= msg->lim.max_parts)
+      return set_overflow(msg, mp, 0,
+                          "more than %u parts (max_parts); "
                           "the rest of this multipart is not parsed",
                           msg->lim.max_parts);
     child = parse_entity(msg, mp, cs, ce, mp->depth + 1, child_type);
-    if (child == NULL)
+    if(child == NULL)
       return -1;
     *tail = child;
     tail = &child->next;
     mp->nchildren++;
-    if (last)
+    if(last)
       break;
     d = d2;
   }
@@ -497,7 +501,7 @@ static int parse_message(struct mime_message *msg, struct mime_part *part)
   const char *b = part->body, *e = part->body + part->body_len;
   struct mime_part *child;
 
-  if (part->encoding == MIME_ENC_BASE64 || part->encoding == MIME_ENC_QP) {
+  if(part->encoding == MIME_ENC_BASE64 || part->encoding == MIME_ENC_QP) {
     /* not allowed by RFC 2046 5.2.1, but sent: decode once, keep the copy */
     struct decoded_copy *dc;
     struct buf out;
@@ -506,28 +510,30 @@ static int parse_message(struct mime_message *msg, struct mime_part *part)
 
     /* All copies together stay under max_decoded_bytes, so nesting encoded
      * messages cannot multiply memory. */
-    if (msg->copied >= msg->lim.max_decoded_bytes)
-      return set_overflow(msg, part, 0, "encoded attached messages exceed "
+    if(msg->copied >= msg->lim.max_decoded_bytes)
+      return set_overflow(msg, part, 0,
+                          "encoded attached messages exceed "
                           "%zu bytes in total (max_decoded_bytes); not entered",
                           msg->lim.max_decoded_bytes);
     dc = mime_pool_alloc(&msg->pool, sizeof(*dc));
-    if (dc == NULL)
+    if(dc == NULL)
       return -1;
     buf_init(&out, msg->lim.max_decoded_bytes - msg->copied);
-    if (part->encoding == MIME_ENC_BASE64)
+    if(part->encoding == MIME_ENC_BASE64)
       r = mime_base64_decode(b, (size_t)(e - b), &out, &flags);
     else
       r = mime_qp_decode(b, (size_t)(e - b), 0, &out, &flags);
-    if (r == 0 && out.data == NULL)
+    if(r == 0 && out.data == NULL)
       r = buf_append(&out, "", 0);
-    if (r < 0) {
+    if(r < 0) {
       buf_free(&out);
       return -1;
     }
-    if (flags & MIME_DATA_TRUNCATED &&
-        set_overflow(msg, part, 0, "encoded attached messages exceed %zu "
-                     "bytes in total (max_decoded_bytes); parsed up to the cut",
-                     msg->lim.max_decoded_bytes) < 0) {
+    if(flags & MIME_DATA_TRUNCATED &&
+       set_overflow(msg, part, 0,
+                    "encoded attached messages exceed %zu "
+                    "bytes in total (max_decoded_bytes); parsed up to the cut",
+                    msg->lim.max_decoded_bytes) < 0) {
       buf_free(&out);
       return -1;
     }
@@ -539,7 +545,7 @@ static int parse_message(struct mime_message *msg, struct mime_part *part)
     e = out.data + out.len;
   }
   child = parse_entity(msg, part, b, e, part->depth + 1, "text/plain");
-  if (child == NULL)
+  if(child == NULL)
     return -1;
   part->flags |= MIME_PART_MESSAGE;
   part->children = child;
@@ -556,47 +562,50 @@ static struct mime_part *parse_entity(struct mime_message *msg,
   const char *body;
   int multipart, message;
 
-  if (part == NULL)
+  if(part == NULL)
     return NULL;
   part->parent = parent;
   part->index = msg->nparts++;
   part->depth = depth;
-  if (header_block(msg, part, start, end,
-                   parent == NULL ||
-                   strncmp(parent->content_type, "message/", 8) == 0,
-                   &body) < 0)
+  if(header_block(msg, part, start, end,
+                  parent == NULL ||
+                      strncmp(parent->content_type, "message/", 8) == 0,
+                  &body) < 0)
     return NULL;
   part->body = body;
   part->body_len = (size_t)(end - body);
-  if (interpret_fields(msg, part, default_type) < 0)
+  if(interpret_fields(msg, part, default_type) < 0)
     return NULL;
-  if (part->flags & MIME_PART_OVERFLOW)
-    return part;   /* header limit: the body is opaque */
+  if(part->flags & MIME_PART_OVERFLOW)
+    return part; /* header limit: the body is opaque */
 
   multipart = strncmp(part->content_type, "multipart/", 10) == 0;
   message = strcmp(part->content_type, "message/rfc822") == 0 ||
             strcmp(part->content_type, "message/global") == 0;
-  if (!multipart && !message)
+  if(!multipart && !message)
     return part;
-  if (multipart && (part->boundary == NULL || part->boundary[0] == '\0' ||
-                    strlen(part->boundary) > BOUNDARY_MAX)) {
+  if(multipart && (part->boundary == NULL || part->boundary[0] == '\0' ||
+                   strlen(part->boundary) > BOUNDARY_MAX)) {
     part->flags |= MIME_PART_BAD_MULTIPART;
     return part;
   }
-  if (depth >= msg->lim.max_depth) {
-    if (set_overflow(msg, part, 0, "nesting deeper than %u levels "
-                     "(max_depth); this part is not entered",
-                     msg->lim.max_depth) < 0)
+  if(depth >= msg->lim.max_depth) {
+    if(set_overflow(msg, part, 0,
+                    "nesting deeper than %u levels "
+                    "(max_depth); this part is not entered",
+                    msg->lim.max_depth) < 0)
       return NULL;
     return part;
   }
-  if (message && msg->nparts >= msg->lim.max_parts) {
-    if (set_overflow(msg, part, 0, "more than %u parts (max_parts); the "
-                     "attached message is not parsed", msg->lim.max_parts) < 0)
+  if(message && msg->nparts >= msg->lim.max_parts) {
+    if(set_overflow(msg, part, 0,
+                    "more than %u parts (max_parts); the "
+                    "attached message is not parsed",
+                    msg->lim.max_parts) < 0)
       return NULL;
     return part;
   }
-  if ((multipart ? parse_multipart(msg, part) : parse_message(msg, part)) < 0)
+  if((multipart ? parse_multipart(msg, part) : parse_message(msg, part)) < 0)
     return NULL;
   return part;
 }
@@ -608,36 +617,36 @@ int mime_parse(const void *data, size_t len, const struct mime_limits *lim,
   const struct mime_part *p;
 
   *msg_r = NULL;
-  if (msg == NULL)
+  if(msg == NULL)
     goto oom;
   mime_limits_default(&msg->lim);
-  if (lim != NULL) {
-    if (lim->max_depth)
+  if(lim != NULL) {
+    if(lim->max_depth)
       msg->lim.max_depth = lim->max_depth;
-    if (lim->max_parts)
+    if(lim->max_parts)
       msg->lim.max_parts = lim->max_parts;
-    if (lim->max_header_bytes)
+    if(lim->max_header_bytes)
       msg->lim.max_header_bytes = lim->max_header_bytes;
-    if (lim->max_headers)
+    if(lim->max_headers)
       msg->lim.max_headers = lim->max_headers;
-    if (lim->max_decoded_bytes)
+    if(lim->max_decoded_bytes)
       msg->lim.max_decoded_bytes = lim->max_decoded_bytes;
   }
-  if (msg->lim.max_depth > MIME_HARD_MAX_DEPTH)
+  if(msg->lim.max_depth > MIME_HARD_MAX_DEPTH)
     msg->lim.max_depth = MIME_HARD_MAX_DEPTH;
-  if (data == NULL)
+  if(data == NULL)
     data = "";
-  msg->root = parse_entity(msg, NULL, data, (const char *)data + len, 0,
-                           "text/plain");
-  if (msg->root == NULL)
+  msg->root =
+      parse_entity(msg, NULL, data, (const char *)data + len, 0, "text/plain");
+  if(msg->root == NULL)
     goto oom;
-  for (p = msg->root; p != NULL; p = mime_part_next(p))
+  for(p = msg->root; p != NULL; p = mime_part_next(p))
     msg->flags |= p->flags;
   *msg_r = msg;
   return 0;
 oom:
   mime_message_free(&msg);
-  if (error_r != NULL)
+  if(error_r != NULL)
     *error_r = "out of memory while parsing the message";
   return -1;
 }
@@ -646,12 +655,12 @@ void mime_message_free(struct mime_message **msgp)
 {
   struct mime_message *msg = msgp != NULL ? *msgp : NULL;
 
-  if (msg == NULL)
+  if(msg == NULL)
     return;
-  while (msg->copies != NULL) {
+  while(msg->copies != NULL) {
     struct decoded_copy *dc = msg->copies;
     msg->copies = dc->next;
-    free(dc->data);   /* dc itself lives in the pool */
+    free(dc->data); /* dc itself lives in the pool */
   }
   mime_pool_free(&msg->pool);
   free(msg);
@@ -682,10 +691,10 @@ const struct mime_limits *mime_message_limits(const struct mime_message *msg)
 
 const struct mime_part *mime_part_next(const struct mime_part *part)
 {
-  if (part->children != NULL)
+  if(part->children != NULL)
     return part->children;
-  for (; part != NULL; part = part->parent)
-    if (part->next != NULL)
+  for(; part != NULL; part = part->parent)
+    if(part->next != NULL)
       return part->next;
   return NULL;
 }
@@ -696,8 +705,8 @@ const struct mime_header *mime_header_find(const struct mime_part *part,
 {
   size_t i = after != NULL ? (size_t)(after - part->headers) + 1 : 0;
 
-  for (; i < part->nheaders; i++)
-    if (mime_ascii_casecmp(part->headers[i].name, name) == 0)
+  for(; i < part->nheaders; i++)
+    if(mime_ascii_casecmp(part->headers[i].name, name) == 0)
       return &part->headers[i];
   return NULL;
 }
@@ -726,11 +735,11 @@ int mime_part_is_message_root(const struct mime_part *part)
 
 int mime_part_is_attachment(const struct mime_part *part)
 {
-  if (!mime_part_is_leaf(part))
+  if(!mime_part_is_leaf(part))
     return 0;
-  if (part->disposition != NULL && strcmp(part->disposition, "attachment") == 0)
+  if(part->disposition != NULL && strcmp(part->disposition, "attachment") == 0)
     return 1;
-  if (part->filename != NULL)
+  if(part->filename != NULL)
     return 1;
   return strcmp(part->content_type, "text/plain") != 0 &&
          strcmp(part->content_type, "text/html") != 0;
@@ -752,7 +761,7 @@ int mime_part_decode(const struct mime_message *msg,
 
   memset(out, 0, sizeof(*out));
   buf_init(&b, msg->lim.max_decoded_bytes);
-  switch (part->encoding) {
+  switch(part->encoding) {
   case MIME_ENC_BASE64:
     r = mime_base64_decode(part->body, part->body_len, &b, &out->flags);
     break;
@@ -761,35 +770,35 @@ int mime_part_decode(const struct mime_message *msg,
     break;
   default:
     r = mime_buf_add(&b, part->body, part->body_len, &out->flags);
-    if (r < 0 && (out->flags & MIME_DATA_TRUNCATED))
+    if(r < 0 && (out->flags & MIME_DATA_TRUNCATED))
       r = 0;
     break;
   }
-  if (r == 0 && b.data == NULL)
+  if(r == 0 && b.data == NULL)
     r = buf_append(&b, "", 0);
-  if (r < 0) {
+  if(r < 0) {
     buf_free(&b);
     return -1;
   }
   blen = b.len;
   out->data = buf_steal(&b);
-  if (out->data == NULL)
+  if(out->data == NULL)
     return -1;
   out->len = blen;
   return 0;
 }
 
-int mime_part_text(const struct mime_message *msg,
-                   const struct mime_part *part, struct mime_data *out)
+int mime_part_text(const struct mime_message *msg, const struct mime_part *part,
+                   struct mime_data *out)
 {
   struct mime_data raw;
   size_t i, j;
   char *s;
 
-  if (mime_part_decode(msg, part, &raw) < 0)
+  if(mime_part_decode(msg, part, &raw) < 0)
     return -1;
-  if (mime_charset_to_utf8(part->charset, raw.data, raw.len,
-                           msg->lim.max_decoded_bytes, out) < 0) {
+  if(mime_charset_to_utf8(part->charset, raw.data, raw.len,
+                          msg->lim.max_decoded_bytes, out) < 0) {
     mime_data_free(&raw);
     return -1;
   }
@@ -797,8 +806,8 @@ int mime_part_text(const struct mime_message *msg,
   mime_data_free(&raw);
   s = out->data;
   i = out->len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
-  for (j = 0; i < out->len; i++) {
-    if (s[i] == '\r' && i + 1 < out->len && s[i + 1] == '\n')
+  for(j = 0; i < out->len; i++) {
+    if(s[i] == '\r' && i + 1 < out->len && s[i + 1] == '\n')
       continue;
     s[j++] = s[i];
   }

@@ -26,23 +26,24 @@ void *mime_pool_alloc(struct mime_pool *pool, size_t size)
   size_t need = (size + POOL_ALIGN - 1) & ~(POOL_ALIGN - 1);
   void *p;
 
-  if (need < size)
+  if(need < size)
     return NULL;
-  if (c == NULL || c->size - c->used < need) {
+  if(c == NULL || c->size - c->used < need) {
     size_t csize = need > POOL_CHUNK ? need : POOL_CHUNK;
-    if (csize > SIZE_MAX - sizeof(*c))
+    if(csize > SIZE_MAX - sizeof(*c))
       return NULL;
     c = malloc(sizeof(*c) + csize);
-    if (c == NULL)
+    if(c == NULL)
       return NULL;
     c->used = 0;
     c->size = csize;
     /* a big one-off block goes behind the current chunk so the current
      * chunk's free space is not abandoned */
-    if (pool->head != NULL && csize > POOL_CHUNK) {
+    if(pool->head != NULL && csize > POOL_CHUNK) {
       c->next = pool->head->next;
       pool->head->next = c;
-    } else {
+    }
+    else {
       c->next = pool->head;
       pool->head = c;
     }
@@ -57,9 +58,9 @@ char *mime_pool_strndup(struct mime_pool *pool, const char *s, size_t len)
 {
   char *d = len == SIZE_MAX ? NULL : mime_pool_alloc(pool, len + 1);
 
-  if (d == NULL)
+  if(d == NULL)
     return NULL;
-  if (len > 0)
+  if(len > 0)
     memcpy(d, s, len);
   d[len] = '\0';
   return d;
@@ -67,7 +68,7 @@ char *mime_pool_strndup(struct mime_pool *pool, const char *s, size_t len)
 
 void mime_pool_free(struct mime_pool *pool)
 {
-  while (pool->head != NULL) {
+  while(pool->head != NULL) {
     struct mime_pool_chunk *c = pool->head;
     pool->head = c->next;
     free(c);

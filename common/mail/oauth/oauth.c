@@ -28,15 +28,16 @@
 #include "log.h"
 #include "util.h"
 
-#define OAUTH_URL_MAX       2048   /* token endpoint URL */
+#define OAUTH_URL_MAX       2048                      /* token endpoint URL */
 #define OAUTH_FORM_MAX      (4 * OAUTH_MAX_TOKEN_LEN) /* request body */
 #define OAUTH_CACHE_VERSION 1
 #define OAUTH_LOCK_POLL_MS  50
 
-/* ------------------------------------------------------------- small helpers */
+/* ------------------------------------------------------------- small helpers
+ */
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -105,7 +106,7 @@ static void redact(char *s, size_t cap, const char *secret)
     size_t head = (size_t)(p - s);
     if(head + mlen + tail + 1 > cap)
       tail = cap > head + mlen + 1 ? cap - head - mlen - 1 : 0;
-    if(head + mlen + 1 > cap) {      /* no room even for the mark */
+    if(head + mlen + 1 > cap) { /* no room even for the mark */
       *p = '\0';
       return;
     }
@@ -155,15 +156,16 @@ const char *oauth_grant_name(enum oauth_grant g)
                                         : "client_credentials";
 }
 
-/* ------------------------------------------------------------------ endpoint */
+/* ------------------------------------------------------------------ endpoint
+ */
 
 struct endpoint {
-  char url[OAUTH_URL_MAX];    /* requested as is */
-  char shown[OAUTH_URL_MAX];  /* for messages: scheme://host[:port]/path */
+  char url[OAUTH_URL_MAX];   /* requested as is */
+  char shown[OAUTH_URL_MAX]; /* for messages: scheme://host[:port]/path */
 };
 
-static int resolve_endpoint(const struct oauth_config *cfg,
-                            struct endpoint *ep, char *err, size_t errlen)
+static int resolve_endpoint(const struct oauth_config *cfg, struct endpoint *ep,
+                            char *err, size_t errlen)
 {
   char raw[OAUTH_URL_MAX];
   CURLU *u = NULL;
@@ -172,7 +174,8 @@ static int resolve_endpoint(const struct oauth_config *cfg,
   int rc = -1;
 
   if(cfg->token_url && *cfg->token_url) {
-    if((size_t)snprintf(raw, sizeof(raw), "%s", cfg->token_url) >= sizeof(raw)) {
+    if((size_t)snprintf(raw, sizeof(raw), "%s", cfg->token_url) >=
+       sizeof(raw)) {
       seterr(err, errlen, "token URL longer than %d bytes", OAUTH_URL_MAX - 1);
       return -1;
     }
@@ -223,8 +226,10 @@ static int resolve_endpoint(const struct oauth_config *cfg,
   curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0);
   if(user || pass) {
     /* A secret in the URL would end up in messages and proxies' logs. */
-    seterr(err, errlen, "token URL for host %s must not contain a user name "
-           "or password", host);
+    seterr(err, errlen,
+           "token URL for host %s must not contain a user name "
+           "or password",
+           host);
     goto out;
   }
   if(frag) {
@@ -241,8 +246,10 @@ static int resolve_endpoint(const struct oauth_config *cfg,
     /* Plain HTTP would send the client secret in clear text.  Only a
      * server on this machine (tests, a local token broker) may use it. */
     if(!http_is_loopback_host(host)) {
-      seterr(err, errlen, "refusing plain http:// token URL %s: only https "
-             "is allowed except for 127.0.0.1, ::1 and localhost", ep->shown);
+      seterr(err, errlen,
+             "refusing plain http:// token URL %s: only https "
+             "is allowed except for 127.0.0.1, ::1 and localhost",
+             ep->shown);
       goto out;
     }
   }
@@ -254,8 +261,13 @@ static int resolve_endpoint(const struct oauth_config *cfg,
   snprintf(ep->url, sizeof(ep->url), "%s", raw);
   rc = 0;
 out:
-  curl_free(scheme); curl_free(host); curl_free(port); curl_free(path);
-  curl_free(user); curl_free(pass); curl_free(frag);
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_free(path);
+  curl_free(user);
+  curl_free(pass);
+  curl_free(frag);
   curl_url_cleanup(u);
   return rc;
 }
@@ -275,15 +287,16 @@ int oauth_token_endpoint(const struct oauth_config *cfg, char *out,
   return 0;
 }
 
-/* ---------------------------------------------------------------------- HTTP */
+/* ---------------------------------------------------------------------- HTTP
+ */
 
 /* POST the token request and collect the answer (capped).  Returns 0 with
  * the HTTP status, or -1 when no complete answer arrived. */
 static int http_token_request(const struct oauth_config *cfg,
                               const struct endpoint *ep,
                               const char *refresh_token, const char *scope,
-                              long *status_r, struct buf *resp,
-                              char *err, size_t errlen)
+                              long *status_r, struct buf *resp, char *err,
+                              size_t errlen)
 {
   static const char *const hdrs[] = { "Accept: application/json", NULL };
   struct http_request rq;
@@ -300,8 +313,10 @@ static int http_token_request(const struct oauth_config *cfg,
      (refresh_token &&
       http_form_add(&form, "refresh_token", refresh_token) < 0) ||
      (scope && *scope && http_form_add(&form, "scope", scope) < 0)) {
-    seterr(err, errlen, "token request to %s: request body larger than %d "
-           "bytes", ep->shown, OAUTH_FORM_MAX);
+    seterr(err, errlen,
+           "token request to %s: request body larger than %d "
+           "bytes",
+           ep->shown, OAUTH_FORM_MAX);
     goto out;
   }
   memset(&rq, 0, sizeof(rq));
@@ -312,8 +327,8 @@ static int http_token_request(const struct oauth_config *cfg,
   rq.post_len = form.len;
   rq.headers = hdrs;
   rq.ca_file = cfg->ca_file;
-  rq.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms
-                                      : OAUTH_DEFAULT_TIMEOUT_MS;
+  rq.timeout_ms =
+      cfg->timeout_ms > 0 ? cfg->timeout_ms : OAUTH_DEFAULT_TIMEOUT_MS;
   rq.user_agent = "ta-dmarc-c-oauth/1";
   rc = http_perform(&rq, status_r, resp, err, errlen);
 out:
@@ -326,8 +341,8 @@ out:
 struct answer {
   char *access_token;
   char *token_type;
-  char *refresh_token;       /* NULL unless the server sent (rotated) one */
-  int64_t expires_in;        /* -1 when absent */
+  char *refresh_token; /* NULL unless the server sent (rotated) one */
+  int64_t expires_in;  /* -1 when absent */
 };
 
 static void answer_wipe(struct answer *a)
@@ -347,16 +362,15 @@ static int parse_expires_in(const cJSON *v, int64_t *out)
     double d = v->valuedouble;
     if(!isfinite(d) || d < 0)
       return -1;
-    *out = d > (double)OAUTH_MAX_LIFETIME_S ? OAUTH_MAX_LIFETIME_S
-                                            : (int64_t)d;
+    *out = d > (double)OAUTH_MAX_LIFETIME_S ? OAUTH_MAX_LIFETIME_S : (int64_t)d;
     return 0;
   }
   if(cJSON_IsString(v)) {
     uint64_t u;
     if(util_parse_u64(v->valuestring, 0, UINT64_MAX, &u) < 0)
       return -1;
-    *out = u > (uint64_t)OAUTH_MAX_LIFETIME_S ? OAUTH_MAX_LIFETIME_S
-                                              : (int64_t)u;
+    *out =
+        u > (uint64_t)OAUTH_MAX_LIFETIME_S ? OAUTH_MAX_LIFETIME_S : (int64_t)u;
     return 0;
   }
   return -1;
@@ -367,10 +381,10 @@ static int parse_expires_in(const cJSON *v, int64_t *out)
 static void error_answer(const struct endpoint *ep, long status,
                          const cJSON *doc, char *err, size_t errlen)
 {
-  const cJSON *code = doc ? cJSON_GetObjectItemCaseSensitive(doc, "error")
-                          : NULL;
-  const cJSON *desc = doc ? cJSON_GetObjectItemCaseSensitive(doc,
-                                                  "error_description") : NULL;
+  const cJSON *code =
+      doc ? cJSON_GetObjectItemCaseSensitive(doc, "error") : NULL;
+  const cJSON *desc =
+      doc ? cJSON_GetObjectItemCaseSensitive(doc, "error_description") : NULL;
   char c[80], d[OAUTH_MAX_SERVER_TEXT + 1];
 
   if(cJSON_IsString(code) && code->valuestring[0]) {
@@ -381,21 +395,22 @@ static void error_answer(const struct endpoint *ep, long status,
              ep->shown, status, c, d);
     }
     else
-      seterr(err, errlen, "token request to %s failed: HTTP %ld: %s",
-             ep->shown, status, c);
+      seterr(err, errlen, "token request to %s failed: HTTP %ld: %s", ep->shown,
+             status, c);
   }
   else if(status != 200)
     seterr(err, errlen, "token request to %s failed: HTTP %ld%s", ep->shown,
-           status, doc ? " (no OAuth error code in the answer)"
-                       : " (answer is not JSON)");
+           status,
+           doc ? " (no OAuth error code in the answer)"
+               : " (answer is not JSON)");
   else
     seterr(err, errlen, "token request to %s: answer is not a JSON object",
            ep->shown);
 }
 
 static int parse_answer(const struct endpoint *ep, long status,
-                        const struct buf *body, struct answer *a,
-                        char *err, size_t errlen)
+                        const struct buf *body, struct answer *a, char *err,
+                        size_t errlen)
 {
   cJSON *doc = NULL;
   const cJSON *v;
@@ -409,12 +424,12 @@ static int parse_answer(const struct endpoint *ep, long status,
     json_wipe_delete(doc);
     doc = NULL;
   }
-  if(status != 200 || !doc ||
-     cJSON_GetObjectItemCaseSensitive(doc, "error")) {
+  if(status != 200 || !doc || cJSON_GetObjectItemCaseSensitive(doc, "error")) {
     if(status >= 300 && status < 400)
-      seterr(err, errlen, "token request to %s: HTTP %ld redirect refused "
-             "(the token URL must be the endpoint itself)", ep->shown,
-             status);
+      seterr(err, errlen,
+             "token request to %s: HTTP %ld redirect refused "
+             "(the token URL must be the endpoint itself)",
+             ep->shown, status);
     else
       error_answer(ep, status, doc, err, errlen);
     goto out;
@@ -423,8 +438,9 @@ static int parse_answer(const struct endpoint *ep, long status,
   v = cJSON_GetObjectItemCaseSensitive(doc, "access_token");
   if(!cJSON_IsString(v) || !token_chars_ok(v->valuestring)) {
     seterr(err, errlen, "token request to %s: answer has %s", ep->shown,
-           !v ? "no access_token" : "an invalid access_token (not a string "
-           "of printable characters, or too long)");
+           !v ? "no access_token"
+              : "an invalid access_token (not a string "
+                "of printable characters, or too long)");
     goto out;
   }
   a->access_token = xstrdup(v->valuestring);
@@ -448,16 +464,20 @@ static int parse_answer(const struct endpoint *ep, long status,
 
   v = cJSON_GetObjectItemCaseSensitive(doc, "expires_in");
   if(v && parse_expires_in(v, &a->expires_in) < 0) {
-    seterr(err, errlen, "token request to %s: expires_in is not a "
-           "non-negative number", ep->shown);
+    seterr(err, errlen,
+           "token request to %s: expires_in is not a "
+           "non-negative number",
+           ep->shown);
     goto out;
   }
 
   v = cJSON_GetObjectItemCaseSensitive(doc, "refresh_token");
   if(v && !cJSON_IsNull(v)) {
     if(!cJSON_IsString(v) || !token_chars_ok(v->valuestring)) {
-      seterr(err, errlen, "token request to %s: answer has an invalid "
-             "refresh_token", ep->shown);
+      seterr(err, errlen,
+             "token request to %s: answer has an invalid "
+             "refresh_token",
+             ep->shown);
       goto out;
     }
     a->refresh_token = xstrdup(v->valuestring);
@@ -476,7 +496,8 @@ out:
   return rc;
 }
 
-/* --------------------------------------------------------------------- cache */
+/* --------------------------------------------------------------------- cache
+ */
 
 /* What a cache file holds.  The binding fields say which configuration
  * wrote it; a file for another one is ignored as a whole (a refresh token
@@ -484,19 +505,19 @@ out:
 struct cache_entry {
   char *access_token;
   char *token_type;
-  char *refresh_token;       /* refresh grant: the newest one */
-  int64_t expires_at;        /* 0 = unknown: never reused */
+  char *refresh_token; /* refresh grant: the newest one */
+  int64_t expires_at;  /* 0 = unknown: never reused */
 };
 
 struct binding {
   const char *token_url;
   const char *client_id;
   const char *grant;
-  const char *scope;         /* "" when none is sent */
-  char rt_seed[2 * 32 + 1];  /* SHA-256 of the configured refresh token,
-                                "" for client credentials: the cache then
-                                notices a newly configured refresh token
-                                without storing the configured one */
+  const char *scope;        /* "" when none is sent */
+  char rt_seed[2 * 32 + 1]; /* SHA-256 of the configured refresh token,
+                               "" for client credentials: the cache then
+                               notices a newly configured refresh token
+                               without storing the configured one */
 };
 
 static void entry_wipe(struct cache_entry *e)
@@ -550,15 +571,14 @@ static void cache_read(const char *path, const struct binding *bd,
   }
   buf_init(&data, OAUTH_MAX_CACHE_FILE);
   if(fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-    log_warn("oauth: token cache %s is not a regular file; ignoring it",
-             path);
+    log_warn("oauth: token cache %s is not a regular file; ignoring it", path);
     goto out;
   }
   if(st.st_uid != geteuid() || (st.st_mode & 077)) {
     /* Someone else could have read the tokens or planted one. */
     log_warn("oauth: token cache %s has owner %u mode %03o (want ours and "
-             "0600); ignoring it and replacing it", path,
-             (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+             "0600); ignoring it and replacing it",
+             path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
     goto out;
   }
   while((n = read(fd, chunk, sizeof(chunk))) != 0) {
@@ -580,7 +600,8 @@ static void cache_read(const char *path, const struct binding *bd,
   if(!cJSON_IsObject(doc) || !cJSON_IsNumber(v) ||
      v->valuedouble != OAUTH_CACHE_VERSION) {
     log_warn("oauth: token cache %s is not a version %d cache file; "
-             "ignoring it", path, OAUTH_CACHE_VERSION);
+             "ignoring it",
+             path, OAUTH_CACHE_VERSION);
     goto out;
   }
   if(!json_str_is(doc, "token_url", bd->token_url) ||
@@ -589,7 +610,8 @@ static void cache_read(const char *path, const struct binding *bd,
      !json_str_is(doc, "scope", bd->scope) ||
      !json_str_is(doc, "refresh_seed", bd->rt_seed)) {
     log_info("oauth: token cache %s was written for another configuration; "
-             "not using it", path);
+             "not using it",
+             path);
     goto out;
   }
   v = cJSON_GetObjectItemCaseSensitive(doc, "access_token");
@@ -623,8 +645,7 @@ static int cache_write(const char *path, const struct binding *bd,
   char *text = NULL;
   int rc = -1;
 
-  if(!doc ||
-     !cJSON_AddNumberToObject(doc, "version", OAUTH_CACHE_VERSION) ||
+  if(!doc || !cJSON_AddNumberToObject(doc, "version", OAUTH_CACHE_VERSION) ||
      !cJSON_AddStringToObject(doc, "token_url", bd->token_url) ||
      !cJSON_AddStringToObject(doc, "client_id", bd->client_id) ||
      !cJSON_AddStringToObject(doc, "grant", bd->grant) ||
@@ -674,8 +695,8 @@ out:
 /* Take an exclusive flock on "<path>.lock", waiting up to timeout_ms.
  * A separate lock file, because the cache file itself is replaced by
  * rename and a lock on it would protect the old inode only. */
-static int cache_lock(const char *path, int timeout_ms, int *fd_r,
-                      char *err, size_t errlen)
+static int cache_lock(const char *path, int timeout_ms, int *fd_r, char *err,
+                      size_t errlen)
 {
   char lp[PATH_MAX];
   int64_t deadline = util_now_ms() + timeout_ms;
@@ -698,8 +719,10 @@ static int cache_lock(const char *path, int timeout_ms, int *fd_r,
       return -1;
     }
     if(util_now_ms() >= deadline) {
-      seterr(err, errlen, "token cache %s is locked by another process "
-             "for more than %d ms", path, timeout_ms);
+      seterr(err, errlen,
+             "token cache %s is locked by another process "
+             "for more than %d ms",
+             path, timeout_ms);
       close(fd);
       return -1;
     }
@@ -720,14 +743,16 @@ static int check_config(const struct oauth_config *cfg, char *err,
   }
   if(cfg->grant == OAUTH_GRANT_CLIENT_CREDENTIALS) {
     if(!cfg->client_secret || !*cfg->client_secret) {
-      seterr(err, errlen, "OAuth client secret is empty (needed for the "
+      seterr(err, errlen,
+             "OAuth client secret is empty (needed for the "
              "client credentials grant)");
       return -1;
     }
   }
   else if(cfg->grant == OAUTH_GRANT_REFRESH_TOKEN) {
     if(!cfg->refresh_token || !*cfg->refresh_token) {
-      seterr(err, errlen, "OAuth refresh token is empty (needed for the "
+      seterr(err, errlen,
+             "OAuth refresh token is empty (needed for the "
              "refresh token grant)");
       return -1;
     }
@@ -759,18 +784,18 @@ static struct oauth_token *token_new(const char *access, const char *type,
 
 static int get_token(const struct oauth_config *cfg, bool force_refresh,
                      struct oauth_token **token_r, char *err, size_t errlen,
-                     struct cache_entry *entry, struct answer *ans,
-                     int *lockfd)
+                     struct cache_entry *entry, struct answer *ans, int *lockfd)
 {
   struct endpoint ep;
   struct binding bd;
   struct buf resp;
   const char *scope = cfg->scope;
   const char *rt = NULL;
-  int margin = cfg->expiry_margin_s == 0 ? OAUTH_DEFAULT_EXPIRY_MARGIN_S
-             : cfg->expiry_margin_s < 0 ? 0 : cfg->expiry_margin_s;
-  int timeout = cfg->timeout_ms > 0 ? cfg->timeout_ms
-                                    : OAUTH_DEFAULT_TIMEOUT_MS;
+  int margin = cfg->expiry_margin_s == 0  ? OAUTH_DEFAULT_EXPIRY_MARGIN_S
+               : cfg->expiry_margin_s < 0 ? 0
+                                          : cfg->expiry_margin_s;
+  int timeout =
+      cfg->timeout_ms > 0 ? cfg->timeout_ms : OAUTH_DEFAULT_TIMEOUT_MS;
   long status = 0;
   int64_t now;
   int rc;
@@ -797,8 +822,8 @@ static int get_token(const struct oauth_config *cfg, bool force_refresh,
     if(!force_refresh && entry->access_token && entry->expires_at > 0 &&
        entry->expires_at - margin > now) {
       log_debug("oauth: using cached token for client %s from %s, valid "
-                "%lld s more", cfg->client_id, ep.shown,
-                (long long)(entry->expires_at - now));
+                "%lld s more",
+                cfg->client_id, ep.shown, (long long)(entry->expires_at - now));
       *token_r = token_new(entry->access_token, entry->token_type,
                            entry->expires_at, true);
       if(!*token_r) {
@@ -818,11 +843,13 @@ static int get_token(const struct oauth_config *cfg, bool force_refresh,
     rc = parse_answer(&ep, status, &resp, ans, err, errlen);
   wipe_buf(&resp);
   if(rc < 0) {
-    if(cfg->grant == OAUTH_GRANT_REFRESH_TOKEN && entry->refresh_token &&
-       err && errlen && strstr(err, "invalid_grant")) {
+    if(cfg->grant == OAUTH_GRANT_REFRESH_TOKEN && entry->refresh_token && err &&
+       errlen && strstr(err, "invalid_grant")) {
       size_t l = strlen(err);
-      seterr(err + l, errlen - l, " (the refresh token from the cache %s "
-             "was refused; configure a new refresh token)", cfg->cache_path);
+      seterr(err + l, errlen - l,
+             " (the refresh token from the cache %s "
+             "was refused; configure a new refresh token)",
+             cfg->cache_path);
     }
     return -1;
   }
@@ -830,17 +857,17 @@ static int get_token(const struct oauth_config *cfg, bool force_refresh,
   now = now_s();
   if(ans->expires_in >= 0)
     log_info("oauth: new access token for client %s from %s (%s grant), "
-             "expires in %lld s%s", cfg->client_id, ep.shown,
-             oauth_grant_name(cfg->grant), (long long)ans->expires_in,
+             "expires in %lld s%s",
+             cfg->client_id, ep.shown, oauth_grant_name(cfg->grant),
+             (long long)ans->expires_in,
              ans->refresh_token ? ", refresh token rotated" : "");
   else
     log_info("oauth: new access token for client %s from %s (%s grant), "
-             "no lifetime given (not reused)%s", cfg->client_id, ep.shown,
-             oauth_grant_name(cfg->grant),
+             "no lifetime given (not reused)%s",
+             cfg->client_id, ep.shown, oauth_grant_name(cfg->grant),
              ans->refresh_token ? ", refresh token rotated" : "");
   *token_r = token_new(ans->access_token, ans->token_type,
-                       ans->expires_in >= 0 ? now + ans->expires_in : 0,
-                       false);
+                       ans->expires_in >= 0 ? now + ans->expires_in : 0, false);
   if(!*token_r) {
     seterr(err, errlen, "out of memory");
     return -1;
@@ -853,12 +880,12 @@ static int get_token(const struct oauth_config *cfg, bool force_refresh,
     ne.token_type = ans->token_type;
     ne.expires_at = (*token_r)->expires_at;
     ne.refresh_token = cfg->grant != OAUTH_GRANT_REFRESH_TOKEN ? NULL
-                     : ans->refresh_token ? ans->refresh_token
-                     : (char *)rt;
+                       : ans->refresh_token ? ans->refresh_token
+                                            : (char *)rt;
     if(cache_write(cfg->cache_path, &bd, &ne, werr, sizeof(werr)) < 0)
-      log_warn("oauth: cannot write token cache %s: %s%s", cfg->cache_path,
-               werr, ans->refresh_token
-               ? " (the rotated refresh token is lost)" : "");
+      log_warn(
+          "oauth: cannot write token cache %s: %s%s", cfg->cache_path, werr,
+          ans->refresh_token ? " (the rotated refresh token is lost)" : "");
   }
   else if(ans->refresh_token && cfg->grant == OAUTH_GRANT_REFRESH_TOKEN &&
           strcmp(ans->refresh_token, cfg->refresh_token) != 0)
@@ -895,7 +922,7 @@ int oauth_get_token(const struct oauth_config *cfg, bool force_refresh,
   entry_wipe(&entry);
   answer_wipe(&ans);
   if(lockfd >= 0)
-    close(lockfd);      /* releases the flock */
+    close(lockfd); /* releases the flock */
   return rc;
 }
 

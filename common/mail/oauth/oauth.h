@@ -55,16 +55,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OAUTH_DEFAULT_TIMEOUT_MS       30000
-#define OAUTH_DEFAULT_EXPIRY_MARGIN_S  300
-#define OAUTH_MAX_RESPONSE      (64 * 1024)  /* one token endpoint answer */
-#define OAUTH_MAX_CACHE_FILE    (64 * 1024)  /* a bigger cache file is ignored */
-#define OAUTH_MAX_TOKEN_LEN     (16 * 1024)  /* one access or refresh token */
-#define OAUTH_MAX_LIFETIME_S    (366L * 24 * 3600) /* longer expires_in is cut */
-#define OAUTH_MAX_SERVER_TEXT   300   /* error_description shown, in bytes */
+#define OAUTH_DEFAULT_TIMEOUT_MS      30000
+#define OAUTH_DEFAULT_EXPIRY_MARGIN_S 300
+#define OAUTH_MAX_RESPONSE            (64 * 1024) /* one token endpoint answer */
+#define OAUTH_MAX_CACHE_FILE          (64 * 1024) /* a bigger cache file is ignored */
+#define OAUTH_MAX_TOKEN_LEN           (16 * 1024) /* one access or refresh token */
+#define OAUTH_MAX_LIFETIME_S          (366L * 24 * 3600) /* longer expires_in is cut */
+#define OAUTH_MAX_SERVER_TEXT         300 /* error_description shown, in bytes */
 
 /* Microsoft identity platform v2.0: token_url = authority + this path. */
-#define OAUTH_M365_TOKEN_PATH    "/oauth2/v2.0/token"
+#define OAUTH_M365_TOKEN_PATH "/oauth2/v2.0/token"
 /* Default scope for the client-credentials grant (Exchange Online IMAP). */
 #define OAUTH_M365_DEFAULT_SCOPE "https://outlook.office365.com/.default"
 
@@ -75,36 +75,36 @@ enum oauth_grant {
 
 struct oauth_config {
   enum oauth_grant grant;
-  const char *token_url;      /* the token endpoint; or NULL and: */
-  const char *authority;      /* e.g. https://login.microsoftonline.com/<tenant>
-                                 (trailing "/" allowed): the endpoint is then
-                                 authority + OAUTH_M365_TOKEN_PATH */
-  const char *client_id;      /* required */
-  const char *client_secret;  /* required for client credentials; optional
-                                 (public client) for refresh token */
-  const char *scope;          /* space separated.  NULL: client credentials
-                                 send OAUTH_M365_DEFAULT_SCOPE, refresh token
-                                 sends none (the grant's original scope) */
-  const char *refresh_token;  /* refresh grant: the configured token; a
-                                 rotated one from the cache takes precedence
-                                 while the configuration stays the same */
-  const char *ca_file;        /* PEM file of extra trust anchors, added to
-                                 the system store; NULL = system store only */
-  int timeout_ms;             /* whole request; 0 = OAUTH_DEFAULT_TIMEOUT_MS.
-                                 Also bounds the wait for the cache lock */
-  const char *cache_path;     /* token cache file; NULL = no cache (every
-                                 call asks the server, rotation is lost) */
-  int expiry_margin_s;        /* a cached token is reused only while it is
-                                 valid for more than this many seconds;
-                                 0 = OAUTH_DEFAULT_EXPIRY_MARGIN_S, <0 = none */
+  const char *token_url;     /* the token endpoint; or NULL and: */
+  const char *authority;     /* e.g. https://login.microsoftonline.com/<tenant>
+                                (trailing "/" allowed): the endpoint is then
+                                authority + OAUTH_M365_TOKEN_PATH */
+  const char *client_id;     /* required */
+  const char *client_secret; /* required for client credentials; optional
+                                (public client) for refresh token */
+  const char *scope;         /* space separated.  NULL: client credentials
+                                send OAUTH_M365_DEFAULT_SCOPE, refresh token
+                                sends none (the grant's original scope) */
+  const char *refresh_token; /* refresh grant: the configured token; a
+                                rotated one from the cache takes precedence
+                                while the configuration stays the same */
+  const char *ca_file;       /* PEM file of extra trust anchors, added to
+                                the system store; NULL = system store only */
+  int timeout_ms;            /* whole request; 0 = OAUTH_DEFAULT_TIMEOUT_MS.
+                                Also bounds the wait for the cache lock */
+  const char *cache_path;    /* token cache file; NULL = no cache (every
+                                call asks the server, rotation is lost) */
+  int expiry_margin_s;       /* a cached token is reused only while it is
+                                valid for more than this many seconds;
+                                0 = OAUTH_DEFAULT_EXPIRY_MARGIN_S, <0 = none */
 };
 
 struct oauth_token {
-  char *access_token;         /* printable ASCII, no spaces */
-  char *token_type;           /* as sent, normally "Bearer" */
-  int64_t expires_at;         /* Unix time (s); 0 = the server gave no
-                                 lifetime (such a token is never reused) */
-  bool from_cache;            /* true when no request was made */
+  char *access_token; /* printable ASCII, no spaces */
+  char *token_type;   /* as sent, normally "Bearer" */
+  int64_t expires_at; /* Unix time (s); 0 = the server gave no
+                         lifetime (such a token is never reused) */
+  bool from_cache;    /* true when no request was made */
 };
 
 /* Get an access token: the cached one while it is valid for more than the

@@ -22,23 +22,23 @@
 #include "conn.h"
 
 #define POP3_DEFAULT_MAX_MESSAGE (64ull * 1024 * 1024)
-#define POP3_LINE_CHUNK          (64 * 1024)   /* conn max_line */
-#define POP3_MAX_UID_LEN         70            /* RFC 1939: 1-70 chars */
+#define POP3_LINE_CHUNK          (64 * 1024) /* conn max_line */
+#define POP3_MAX_UID_LEN         70          /* RFC 1939: 1-70 chars */
 /* RETR: bytes past max_message read and dropped to keep the session; a
  * message still going after that breaks it (a server sending without end). */
-#define POP3_MAX_DRAIN           (16ull * 1024 * 1024)
+#define POP3_MAX_DRAIN (16ull * 1024 * 1024)
 
 enum pop3_tls {
-  POP3_TLS_IMPLICIT = 0,   /* TLS from the first byte (port 995) */
-  POP3_TLS_STLS,           /* plain connect, then STLS, which must work */
-  POP3_TLS_NONE,           /* plain text; auth needs allow_plaintext_auth */
+  POP3_TLS_IMPLICIT = 0, /* TLS from the first byte (port 995) */
+  POP3_TLS_STLS,         /* plain connect, then STLS, which must work */
+  POP3_TLS_NONE,         /* plain text; auth needs allow_plaintext_auth */
 };
 
 struct pop3_opts {
-  struct conn_opts conn;      /* conn.tls and conn.max_line are set here */
+  struct conn_opts conn; /* conn.tls and conn.max_line are set here */
   enum pop3_tls tls;
-  bool allow_plaintext_auth;  /* permit USER/PASS, AUTH without verified TLS */
-  uint64_t max_message;       /* RETR limit; 0 = POP3_DEFAULT_MAX_MESSAGE */
+  bool allow_plaintext_auth; /* permit USER/PASS, AUTH without verified TLS */
+  uint64_t max_message;      /* RETR limit; 0 = POP3_DEFAULT_MAX_MESSAGE */
 };
 
 enum pop3_state {

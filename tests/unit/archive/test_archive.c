@@ -29,33 +29,30 @@ struct bytes {
   size_t len, cap;
 };
 
-static void
-b_put(struct bytes *b, const void *p, size_t n)
+static void b_put(struct bytes *b, const void *p, size_t n)
 {
-  if (b->len + n > b->cap) {
+  if(b->len + n > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
 
-    while (cap < b->len + n)
+    while(cap < b->len + n)
       cap *= 2;
     b->p = realloc(b->p, cap);
     assert_non_null(b->p);
     b->cap = cap;
   }
-  if (n > 0)
+  if(n > 0)
     memcpy(b->p + b->len, p, n);
   b->len += n;
 }
 
-static void
-b_u16(struct bytes *b, unsigned v)
+static void b_u16(struct bytes *b, unsigned v)
 {
   unsigned char c[2] = { (unsigned char)v, (unsigned char)(v >> 8) };
 
   b_put(b, c, 2);
 }
 
-static void
-b_u32(struct bytes *b, uint32_t v)
+static void b_u32(struct bytes *b, uint32_t v)
 {
   unsigned char c[4] = { (unsigned char)v, (unsigned char)(v >> 8),
                          (unsigned char)(v >> 16), (unsigned char)(v >> 24) };
@@ -63,8 +60,7 @@ b_u32(struct bytes *b, uint32_t v)
   b_put(b, c, 4);
 }
 
-static void
-put_le32(unsigned char *p, uint32_t v)
+static void put_le32(unsigned char *p, uint32_t v)
 {
   p[0] = (unsigned char)v;
   p[1] = (unsigned char)(v >> 8);
@@ -75,9 +71,8 @@ put_le32(unsigned char *p, uint32_t v)
 /* ---- compression helpers ------------------------------------------- */
 
 /* Deflate data with the given window bits (31 gzip, -15 raw) and append. */
-static void
-deflate_to(struct bytes *out, const void *data, size_t len, int wbits,
-           const char *fname)
+static void deflate_to(struct bytes *out, const void *data, size_t len,
+                       int wbits, const char *fname)
 {
   z_stream zs;
   gz_header hdr;
@@ -85,9 +80,9 @@ deflate_to(struct bytes *out, const void *data, size_t len, int wbits,
   int ret;
 
   memset(&zs, 0, sizeof(zs));
-  assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, wbits, 8,
-                                Z_DEFAULT_STRATEGY), Z_OK);
-  if (fname != NULL) {
+  assert_int_equal(
+      deflateInit2(&zs, 6, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  if(fname != NULL) {
     memset(&hdr, 0, sizeof(hdr));
     hdr.name = (Bytef *)fname;
     assert_int_equal(deflateSetHeader(&zs, &hdr), Z_OK);
@@ -100,13 +95,12 @@ deflate_to(struct bytes *out, const void *data, size_t len, int wbits,
     ret = deflate(&zs, Z_FINISH);
     assert_true(ret == Z_OK || ret == Z_STREAM_END);
     b_put(out, buf, sizeof(buf) - zs.avail_out);
-  } while (ret != Z_STREAM_END);
+  } while(ret != Z_STREAM_END);
   deflateEnd(&zs);
 }
 
 /* Deflate n zero bytes without holding them; returns their CRC. */
-static uint32_t
-deflate_zeros_to(struct bytes *out, uint64_t n, int wbits)
+static uint32_t deflate_zeros_to(struct bytes *out, uint64_t n, int wbits)
 {
   static const unsigned char zero[65536];
   unsigned char buf[65536];
@@ -115,8 +109,8 @@ deflate_zeros_to(struct bytes *out, uint64_t n, int wbits)
   int ret;
 
   memset(&zs, 0, sizeof(zs));
-  assert_int_equal(deflateInit2(&zs, 1, Z_DEFLATED, wbits, 8,
-                                Z_DEFAULT_STRATEGY), Z_OK);
+  assert_int_equal(
+      deflateInit2(&zs, 1, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY), Z_OK);
   do {
     size_t take = n > sizeof(zero) ? sizeof(zero) : (size_t)n;
     int flush = take == n ? Z_FINISH : Z_NO_FLUSH;
@@ -131,15 +125,14 @@ deflate_zeros_to(struct bytes *out, uint64_t n, int wbits)
       ret = deflate(&zs, flush);
       assert_true(ret == Z_OK || ret == Z_STREAM_END || ret == Z_BUF_ERROR);
       b_put(out, buf, sizeof(buf) - zs.avail_out);
-    } while (zs.avail_out == 0);
-  } while (n > 0);
+    } while(zs.avail_out == 0);
+  } while(n > 0);
   assert_int_equal(ret, Z_STREAM_END);
   deflateEnd(&zs);
   return (uint32_t)crc;
 }
 
-static struct bytes
-gz(const void *data, size_t len)
+static struct bytes gz(const void *data, size_t len)
 {
   struct bytes b = { 0 };
 
@@ -151,24 +144,23 @@ gz(const void *data, size_t len)
 
 struct zent {
   const char *name;
-  const void *data;        /* plain content (compressed here) ... */
+  const void *data; /* plain content (compressed here) ... */
   size_t len;
-  int method;              /* 0 stored, 8 deflate */
-  int descriptor;          /* sizes and CRC in a data descriptor */
-  int bad_crc;             /* declare a wrong CRC (both headers) */
+  int method;     /* 0 stored, 8 deflate */
+  int descriptor; /* sizes and CRC in a data descriptor */
+  int bad_crc;    /* declare a wrong CRC (both headers) */
   /* ... or precompressed raw deflate with its real CRC and size */
   const struct bytes *raw;
   uint32_t raw_crc;
   uint64_t raw_usize;
-  int64_t declare_usize;   /* >= 0: declare this instead of the truth */
+  int64_t declare_usize; /* >= 0: declare this instead of the truth */
 };
 
 /* When set, zip_build writes zip64 records: saturated 32-bit sizes and
  * offsets with zip64 extra fields, and a zip64 end record and locator. */
 static int zb_zip64;
 
-static void
-b_u64(struct bytes *b, uint64_t v)
+static void b_u64(struct bytes *b, uint64_t v)
 {
   b_u32(b, (uint32_t)v);
   b_u32(b, (uint32_t)(v >> 32));
@@ -179,13 +171,13 @@ struct zrec {
   unsigned flags;
 };
 
-static struct bytes
-zip_build(const struct zent *ents, size_t n, struct zrec *recs)
+static struct bytes zip_build(const struct zent *ents, size_t n,
+                              struct zrec *recs)
 {
   struct bytes b = { 0 }, cd = { 0 };
   size_t i;
 
-  for (i = 0; i < n; i++) {
+  for(i = 0; i < n; i++) {
     const struct zent *e = &ents[i];
     struct bytes comp = { 0 };
     const unsigned char *payload;
@@ -193,27 +185,29 @@ zip_build(const struct zent *ents, size_t n, struct zrec *recs)
     unsigned flags = e->descriptor ? 8 : 0;
     int method = e->method;
 
-    if (e->raw != NULL) {
+    if(e->raw != NULL) {
       payload = e->raw->p;
       csize = (uint32_t)e->raw->len;
       crc = e->raw_crc;
       usize = (uint32_t)e->raw_usize;
       method = 8;
-    } else {
+    }
+    else {
       crc = (uint32_t)crc32(0L, e->data, (uInt)e->len);
       usize = (uint32_t)e->len;
-      if (method == 8) {
+      if(method == 8) {
         deflate_to(&comp, e->data, e->len, -15, NULL);
         payload = comp.p;
         csize = (uint32_t)comp.len;
-      } else {
+      }
+      else {
         payload = e->data;
         csize = (uint32_t)e->len;
       }
     }
-    if (e->bad_crc)
+    if(e->bad_crc)
       crc ^= 0x5a5a5a5au;
-    if (e->declare_usize >= 0)
+    if(e->declare_usize >= 0)
       usize = (uint32_t)e->declare_usize;
 
     recs[i].off = (uint32_t)b.len;
@@ -234,14 +228,14 @@ zip_build(const struct zent *ents, size_t n, struct zrec *recs)
     b_u16(&b, (unsigned)strlen(e->name));
     b_u16(&b, zb_zip64 ? 20 : 0);
     b_put(&b, e->name, strlen(e->name));
-    if (zb_zip64) {
+    if(zb_zip64) {
       b_u16(&b, 1);
       b_u16(&b, 16);
       b_u64(&b, usize);
       b_u64(&b, csize);
     }
     b_put(&b, payload, csize);
-    if (e->descriptor) {
+    if(e->descriptor) {
       b_put(&b, "PK\x07\x08", 4);
       b_u32(&b, crc);
       b_u32(&b, csize);
@@ -267,7 +261,7 @@ zip_build(const struct zent *ents, size_t n, struct zrec *recs)
     b_u32(&cd, 0);
     b_u32(&cd, zb_zip64 ? 0xffffffffu : recs[i].off);
     b_put(&cd, e->name, strlen(e->name));
-    if (zb_zip64) {
+    if(zb_zip64) {
       b_u16(&cd, 1);
       b_u16(&cd, 24);
       b_u64(&cd, usize);
@@ -279,7 +273,7 @@ zip_build(const struct zent *ents, size_t n, struct zrec *recs)
     uint32_t cd_off = (uint32_t)b.len;
 
     b_put(&b, cd.p, cd.len);
-    if (zb_zip64) {
+    if(zb_zip64) {
       uint64_t z64 = b.len;
 
       b_put(&b, "PK\x06\x06", 4);
@@ -310,9 +304,11 @@ zip_build(const struct zent *ents, size_t n, struct zrec *recs)
   return b;
 }
 
-#define ZE(nm, str, meth) \
-  { .name = (nm), .data = (str), .len = sizeof(str) - 1, .method = (meth), \
-    .declare_usize = -1 }
+#define ZE(nm, str, meth)                                                  \
+  {                                                                        \
+    .name = (nm), .data = (str), .len = sizeof(str) - 1, .method = (meth), \
+    .declare_usize = -1                                                    \
+  }
 
 /* ---- a handler that records what it sees ---------------------------- */
 
@@ -325,8 +321,8 @@ struct leaf {
   uint64_t len;
   uint32_t crc;
   size_t chunks, max_chunk;
-  struct bytes kept;       /* first KEEP_MAX bytes */
-  int status;              /* leaf_end status, 99 before */
+  struct bytes kept; /* first KEEP_MAX bytes */
+  int status;        /* leaf_end status, 99 before */
 };
 
 struct coll {
@@ -338,16 +334,15 @@ struct coll {
    * leaf_data returns on its first call */
   int begin_ret[MAX_LEAVES];
   int data_ret[MAX_LEAVES];
-  int count_only;          /* just count bytes (the 10 GB walk) */
+  int count_only; /* just count bytes (the 10 GB walk) */
 };
 
-static int
-c_begin(void *ud, const char *name, unsigned depth)
+static int c_begin(void *ud, const char *name, unsigned depth)
 {
   struct coll *c = ud;
   struct leaf *l;
 
-  if (c->in_leaf || c->n >= MAX_LEAVES) {
+  if(c->in_leaf || c->n >= MAX_LEAVES) {
     c->order_errors++;
     return -1;
   }
@@ -360,36 +355,34 @@ c_begin(void *ud, const char *name, unsigned depth)
   return c->begin_ret[c->n++];
 }
 
-static int
-c_data(void *ud, const void *buf, size_t len)
+static int c_data(void *ud, const void *buf, size_t len)
 {
   struct coll *c = ud;
   struct leaf *l = &c->leaves[c->n - 1];
 
-  if (!c->in_leaf || len == 0)
+  if(!c->in_leaf || len == 0)
     c->order_errors++;
-  if (c->count_only) {
+  if(c->count_only) {
     l->len += len;
     return 0;
   }
-  if (l->kept.len < KEEP_MAX)
-    b_put(&l->kept, buf, len < KEEP_MAX - l->kept.len ? len
-                                                       : KEEP_MAX - l->kept.len);
+  if(l->kept.len < KEEP_MAX)
+    b_put(&l->kept, buf,
+          len < KEEP_MAX - l->kept.len ? len : KEEP_MAX - l->kept.len);
   l->len += len;
   l->crc = (uint32_t)crc32(l->crc, buf, (uInt)len);
-  if (len > l->max_chunk)
+  if(len > l->max_chunk)
     l->max_chunk = len;
-  if (l->chunks++ == 0)
+  if(l->chunks++ == 0)
     return c->data_ret[c->n - 1];
   return 0;
 }
 
-static void
-c_end(void *ud, int status)
+static void c_end(void *ud, int status)
 {
   struct coll *c = ud;
 
-  if (!c->in_leaf)
+  if(!c->in_leaf)
     c->order_errors++;
   c->leaves[c->n - 1].status = status;
   c->in_leaf = 0;
@@ -397,33 +390,30 @@ c_end(void *ud, int status)
 
 static const struct archive_handler handler = { c_begin, c_data, c_end };
 
-static void
-coll_free(struct coll *c)
+static void coll_free(struct coll *c)
 {
   size_t i;
 
-  for (i = 0; i < MAX_LEAVES; i++)
+  for(i = 0; i < MAX_LEAVES; i++)
     free(c->leaves[i].kept.p);
   memset(c, 0, sizeof(*c));
 }
 
-static int
-walk_mem(const struct bytes *b, const char *name,
-         const struct archive_limits *lim, struct coll *c,
-         struct archive_error *err)
+static int walk_mem(const struct bytes *b, const char *name,
+                    const struct archive_limits *lim, struct coll *c,
+                    struct archive_error *err)
 {
   struct archive_limits def;
 
-  if (lim == NULL) {
+  if(lim == NULL) {
     archive_limits_default(&def);
     lim = &def;
   }
   return archive_walk_mem(b->p, b->len, name, lim, &handler, c, err);
 }
 
-static void
-assert_leaf(const struct coll *c, size_t i, const char *name, unsigned depth,
-            const char *content)
+static void assert_leaf(const struct coll *c, size_t i, const char *name,
+                        unsigned depth, const char *content)
 {
   const struct leaf *l = &c->leaves[i];
 
@@ -432,16 +422,15 @@ assert_leaf(const struct coll *c, size_t i, const char *name, unsigned depth,
   assert_int_equal(l->depth, depth);
   assert_int_equal(l->status, 0);
   assert_int_equal(l->len, strlen(content));
-  if (l->len > 0)
+  if(l->len > 0)
     assert_memory_equal(l->kept.p, content, strlen(content));
 }
 
 static const char REPORT[] =
-  "<?xml version=\"1.0\"?><feedback><report_metadata><org_name>x</org_name>"
-  "</report_metadata></feedback>\n";
+    "<?xml version=\"1.0\"?><feedback><report_metadata><org_name>x</org_name>"
+    "</report_metadata></feedback>\n";
 
-static struct bytes
-bytes_of(const char *s)
+static struct bytes bytes_of(const char *s)
 {
   struct bytes b = { 0 };
 
@@ -450,15 +439,14 @@ bytes_of(const char *s)
 }
 
 /* Write b to an unlinked temporary file; returns an fd at offset 0. */
-static int
-tmp_fd_with(const void *p, size_t len)
+static int tmp_fd_with(const void *p, size_t len)
 {
   char path[] = "/tmp/archive-test-XXXXXX";
   int fd = mkstemp(path);
 
   assert_true(fd >= 0);
   unlink(path);
-  if (len > 0)
+  if(len > 0)
     assert_int_equal(write(fd, p, len), (ssize_t)len);
   assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
   return fd;
@@ -466,8 +454,7 @@ tmp_fd_with(const void *p, size_t len)
 
 /* ---- plain, gzip ---------------------------------------------------- */
 
-static void
-test_plain_bytes_one_leaf(void **state)
+static void test_plain_bytes_one_leaf(void **state)
 {
   struct bytes b = bytes_of(REPORT);
   struct archive_error err;
@@ -482,8 +469,7 @@ test_plain_bytes_one_leaf(void **state)
   free(b.p);
 }
 
-static void
-test_empty_source_one_empty_leaf(void **state)
+static void test_empty_source_one_empty_leaf(void **state)
 {
   struct bytes b = { 0 };
   struct archive_error err;
@@ -491,8 +477,8 @@ test_empty_source_one_empty_leaf(void **state)
   int fd;
 
   (void)state;
-  assert_int_equal(archive_walk_mem("", 0, "empty.xml", NULL, &handler, &c,
-                                    &err), 0);
+  assert_int_equal(
+      archive_walk_mem("", 0, "empty.xml", NULL, &handler, &c, &err), 0);
   assert_int_equal(c.n, 1);
   assert_leaf(&c, 0, "empty.xml", 0, "");
   assert_int_equal(c.leaves[0].chunks, 0);
@@ -508,8 +494,7 @@ test_empty_source_one_empty_leaf(void **state)
   free(b.p);
 }
 
-static void
-test_gzip_name_from_outer_not_fname(void **state)
+static void test_gzip_name_from_outer_not_fname(void **state)
 {
   struct bytes b = { 0 };
   struct archive_error err;
@@ -533,8 +518,7 @@ test_gzip_name_from_outer_not_fname(void **state)
   free(b.p);
 }
 
-static void
-test_gzip_concatenated_members_one_leaf(void **state)
+static void test_gzip_concatenated_members_one_leaf(void **state)
 {
   struct bytes b = { 0 };
   struct archive_error err;
@@ -542,7 +526,7 @@ test_gzip_concatenated_members_one_leaf(void **state)
 
   (void)state;
   deflate_to(&b, "first half;", 11, 31, NULL);
-  deflate_to(&b, "", 0, 31, NULL);   /* an empty member in the middle */
+  deflate_to(&b, "", 0, 31, NULL); /* an empty member in the middle */
   deflate_to(&b, "second half", 11, 31, NULL);
   assert_int_equal(walk_mem(&b, "a.xml.gz", NULL, &c, &err), 0);
   assert_int_equal(c.n, 1);
@@ -551,8 +535,7 @@ test_gzip_concatenated_members_one_leaf(void **state)
   free(b.p);
 }
 
-static void
-test_gzip_trailing_garbage_ignored(void **state)
+static void test_gzip_trailing_garbage_ignored(void **state)
 {
   struct bytes b = gz(REPORT, strlen(REPORT));
   struct archive_error err;
@@ -573,8 +556,7 @@ test_gzip_trailing_garbage_ignored(void **state)
   free(b.p);
 }
 
-static void
-test_gzip_in_gzip(void **state)
+static void test_gzip_in_gzip(void **state)
 {
   struct bytes in = gz(REPORT, strlen(REPORT));
   struct bytes b = gz(in.p, in.len);
@@ -590,8 +572,7 @@ test_gzip_in_gzip(void **state)
   free(b.p);
 }
 
-static void
-test_gzip_large_leaf_streams_in_chunks(void **state)
+static void test_gzip_large_leaf_streams_in_chunks(void **state)
 {
   size_t n = 3 * 1024 * 1024 + 17, i;
   unsigned char *data = malloc(n);
@@ -601,7 +582,7 @@ test_gzip_large_leaf_streams_in_chunks(void **state)
   uint32_t seed = 1;
 
   (void)state;
-  for (i = 0; i < n; i++) {
+  for(i = 0; i < n; i++) {
     seed = seed * 1103515245u + 12345u;
     data[i] = (unsigned char)('a' + (seed >> 16) % 4);
   }
@@ -617,8 +598,7 @@ test_gzip_large_leaf_streams_in_chunks(void **state)
   free(b.p);
 }
 
-static void
-test_gzip_truncated(void **state)
+static void test_gzip_truncated(void **state)
 {
   struct bytes full = gz(REPORT, strlen(REPORT));
   struct bytes b = { 0 };
@@ -648,15 +628,14 @@ test_gzip_truncated(void **state)
   free(b.p);
 }
 
-static void
-test_gzip_corrupt_and_bad_crc(void **state)
+static void test_gzip_corrupt_and_bad_crc(void **state)
 {
   struct bytes b = gz(REPORT, strlen(REPORT));
   struct archive_error err;
   struct coll c = { 0 };
 
   (void)state;
-  b.p[b.len - 6] ^= 0xff;   /* the CRC-32 in the trailer */
+  b.p[b.len - 6] ^= 0xff; /* the CRC-32 in the trailer */
   assert_int_equal(walk_mem(&b, "c.xml.gz", NULL, &c, &err), -1);
   assert_int_equal(err.permanent, 1);
   assert_non_null(strstr(err.msg, "gzip layer 1 ('c.xml.gz'): corrupt"));
@@ -665,7 +644,7 @@ test_gzip_corrupt_and_bad_crc(void **state)
   free(b.p);
 
   b = gz(REPORT, strlen(REPORT));
-  b.p[10] = 0xff;   /* first deflate block header: invalid block type */
+  b.p[10] = 0xff; /* first deflate block header: invalid block type */
   assert_int_equal(walk_mem(&b, "c.xml.gz", NULL, &c, &err), -1);
   assert_int_equal(err.permanent, 1);
   assert_non_null(strstr(err.msg, "gzip layer 1"));
@@ -675,8 +654,7 @@ test_gzip_corrupt_and_bad_crc(void **state)
 
 /* ---- zip ------------------------------------------------------------ */
 
-static void
-test_zip_members_subfolder_empty_name_directory(void **state)
+static void test_zip_members_subfolder_empty_name_directory(void **state)
 {
   struct zent e[] = {
     ZE("a.xml", "<a/>", 8),
@@ -700,8 +678,7 @@ test_zip_members_subfolder_empty_name_directory(void **state)
   free(b.p);
 }
 
-static void
-test_zip_data_descriptor(void **state)
+static void test_zip_data_descriptor(void **state)
 {
   struct zent e[] = { ZE("dd.xml", "data after a descriptor", 8),
                       ZE("next.xml", "next", 8) };
@@ -721,8 +698,7 @@ test_zip_data_descriptor(void **state)
   free(b.p);
 }
 
-static void
-test_zip_empty(void **state)
+static void test_zip_empty(void **state)
 {
   struct bytes b = { 0 };
   struct archive_error err;
@@ -736,8 +712,7 @@ test_zip_empty(void **state)
   free(b.p);
 }
 
-static void
-test_zip_in_gzip_and_zip_in_zip(void **state)
+static void test_zip_in_gzip_and_zip_in_zip(void **state)
 {
   struct zent e[] = { ZE("one.xml", "<one/>", 8), ZE("two.xml", "<two/>", 0) };
   struct zrec r[2];
@@ -755,8 +730,11 @@ test_zip_in_gzip_and_zip_in_zip(void **state)
   coll_free(&c);
 
   {
-    struct zent outer[] = { { .name = "inner.zip", .data = z.p, .len = z.len,
-                              .method = 8, .declare_usize = -1 },
+    struct zent outer[] = { { .name = "inner.zip",
+                              .data = z.p,
+                              .len = z.len,
+                              .method = 8,
+                              .declare_usize = -1 },
                             ZE("side.xml", "<side/>", 8) };
     struct bytes zz = zip_build(outer, 2, r);
 
@@ -772,12 +750,14 @@ test_zip_in_gzip_and_zip_in_zip(void **state)
   free(b.p);
 }
 
-static void
-test_gzip_member_inside_zip(void **state)
+static void test_gzip_member_inside_zip(void **state)
 {
   struct bytes g = gz(REPORT, strlen(REPORT));
-  struct zent e[] = { { .name = "dir/x.xml.gz", .data = g.p, .len = g.len,
-                        .method = 0, .declare_usize = -1 } };
+  struct zent e[] = { { .name = "dir/x.xml.gz",
+                        .data = g.p,
+                        .len = g.len,
+                        .method = 0,
+                        .declare_usize = -1 } };
   struct zrec r[1];
   struct bytes b = zip_build(e, 1, r);
   struct archive_error err;
@@ -792,8 +772,7 @@ test_gzip_member_inside_zip(void **state)
   free(b.p);
 }
 
-static void
-test_zip64_records(void **state)
+static void test_zip64_records(void **state)
 {
   struct zent e[] = { ZE("a.xml", "<a>zip64 sizes</a>", 8),
                       ZE("sub/b.xml", "<b>stored, zip64</b>", 0) };
@@ -810,11 +789,12 @@ test_zip64_records(void **state)
    * depends on the minizip build (Debian 12's 1.1 ignores zip64 extra
    * fields on 64-bit hosts).  Either way it must never read a member with
    * sizes minizip got wrong: a clean walk, or a clear refusal up front. */
-  if (walk_mem(&b, "z64.zip", NULL, &c, &err) == 0) {
+  if(walk_mem(&b, "z64.zip", NULL, &c, &err) == 0) {
     assert_int_equal(c.n, 2);
     assert_leaf(&c, 0, "a.xml", 1, "<a>zip64 sizes</a>");
     assert_leaf(&c, 1, "b.xml", 1, "<b>stored, zip64</b>");
-  } else {
+  }
+  else {
     assert_int_equal(err.permanent, 1);
     assert_non_null(strstr(err.msg, "zip layer 1 ('z64.zip'): entry 1 uses "
                                     "zip64 sizes"));
@@ -824,8 +804,7 @@ test_zip64_records(void **state)
   free(b.p);
 }
 
-static void
-test_zip_bad_crc(void **state)
+static void test_zip_bad_crc(void **state)
 {
   struct zent e[] = { ZE("good.xml", "<good/>", 8),
                       ZE("a.xml", "<a>longer than the sniffed bytes</a>", 8) };
@@ -839,8 +818,8 @@ test_zip_bad_crc(void **state)
   b = zip_build(e, 2, r);
   assert_int_equal(walk_mem(&b, "r.zip", NULL, &c, &err), -1);
   assert_int_equal(err.permanent, 1);
-  assert_non_null(strstr(err.msg,
-                         "zip layer 1 ('r.zip') member 'a.xml': CRC mismatch"));
+  assert_non_null(
+      strstr(err.msg, "zip layer 1 ('r.zip') member 'a.xml': CRC mismatch"));
   assert_int_equal(c.n, 2);
   assert_leaf(&c, 0, "good.xml", 1, "<good/>");
   assert_int_equal(c.leaves[1].status, -1);
@@ -848,8 +827,7 @@ test_zip_bad_crc(void **state)
   free(b.p);
 }
 
-static void
-test_zip_too_many_members(void **state)
+static void test_zip_too_many_members(void **state)
 {
   struct zent e[] = { ZE("1", "a", 0), ZE("d/", "", 0), ZE("3", "c", 0),
                       ZE("4", "d", 0), ZE("5", "e", 0) };
@@ -861,11 +839,11 @@ test_zip_too_many_members(void **state)
 
   (void)state;
   archive_limits_default(&lim);
-  lim.max_members = 4;   /* directories count too */
+  lim.max_members = 4; /* directories count too */
   assert_int_equal(walk_mem(&b, "r.zip", &lim, &c, &err), -1);
   assert_int_equal(err.permanent, 1);
   assert_non_null(strstr(err.msg, "max_members"));
-  assert_int_equal(c.n, 0);   /* nothing inflated */
+  assert_int_equal(c.n, 0); /* nothing inflated */
   lim.max_members = 5;
   assert_int_equal(walk_mem(&b, "r.zip", &lim, &c, &err), 0);
   assert_int_equal(c.n, 4);
@@ -874,8 +852,7 @@ test_zip_too_many_members(void **state)
 }
 
 /* Fifield's full overlap: many directory entries, one local header. */
-static void
-test_zip_overlap_full_rejected_before_inflating(void **state)
+static void test_zip_overlap_full_rejected_before_inflating(void **state)
 {
   struct zent e[] = { ZE("a.xml", "<shared kernel/>", 8) };
   struct zrec r[1];
@@ -888,8 +865,8 @@ test_zip_overlap_full_rejected_before_inflating(void **state)
   (void)state;
   cd_off = (uint32_t)(one.len - 22 - cdlen);
   b_put(&b, one.p, cd_off);
-  for (i = 0; i < 10; i++)
-    b_put(&cd, one.p + cd_off, cdlen);   /* the same entry, 10 times */
+  for(i = 0; i < 10; i++)
+    b_put(&cd, one.p + cd_off, cdlen); /* the same entry, 10 times */
   b_put(&b, cd.p, cd.len);
   b_put(&b, "PK\x05\x06\0\0\0\0", 8);
   b_u16(&b, 10);
@@ -909,8 +886,7 @@ test_zip_overlap_full_rejected_before_inflating(void **state)
 
 /* Quoted overlap: the first entry's data range swallows the second's local
  * header. */
-static void
-test_zip_overlap_quoted_rejected(void **state)
+static void test_zip_overlap_quoted_rejected(void **state)
 {
   struct zent e[] = { ZE("a.xml", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0),
                       ZE("b.xml", "bbbb", 0) };
@@ -930,8 +906,7 @@ test_zip_overlap_quoted_rejected(void **state)
   free(b.p);
 }
 
-static void
-test_zip_entry_out_of_bounds(void **state)
+static void test_zip_entry_out_of_bounds(void **state)
 {
   struct zent e[] = { ZE("a.xml", "<a/>", 0) };
   struct zrec r[1];
@@ -941,21 +916,20 @@ test_zip_entry_out_of_bounds(void **state)
   struct coll c = { 0 };
 
   (void)state;
-  put_le32(b.p + cd_off + 20, 0x7fffffff);   /* csize past the end */
+  put_le32(b.p + cd_off + 20, 0x7fffffff); /* csize past the end */
   assert_int_equal(walk_mem(&b, "o.zip", NULL, &c, &err), -1);
   assert_int_equal(err.permanent, 1);
   assert_non_null(strstr(err.msg, "runs past"));
   assert_int_equal(c.n, 0);
 
   put_le32(b.p + cd_off + 20, r[0].csize);
-  put_le32(b.p + cd_off + 42, 0x10000);      /* local header offset */
+  put_le32(b.p + cd_off + 42, 0x10000); /* local header offset */
   assert_int_equal(walk_mem(&b, "o.zip", NULL, &c, &err), -1);
   assert_non_null(strstr(err.msg, "no local header"));
   free(b.p);
 }
 
-static void
-test_zip_garbage_not_a_zip(void **state)
+static void test_zip_garbage_not_a_zip(void **state)
 {
   struct bytes b = bytes_of("PK\x03\x04 this is not really a zip at all");
   struct archive_error err;
@@ -970,12 +944,13 @@ test_zip_garbage_not_a_zip(void **state)
 }
 
 /* Declares 1000 bytes, inflates to 50 MB. */
-static void
-test_zip_lying_header_bounded(void **state)
+static void test_zip_lying_header_bounded(void **state)
 {
   struct bytes raw = { 0 };
   uint32_t crc = deflate_zeros_to(&raw, 50u * 1000 * 1000, -15);
-  struct zent e[] = { { .name = "report.xml", .raw = &raw, .raw_crc = crc,
+  struct zent e[] = { { .name = "report.xml",
+                        .raw = &raw,
+                        .raw_crc = crc,
                         .raw_usize = 50u * 1000 * 1000,
                         .declare_usize = 1000 } };
   struct zrec r[1];
@@ -997,12 +972,13 @@ test_zip_lying_header_bounded(void **state)
 }
 
 /* Declares (truthfully or not) a huge size: bounded by produced bytes. */
-static void
-test_zip_huge_declared_bounded_by_max_bytes(void **state)
+static void test_zip_huge_declared_bounded_by_max_bytes(void **state)
 {
   struct bytes raw = { 0 };
   uint32_t crc = deflate_zeros_to(&raw, 5u * 1000 * 1000, -15);
-  struct zent e[] = { { .name = "r.xml", .raw = &raw, .raw_crc = crc,
+  struct zent e[] = { { .name = "r.xml",
+                        .raw = &raw,
+                        .raw_crc = crc,
                         .raw_usize = 5u * 1000 * 1000,
                         .declare_usize = 0xfffffff0 } };
   struct zrec r[1];
@@ -1033,8 +1009,7 @@ test_zip_huge_declared_bounded_by_max_bytes(void **state)
 
 /* ---- depth ---------------------------------------------------------- */
 
-static void
-test_nesting_beyond_max_depth(void **state)
+static void test_nesting_beyond_max_depth(void **state)
 {
   struct bytes b = bytes_of(REPORT), next;
   struct archive_error err;
@@ -1042,7 +1017,7 @@ test_nesting_beyond_max_depth(void **state)
   int i;
 
   (void)state;
-  for (i = 0; i < 3; i++) {
+  for(i = 0; i < 3; i++) {
     next = gz(b.p, b.len);
     free(b.p);
     b = next;
@@ -1078,8 +1053,7 @@ test_nesting_beyond_max_depth(void **state)
 
 /* ---- handler answers ------------------------------------------------ */
 
-static void
-test_handler_skip_and_stop(void **state)
+static void test_handler_skip_and_stop(void **state)
 {
   struct zent e[] = { ZE("1.xml", "one", 8), ZE("2.xml", "two", 8),
                       ZE("3.xml", "three", 0) };
@@ -1089,8 +1063,8 @@ test_handler_skip_and_stop(void **state)
   struct coll c = { 0 };
 
   (void)state;
-  c.begin_ret[0] = 1;   /* skip leaf 1 at begin */
-  c.data_ret[1] = 1;    /* skip leaf 2 after its first chunk */
+  c.begin_ret[0] = 1; /* skip leaf 1 at begin */
+  c.data_ret[1] = 1;  /* skip leaf 2 after its first chunk */
   assert_int_equal(walk_mem(&b, "r.zip", NULL, &c, &err), 0);
   assert_int_equal(c.n, 3);
   assert_int_equal(c.leaves[0].status, 1);
@@ -1100,14 +1074,14 @@ test_handler_skip_and_stop(void **state)
   assert_int_equal(c.order_errors, 0);
   coll_free(&c);
 
-  c.begin_ret[1] = -1;  /* stop at leaf 2's begin: no leaf_end for it */
+  c.begin_ret[1] = -1; /* stop at leaf 2's begin: no leaf_end for it */
   assert_int_equal(walk_mem(&b, "r.zip", NULL, &c, &err), -2);
   assert_int_equal(c.n, 2);
   assert_int_equal(c.leaves[0].status, 0);
   assert_int_equal(c.leaves[1].status, 99);
   coll_free(&c);
 
-  c.data_ret[0] = -1;   /* stop from leaf_data: leaf_end(1) still comes */
+  c.data_ret[0] = -1; /* stop from leaf_data: leaf_end(1) still comes */
   assert_int_equal(walk_mem(&b, "r.zip", NULL, &c, &err), -2);
   assert_int_equal(c.n, 1);
   assert_int_equal(c.leaves[0].status, 1);
@@ -1118,8 +1092,7 @@ test_handler_skip_and_stop(void **state)
 
 /* ---- fds: offsets, pipes fed in tiny writes, I/O errors ------------ */
 
-static void
-test_fd_from_current_offset(void **state)
+static void test_fd_from_current_offset(void **state)
 {
   struct zent e[] = { ZE("a.xml", "<a/>", 8), ZE("b.xml", "<b/>", 8) };
   struct zrec r[2];
@@ -1144,8 +1117,7 @@ test_fd_from_current_offset(void **state)
 }
 
 /* Feed b into a pipe step bytes per write from a child process. */
-static int
-pipe_feed(const struct bytes *b, size_t step, pid_t *pid_r)
+static int pipe_feed(const struct bytes *b, size_t step, pid_t *pid_r)
 {
   int p[2];
   pid_t pid;
@@ -1153,14 +1125,14 @@ pipe_feed(const struct bytes *b, size_t step, pid_t *pid_r)
   assert_int_equal(pipe(p), 0);
   pid = fork();
   assert_true(pid >= 0);
-  if (pid == 0) {
+  if(pid == 0) {
     size_t off = 0;
 
     close(p[0]);
-    while (off < b->len) {
+    while(off < b->len) {
       size_t n = b->len - off < step ? b->len - off : step;
 
-      if (write(p[1], b->p + off, n) != (ssize_t)n)
+      if(write(p[1], b->p + off, n) != (ssize_t)n)
         _exit(1);
       off += n;
     }
@@ -1171,14 +1143,16 @@ pipe_feed(const struct bytes *b, size_t step, pid_t *pid_r)
   return p[0];
 }
 
-static void
-test_pipe_tiny_writes_same_result(void **state)
+static void test_pipe_tiny_writes_same_result(void **state)
 {
   struct bytes in = gz(REPORT, strlen(REPORT));
   struct bytes g = gz(in.p, in.len);
   struct zent e[] = { ZE("sub/a.xml", "<a>zip over a pipe</a>", 8),
-                      { .name = "b.xml.gz", .data = in.p, .len = in.len,
-                        .method = 8, .declare_usize = -1 } };
+                      { .name = "b.xml.gz",
+                        .data = in.p,
+                        .len = in.len,
+                        .method = 8,
+                        .declare_usize = -1 } };
   struct zrec r[2];
   struct bytes z = zip_build(e, 2, r);
   struct archive_error err;
@@ -1188,10 +1162,10 @@ test_pipe_tiny_writes_same_result(void **state)
   int fd, st;
 
   (void)state;
-  for (step = 1; step <= 7; step += 6) {
+  for(step = 1; step <= 7; step += 6) {
     fd = pipe_feed(&g, step, &pid);
-    assert_int_equal(archive_walk_fd(fd, "r.xml.gz.gz", NULL, &handler, &c,
-                                     &err), 0);
+    assert_int_equal(
+        archive_walk_fd(fd, "r.xml.gz.gz", NULL, &handler, &c, &err), 0);
     close(fd);
     waitpid(pid, &st, 0);
     assert_int_equal(c.n, 1);
@@ -1200,8 +1174,7 @@ test_pipe_tiny_writes_same_result(void **state)
 
     /* a zip from a pipe cannot be read in place: it is spooled */
     fd = pipe_feed(&z, step, &pid);
-    assert_int_equal(archive_walk_fd(fd, "r.zip", NULL, &handler, &c, &err),
-                     0);
+    assert_int_equal(archive_walk_fd(fd, "r.zip", NULL, &handler, &c, &err), 0);
     close(fd);
     waitpid(pid, &st, 0);
     assert_int_equal(c.n, 2);
@@ -1214,8 +1187,7 @@ test_pipe_tiny_writes_same_result(void **state)
   free(z.p);
 }
 
-static void
-test_io_error_is_not_permanent(void **state)
+static void test_io_error_is_not_permanent(void **state)
 {
   struct archive_error err;
   struct coll c = { 0 };
@@ -1233,11 +1205,10 @@ test_io_error_is_not_permanent(void **state)
 
 /* ---- the gzip bomb ---------------------------------------------------- */
 
-#define BOMB_MEMBER   100000000ull   /* 100 MB of zeros per member */
-#define BOMB_MEMBERS  100            /* 10 GB in all */
+#define BOMB_MEMBER  100000000ull /* 100 MB of zeros per member */
+#define BOMB_MEMBERS 100          /* 10 GB in all */
 
-static long
-maxrss_kb(void)
+static long maxrss_kb(void)
 {
   struct rusage ru;
 
@@ -1245,8 +1216,7 @@ maxrss_kb(void)
   return ru.ru_maxrss;
 }
 
-static double
-now_s(void)
+static double now_s(void)
 {
   struct timespec ts;
 
@@ -1255,8 +1225,7 @@ now_s(void)
 }
 
 /* One member compressed once, written 100 times to a file. */
-static int
-bomb_fd(void)
+static int bomb_fd(void)
 {
   struct bytes m = { 0 };
   char path[] = "/tmp/archive-bomb-XXXXXX";
@@ -1265,7 +1234,7 @@ bomb_fd(void)
   assert_true(fd >= 0);
   unlink(path);
   deflate_zeros_to(&m, BOMB_MEMBER, 31);
-  for (i = 0; i < BOMB_MEMBERS; i++)
+  for(i = 0; i < BOMB_MEMBERS; i++)
     assert_int_equal(write(fd, m.p, m.len), (ssize_t)m.len);
   assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
   free(m.p);
@@ -1284,8 +1253,7 @@ struct bomb_result {
 
 /* Walk the bomb in a child process: a forked child's peak RSS starts at
  * its current RSS, so earlier tests' allocations do not hide the growth. */
-static void
-run_bomb(uint64_t max_bytes, struct bomb_result *res)
+static void run_bomb(uint64_t max_bytes, struct bomb_result *res)
 {
   int p[2], st;
   pid_t pid;
@@ -1293,7 +1261,7 @@ run_bomb(uint64_t max_bytes, struct bomb_result *res)
   assert_int_equal(pipe(p), 0);
   pid = fork();
   assert_true(pid >= 0);
-  if (pid == 0) {
+  if(pid == 0) {
     struct archive_limits lim;
     struct archive_error err;
     struct coll c = { .count_only = 1 };
@@ -1320,13 +1288,14 @@ run_bomb(uint64_t max_bytes, struct bomb_result *res)
   close(p[0]);
   assert_int_equal(waitpid(pid, &st, 0), pid);
   assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-  fprintf(stderr, "bomb walk (max_bytes %llu): %.2f s, peak RSS +%ld KiB, "
-          "%llu bytes delivered\n", (unsigned long long)max_bytes, res->secs,
-          res->rss_growth_kb, (unsigned long long)res->len);
+  fprintf(stderr,
+          "bomb walk (max_bytes %llu): %.2f s, peak RSS +%ld KiB, "
+          "%llu bytes delivered\n",
+          (unsigned long long)max_bytes, res->secs, res->rss_growth_kb,
+          (unsigned long long)res->len);
 }
 
-static void
-test_gzip_bomb_rejected_fast_small_rss(void **state)
+static void test_gzip_bomb_rejected_fast_small_rss(void **state)
 {
   struct bomb_result r;
 
@@ -1335,7 +1304,8 @@ test_gzip_bomb_rejected_fast_small_rss(void **state)
   assert_int_equal(r.rc, -1);
   assert_true(r.secs < 20.0);
   assert_int_equal(r.permanent, 1);
-  assert_non_null(strstr(r.msg, "gzip layer 1 ('bomb.xml.gz'): "
+  assert_non_null(strstr(r.msg,
+                         "gzip layer 1 ('bomb.xml.gz'): "
                          "decompressed size exceeds the limit of 100000000 "
                          "bytes (max_bytes)"));
   assert_int_equal(r.leaves, 1);
@@ -1346,13 +1316,12 @@ test_gzip_bomb_rejected_fast_small_rss(void **state)
 }
 
 /* Walk all 10 GB (no byte limit): streaming keeps the peak RSS flat. */
-static void
-test_gzip_bomb_full_walk_rss(void **state)
+static void test_gzip_bomb_full_walk_rss(void **state)
 {
   struct bomb_result r;
 
   (void)state;
-  if (getenv("ARCHIVE_SKIP_FULL_BOMB") != NULL)
+  if(getenv("ARCHIVE_SKIP_FULL_BOMB") != NULL)
     skip();
   run_bomb(UINT64_MAX, &r);
   assert_int_equal(r.rc, 0);
@@ -1362,8 +1331,7 @@ test_gzip_bomb_full_walk_rss(void **state)
   assert_true(r.rss_growth_kb < 16 * 1024);
 }
 
-int
-main(void)
+int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_plain_bytes_one_leaf),

@@ -26,19 +26,17 @@ struct seen {
   char first_name[128];
 };
 
-static int
-h_begin(void *ud, const char *name, unsigned depth)
+static int h_begin(void *ud, const char *name, unsigned depth)
 {
   struct seen *s = ud;
 
   (void)depth;
-  if (s->leaves++ == 0)
+  if(s->leaves++ == 0)
     snprintf(s->first_name, sizeof(s->first_name), "%s", name);
   return 0;
 }
 
-static int
-h_data(void *ud, const void *buf, size_t len)
+static int h_data(void *ud, const void *buf, size_t len)
 {
   struct seen *s = ud;
 
@@ -47,12 +45,11 @@ h_data(void *ud, const void *buf, size_t len)
   return 0;
 }
 
-static void
-h_end(void *ud, int status)
+static void h_end(void *ud, int status)
 {
   struct seen *s = ud;
 
-  if (status == 0)
+  if(status == 0)
     s->ended_ok++;
   else
     s->ended_bad++;
@@ -60,8 +57,8 @@ h_end(void *ud, int status)
 
 static const struct archive_handler handler = { h_begin, h_data, h_end };
 
-static int
-walk_file(const char *name, struct seen *s, struct archive_error *err)
+static int walk_file(const char *name, struct seen *s,
+                     struct archive_error *err)
 {
   char path[512];
   int fd, rc;
@@ -75,23 +72,21 @@ walk_file(const char *name, struct seen *s, struct archive_error *err)
   return rc;
 }
 
-static int
-setup(void **state)
+static int setup(void **state)
 {
   const char *src = getenv("SRCDIR");
   char cmd[1024];
 
   (void)state;
   snprintf(outdir, sizeof(outdir), "/tmp/archive-hostile-XXXXXX");
-  if (mkdtemp(outdir) == NULL)
+  if(mkdtemp(outdir) == NULL)
     return -1;
   snprintf(cmd, sizeof(cmd), "python3 '%s/tests/data/gen_hostile.py' '%s'",
            src != NULL ? src : ".", outdir);
   return system(cmd) == 0 ? 0 : -1;
 }
 
-static int
-teardown(void **state)
+static int teardown(void **state)
 {
   char cmd[512];
 
@@ -100,8 +95,7 @@ teardown(void **state)
   return system(cmd) == 0 ? 0 : -1;
 }
 
-static void
-test_good_and_empty(void **state)
+static void test_good_and_empty(void **state)
 {
   struct archive_error err;
   struct seen s;
@@ -116,8 +110,7 @@ test_good_and_empty(void **state)
   assert_int_equal(s.bytes, 0);
 }
 
-static void
-test_gzip_bomb(void **state)
+static void test_gzip_bomb(void **state)
 {
   struct archive_error err;
   struct seen s;
@@ -130,8 +123,7 @@ test_gzip_bomb(void **state)
   assert_int_equal(s.ended_bad, 1);
 }
 
-static void
-test_zip_bomb_lying(void **state)
+static void test_zip_bomb_lying(void **state)
 {
   struct archive_error err;
   struct seen s;
@@ -144,8 +136,7 @@ test_zip_bomb_lying(void **state)
   assert_true(s.bytes <= 1000);
 }
 
-static void
-test_zip_bomb_overlap(void **state)
+static void test_zip_bomb_overlap(void **state)
 {
   struct archive_error err;
   struct seen s;
@@ -158,8 +149,7 @@ test_zip_bomb_overlap(void **state)
   assert_int_equal(s.bytes, 0);
 }
 
-static void
-test_nested_too_deep(void **state)
+static void test_nested_too_deep(void **state)
 {
   struct archive_error err;
   struct seen s;
@@ -173,8 +163,7 @@ test_nested_too_deep(void **state)
   assert_int_equal(s.leaves, 0);
 }
 
-static void
-test_truncated_and_bad_crc(void **state)
+static void test_truncated_and_bad_crc(void **state)
 {
   struct archive_error err;
   struct seen s;
@@ -192,8 +181,7 @@ test_truncated_and_bad_crc(void **state)
   assert_int_equal(s.ended_bad, 1);
 }
 
-int
-main(void)
+int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_good_and_empty),

@@ -32,7 +32,7 @@ static struct conn_opts imaps_opts(void)
 
 static void assert_contains(const char *hay, const char *needle)
 {
-  if (!strstr(hay, needle))
+  if(!strstr(hay, needle))
     fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
 }
 
@@ -44,7 +44,7 @@ static void test_tls_with_ca(void **state)
   const char *line;
   size_t n;
   (void)state;
-  if (!c)
+  if(!c)
     fail_msg("%s", err);
   assert_true(conn_is_tls(c));
   assert_true(conn_is_verified(c));
@@ -66,7 +66,7 @@ static void test_tls_localhost_name(void **state)
   (void)state;
   o.host = "localhost";
   c = conn_connect(&o, err, sizeof(err));
-  if (!c)
+  if(!c)
     fail_msg("%s", err);
   assert_true(conn_is_verified(c));
   assert_string_equal(conn_peer(c), strstr(conn_peer(c), "localhost:"));
@@ -78,10 +78,11 @@ static void test_tls_without_ca_fails(void **state)
   struct conn_opts o = imaps_opts();
   char err[CONN_ERR_LEN], want[100];
   (void)state;
-  o.ca_file = NULL;           /* system store: does not know the test CA */
+  o.ca_file = NULL; /* system store: does not know the test CA */
   assert_null(conn_connect(&o, err, sizeof(err)));
-  snprintf(want, sizeof(want), "TLS: certificate verify failed for 127.0.0.1:%u: ",
-           (unsigned)o.port);
+  snprintf(
+      want, sizeof(want),
+      "TLS: certificate verify failed for 127.0.0.1:%u: ", (unsigned)o.port);
   assert_contains(err, want);
   assert_contains(err, "self");
   assert_contains(err, "signed certificate");
@@ -117,7 +118,7 @@ static void test_tls_no_verify_is_not_verified(void **state)
   o.ca_file = NULL;
   o.tls_no_verify = true;
   c = conn_connect(&o, err, sizeof(err));
-  if (!c)
+  if(!c)
     fail_msg("%s", err);
   assert_true(conn_is_tls(c));
   assert_false(conn_is_verified(c));
@@ -146,14 +147,16 @@ static void test_no_system_store(void **state)
   setenv("SSL_CERT_DIR", "/nonexistent/certs", 1);
   assert_null(conn_system_ca_file());
   assert_null(conn_system_ca_dir());
-  c = conn_connect(&o, err, sizeof(err));       /* the test CA, given */
+  c = conn_connect(&o, err, sizeof(err)); /* the test CA, given */
   assert_non_null(c);
   assert_true(conn_is_verified(c));
   conn_close(c);
   o.ca_file = NULL;
   assert_null(conn_connect(&o, err, sizeof(err)));
-  snprintf(want, sizeof(want), "TLS: no trusted CA certificates for "
-           "127.0.0.1:%u: none of /nonexistent/bundle.pem", (unsigned)o.port);
+  snprintf(want, sizeof(want),
+           "TLS: no trusted CA certificates for "
+           "127.0.0.1:%u: none of /nonexistent/bundle.pem",
+           (unsigned)o.port);
   assert_contains(err, want);
   assert_contains(err, "/nonexistent/certs");
   assert_contains(err, "ca-certificates");
@@ -171,7 +174,7 @@ static void test_plain_is_not_tls(void **state)
   o.tls = CONN_TLS_NONE;
   o.port = tenv_port("DOVETEST_IMAP_PORT");
   c = conn_connect(&o, err, sizeof(err));
-  if (!c)
+  if(!c)
     fail_msg("%s", err);
   assert_false(conn_is_tls(c));
   assert_false(conn_is_verified(c));
@@ -192,7 +195,7 @@ static void test_read_timeout(void **state)
   o.port = fake_port("silent");
   o.io_timeout_ms = 500;
   c = conn_connect(&o, err, sizeof(err));
-  if (!c)
+  if(!c)
     fail_msg("%s", err);
   t0 = util_now_ms();
   assert_int_equal(conn_read_line(c, &line, &n), -1);
@@ -242,7 +245,7 @@ static void test_long_line_rejected(void **state)
   o.io_timeout_ms = 5000;
   o.max_line = 1024;
   c = conn_connect(&o, err, sizeof(err));
-  if (!c)
+  if(!c)
     fail_msg("%s", err);
   t0 = util_now_ms();
   assert_int_equal(conn_read_line(c, &line, &n), -1);
@@ -265,13 +268,13 @@ static void test_long_line_in_chunks(void **state)
   o.io_timeout_ms = 300;
   o.max_line = 1024;
   c = conn_connect(&o, err, sizeof(err));
-  if (!c)
+  if(!c)
     fail_msg("%s", err);
-  for (;;) {
+  for(;;) {
     const char *p;
     size_t n;
     bool eol;
-    if (conn_read_line_chunk(c, &p, &n, &eol) < 0)
+    if(conn_read_line_chunk(c, &p, &n, &eol) < 0)
       break;
     assert_false(eol);
     assert_int_equal(n, 1024);
@@ -304,7 +307,7 @@ static void test_split_reads(void **state)
   o.port = fake_port("chunks");
   o.io_timeout_ms = 2000;
   c = conn_connect(&o, err, sizeof(err));
-  if (!c)
+  if(!c)
     fail_msg("%s", err);
   assert_int_equal(conn_read_line(c, &line, &n), 0);
   assert_int_equal(n, 11);
@@ -335,14 +338,14 @@ static void test_starttls_injection_refused(void **state)
   o.port = fake_port("starttls_inject");
   o.io_timeout_ms = 2000;
   c = conn_connect(&o, err, sizeof(err));
-  if (!c)
+  if(!c)
     fail_msg("%s", err);
   assert_int_equal(conn_read_line(c, &line, &n), 0);
   assert_int_equal(conn_write_str(c, "A1 STARTTLS\r\n"), 0);
   assert_int_equal(conn_read_line(c, &line, &n), 0);
   assert_string_equal(line, "A1 OK begin TLS now");
   /* the injected line arrived in the same segment */
-  if (conn_buffered(c) == 0)
+  if(conn_buffered(c) == 0)
     skip();
   assert_int_equal(conn_starttls(c), -1);
   assert_contains(conn_error(c), "unexpected bytes after the server's reply");
@@ -368,7 +371,8 @@ static void test_connect_refused(void **state)
   o.host = "127.0.0.1";
   o.port = ntohs(sa.sin_port);
   assert_null(conn_connect(&o, err, sizeof(err)));
-  snprintf(want, sizeof(want), "connect to 127.0.0.1:%u failed: Connection refused",
+  snprintf(want, sizeof(want),
+           "connect to 127.0.0.1:%u failed: Connection refused",
            (unsigned)o.port);
   assert_string_equal(err, want);
 }

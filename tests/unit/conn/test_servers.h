@@ -14,7 +14,7 @@
 static inline const char *tenv(const char *name)
 {
   const char *v = getenv(name);
-  if (!v || !*v) {
+  if(!v || !*v) {
     fprintf(stderr, "missing %s: run through run_with_servers.sh\n", name);
     exit(1);
   }
@@ -31,12 +31,12 @@ static inline uint16_t fake_port(const char *scenario)
   FILE *f = fopen(tenv("FAKE_PORTS"), "r");
   char name[64];
   int port;
-  if (!f) {
+  if(!f) {
     perror("FAKE_PORTS");
     exit(1);
   }
-  while (fscanf(f, "%63s %d", name, &port) == 2)
-    if (strcmp(name, scenario) == 0) {
+  while(fscanf(f, "%63s %d", name, &port) == 2)
+    if(strcmp(name, scenario) == 0) {
       fclose(f);
       return (uint16_t)port;
     }
@@ -51,18 +51,18 @@ static inline char *slurp(const char *path, size_t *len_r)
   FILE *f = fopen(path, "rb");
   char *d = NULL;
   long n;
-  if (!f)
+  if(!f)
     return NULL;
   fseek(f, 0, SEEK_END);
   n = ftell(f);
   fseek(f, 0, SEEK_SET);
   d = malloc((size_t)n + 1);
-  if (d && fread(d, 1, (size_t)n, f) != (size_t)n) {
+  if(d && fread(d, 1, (size_t)n, f) != (size_t)n) {
     free(d);
     d = NULL;
   }
   fclose(f);
-  if (d) {
+  if(d) {
     d[n] = '\0';
     *len_r = (size_t)n;
   }

@@ -29,16 +29,16 @@
 #define DOMAIN "example.test"
 
 static const char base_msg[] =
-  "From: DMARC Reporter <noreply-dmarc@example.test>\r\n"
-  "To: dmarc-rua@example.org\r\n"
-  "Subject: Report Domain: example.org Submitter: example.test\r\n"
-  "Date: Mon, 01 Jan 2024 00:00:00 +0000\r\n"
-  "Message-ID: <report-1@example.test>\r\n"
-  "MIME-Version: 1.0\r\n"
-  "Content-Type: text/plain\r\n"
-  "\r\n"
-  "This is an aggregate report.\r\n"
-  "It has two lines of body.\r\n";
+    "From: DMARC Reporter <noreply-dmarc@example.test>\r\n"
+    "To: dmarc-rua@example.org\r\n"
+    "Subject: Report Domain: example.org Submitter: example.test\r\n"
+    "Date: Mon, 01 Jan 2024 00:00:00 +0000\r\n"
+    "Message-ID: <report-1@example.test>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: text/plain\r\n"
+    "\r\n"
+    "This is an aggregate report.\r\n"
+    "It has two lines of body.\r\n";
 
 static char dns_server[64];
 static struct dkim_verifier *verifier;
@@ -105,14 +105,13 @@ static char *sign_full(const char *msg, const char *keyname,
     assert_int_equal(dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FIXEDTIME,
                                   &fixed_time, sizeof(fixed_time)),
                      DKIM_STAT_OK);
-    assert_int_equal(dkim_options(lib, DKIM_OP_SETOPT,
-                                  DKIM_OPTS_SIGNATURETTL, &ttl, sizeof(ttl)),
+    assert_int_equal(dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNATURETTL,
+                                  &ttl, sizeof(ttl)),
                      DKIM_STAT_OK);
   }
-  d = dkim_sign(lib, (const unsigned char *)"test", NULL,
-                (unsigned char *)key, (const unsigned char *)selector,
-                (const unsigned char *)domain, canon, canon,
-                DKIM_SIGN_RSASHA256, -1, &st);
+  d = dkim_sign(lib, (const unsigned char *)"test", NULL, (unsigned char *)key,
+                (const unsigned char *)selector, (const unsigned char *)domain,
+                canon, canon, DKIM_SIGN_RSASHA256, -1, &st);
   assert_non_null(d);
   assert_int_equal(dkim_chunk(d, (unsigned char *)msg, strlen(msg)),
                    DKIM_STAT_OK);
@@ -131,9 +130,8 @@ static char *sign_full(const char *msg, const char *keyname,
   return out;
 }
 
-static char *sign_as(const char *msg, const char *keyname,
-                     const char *selector, dkim_canon_t canon,
-                     uint64_t fixed_time)
+static char *sign_as(const char *msg, const char *keyname, const char *selector,
+                     dkim_canon_t canon, uint64_t fixed_time)
 {
   return sign_full(msg, keyname, selector, DOMAIN, canon, fixed_time);
 }
@@ -175,8 +173,7 @@ static void assert_result(const struct dkim_result *r, const char *selector,
   assert_string_equal(r->selector, selector);
   assert_string_equal(r->result, result);
   if(strncmp(r->reason, reason_prefix, strlen(reason_prefix)) != 0)
-    fail_msg("reason '%s' does not start with '%s'", r->reason,
-             reason_prefix);
+    fail_msg("reason '%s' does not start with '%s'", r->reason, reason_prefix);
 }
 
 /* A UDP socket on 127.0.0.1 that is never read: a DNS server that never
@@ -357,8 +354,7 @@ static void test_expired(void **state)
   struct dkim_result *res;
   size_t n;
   /* Signed on 2001-09-09, expired a minute later. */
-  char *msg = sign_as(base_msg, "sel1", "sel1", DKIM_CANON_RELAXED,
-                      1000000000);
+  char *msg = sign_as(base_msg, "sel1", "sel1", DKIM_CANON_RELAXED, 1000000000);
 
   (void)state;
   assert_non_null(strstr(msg, "x=1000000060"));
@@ -442,7 +438,7 @@ static void test_lf_only(void **state)
 static void test_malformed(void **state)
 {
   static const char bad[] =
-    "DKIM-Signature: v=1; a=rsa-sha256; d=" DOMAIN "; s=sel1; garbage\r\n";
+      "DKIM-Signature: v=1; a=rsa-sha256; d=" DOMAIN "; s=sel1; garbage\r\n";
   struct dkim_result *res;
   size_t n;
   char *signed_msg = sign(base_msg, "sel1", "sel1");
@@ -505,7 +501,7 @@ static void test_hostile_fields(void **state)
   int64_t t0;
 
   (void)state;
-  flen = strlen(signed_msg) - blen;   /* the DKIM-Signature field */
+  flen = strlen(signed_msg) - blen; /* the DKIM-Signature field */
   msg = malloc(flen * 2000 + blen + 1);
   assert_non_null(msg);
   p = msg;
@@ -561,8 +557,8 @@ static void test_too_large(void **state)
 
   (void)state;
   assert_true(big != MAP_FAILED);
-  assert_int_equal(dkim_verify_message(verifier, big, len, &res, &n, err,
-                                       sizeof(err)), -1);
+  assert_int_equal(
+      dkim_verify_message(verifier, big, len, &res, &n, err, sizeof(err)), -1);
   assert_null(res);
   assert_int_equal(n, 0);
   assert_non_null(strstr(err, "limit"));
@@ -624,7 +620,7 @@ static void test_dns_refused(void **state)
   char *msg = sign(base_msg, "sel1", "sel1");
 
   (void)state;
-  close(fd);   /* the port is now (very likely) closed */
+  close(fd); /* the port is now (very likely) closed */
   snprintf(server, sizeof(server), "127.0.0.1:%d", port);
   v = dkim_verifier_new(server, 400, err, sizeof(err));
   assert_non_null(v);
@@ -639,8 +635,15 @@ static void test_dns_refused(void **state)
 static void test_bad_server(void **state)
 {
   static const char *const bad[] = {
-    "", "dns.example.test", "127.0.0.1:dns", "300.1.1.1", "[::1",
-    "[::1]x", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1,127.0.0.2",
+    "",
+    "dns.example.test",
+    "127.0.0.1:dns",
+    "300.1.1.1",
+    "[::1",
+    "[::1]x",
+    "127.0.0.1:0",
+    "127.0.0.1:65536",
+    "127.0.0.1,127.0.0.2",
   };
   char err[256];
 

@@ -11,21 +11,24 @@
 #include "ingest.h"
 
 static const char report[] =
-  "<?xml version=\"1.0\"?><feedback><report_metadata><org_name>Org</org_name>"
-  "<email>a@example.com</email><report_id>r1</report_id><date_range>"
-  "<begin>1772323200</begin><end>1772409599</end></date_range>"
-  "</report_metadata><policy_published><domain>example.com</domain>"
-  "<p>none</p></policy_published><record><row><source_ip>192.0.2.1"
-  "</source_ip><count>1</count><policy_evaluated><disposition>none"
-  "</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row>"
-  "<identifiers><header_from>example.com</header_from></identifiers>"
-  "<auth_results><spf><domain>example.com</domain><result>pass</result>"
-  "</spf></auth_results></record></feedback>\n";
+    "<?xml version=\"1.0\"?><feedback><report_metadata><org_name>Org</org_name>"
+    "<email>a@example.com</email><report_id>r1</report_id><date_range>"
+    "<begin>1772323200</begin><end>1772409599</end></date_range>"
+    "</report_metadata><policy_published><domain>example.com</domain>"
+    "<p>none</p></policy_published><record><row><source_ip>192.0.2.1"
+    "</source_ip><count>1</count><policy_evaluated><disposition>none"
+    "</disposition><dkim>pass</dkim><spf>pass</spf></policy_evaluated></row>"
+    "<identifiers><header_from>example.com</header_from></identifiers>"
+    "<auth_results><spf><domain>example.com</domain><result>pass</result>"
+    "</spf></auth_results></record></feedback>\n";
 
 static int count_events(void *ud, const char *text, size_t len, int64_t time,
                         const char *source)
 {
-  (void)text; (void)len; (void)time; (void)source;
+  (void)text;
+  (void)len;
+  (void)time;
+  (void)source;
   (*(int *)ud)++;
   return 0;
 }
@@ -36,8 +39,8 @@ static size_t gzip_report(unsigned char *out, size_t cap)
   z_stream z;
 
   memset(&z, 0, sizeof(z));
-  assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8,
-                                Z_DEFAULT_STRATEGY), Z_OK);
+  assert_int_equal(
+      deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
   z.next_in = (unsigned char *)report;
   z.avail_in = sizeof(report) - 1;
   z.next_out = out;
@@ -61,7 +64,8 @@ static enum dmarc_ingest_status run(const unsigned char *data, size_t len,
   in = dmarc_ingest_new(&o, err, sizeof(err));
   assert_non_null(in);
   *events = 0;
-  st = dmarc_ingest_mem(in, data, len, "r.xml.gz", NULL, count_events, events, &res);
+  st = dmarc_ingest_mem(in, data, len, "r.xml.gz", NULL, count_events, events,
+                        &res);
   dmarc_ingest_free(in);
   return st;
 }

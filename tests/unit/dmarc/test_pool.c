@@ -31,20 +31,24 @@ static char *source(unsigned i, size_t *len)
   if(i % 7 == 3)
     buf_puts(&b, "just some text, not a report\n");
   else {
-    buf_printf(&b, "<?xml version=\"1.0\"?><feedback><report_metadata>"
+    buf_printf(&b,
+               "<?xml version=\"1.0\"?><feedback><report_metadata>"
                "<org_name>Org %u</org_name><email>a@example.com</email>"
                "<report_id>r%u</report_id><date_range><begin>1772323200"
                "</begin><end>1772409599</end></date_range>"
                "</report_metadata><policy_published><domain>example.com"
-               "</domain><p>none</p></policy_published>", i % 45, i % 45);
+               "</domain><p>none</p></policy_published>",
+               i % 45, i % 45);
     for(unsigned k = 0; k < i % 4 + 1; k++)
-      buf_printf(&b, "<record><row><source_ip>192.0.2.%u</source_ip>"
+      buf_printf(&b,
+                 "<record><row><source_ip>192.0.2.%u</source_ip>"
                  "<count>%u</count><policy_evaluated><disposition>none"
                  "</disposition><dkim>pass</dkim><spf>pass</spf>"
                  "</policy_evaluated></row><identifiers><header_from>"
                  "example.com</header_from></identifiers><auth_results>"
                  "<spf><domain>example.com</domain><result>pass</result>"
-                 "</spf></auth_results></record>", k + 1, i);
+                 "</spf></auth_results></record>",
+                 k + 1, i);
     if(i % 11 != 5)
       buf_puts(&b, "</feedback>\n");
   }
@@ -56,7 +60,7 @@ static char *source(unsigned i, size_t *len)
 struct seen {
   char *keys[NSRC * 2];
   unsigned n;
-  pthread_t owner;       /* the only thread allowed to call */
+  pthread_t owner; /* the only thread allowed to call */
   unsigned calls;
 };
 
@@ -89,7 +93,7 @@ static void seen_free(struct seen *s)
  * per finished source. */
 struct out {
   struct buf text;
-  int fail_after;        /* >= 0: the event callback fails from then on */
+  int fail_after; /* >= 0: the event callback fails from then on */
   unsigned events;
 };
 
@@ -109,10 +113,12 @@ static int on_event(void *ud, const char *text, size_t len, int64_t time,
 static void note(struct out *o, const char *name,
                  const struct dmarc_ingest_result *res)
 {
-  buf_printf(&o->text, "done %s status=%s reports=%u dups=%u events=%llu "
-             "skipped=%u\n", name, dmarc_ingest_status_name(res->status),
-             res->reports, res->duplicates,
-             (unsigned long long)res->events, res->skipped_leaves);
+  buf_printf(&o->text,
+             "done %s status=%s reports=%u dups=%u events=%llu "
+             "skipped=%u\n",
+             name, dmarc_ingest_status_name(res->status), res->reports,
+             res->duplicates, (unsigned long long)res->events,
+             res->skipped_leaves);
 }
 
 static void on_done(void *ud, const char *name,
@@ -121,8 +127,8 @@ static void on_done(void *ud, const char *name,
   note(ud, name, res);
 }
 
-static void info_for(struct dmarc_source_info *info, struct seen *s,
-                     unsigned i, char *extra, size_t n)
+static void info_for(struct dmarc_source_info *info, struct seen *s, unsigned i,
+                     char *extra, size_t n)
 {
   memset(info, 0, sizeof(*info));
   snprintf(extra, n, "\"vendor_rua_mail\": {\"uid\": %u}", i);

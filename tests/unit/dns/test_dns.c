@@ -1,8 +1,8 @@
 /*
- * Unit tests for common/dmarc/dns against real servers on loopback (run.sh starts
- * them): dnsmasq with the records in records.conf (DNS_PORT), a blackhole
- * that never answers (BLACKHOLE_PORT), a server that answers NXDOMAIN after
- * 200 ms (SLOW_PORT) and, when the host has ::1, an instant one there
+ * Unit tests for common/dmarc/dns against real servers on loopback (run.sh
+ * starts them): dnsmasq with the records in records.conf (DNS_PORT), a
+ * blackhole that never answers (BLACKHOLE_PORT), a server that answers NXDOMAIN
+ * after 200 ms (SLOW_PORT) and, when the host has ::1, an instant one there
  * (V6_PORT).
  */
 #include <stdarg.h>
@@ -25,7 +25,7 @@
 #include "util.h"
 
 #define SLOW_DELAY_MS 200
-#define BULK 200
+#define BULK          200
 
 static char server_buf[64];
 
@@ -83,13 +83,23 @@ static void assert_name(const char *got, const char *want)
 static void test_server_strings(void **state)
 {
   static const char *const good[] = {
-    "127.0.0.1", "127.0.0.1:5353", "::1", "[::1]", "[::1]:5353",
+    "127.0.0.1",    "127.0.0.1:5353",    "::1", "[::1]", "[::1]:5353",
     "2001:db8::53", "[2001:db8::53]:53",
   };
   static const char *const bad[] = {
-    "", "localhost", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536",
-    "127.0.0.1:53x", "[::1", "[::1]x", "[::1]:", "[127.0.0.1]:53x",
-    "[]:53", "1.2.3:53", "::1:53:",
+    "",
+    "localhost",
+    "127.0.0.1:",
+    "127.0.0.1:0",
+    "127.0.0.1:65536",
+    "127.0.0.1:53x",
+    "[::1",
+    "[::1]x",
+    "[::1]:",
+    "[127.0.0.1]:53x",
+    "[]:53",
+    "1.2.3:53",
+    "::1:53:",
   };
   char err[256];
 
@@ -199,9 +209,18 @@ static void test_second_ptr_confirms(void **state)
 static void test_invalid_ip(void **state)
 {
   static const char *const bad[] = {
-    "", "not-an-ip", "192.0.2.1 ", " 192.0.2.1", "999.0.2.1", "192.0.2",
-    "192.0.2.1.5", "fe80::1%eth0", "2001:db8::1::2", "::gggg",
-    "[2001:db8::1]", "0x7f.0.0.1",
+    "",
+    "not-an-ip",
+    "192.0.2.1 ",
+    " 192.0.2.1",
+    "999.0.2.1",
+    "192.0.2",
+    "192.0.2.1.5",
+    "fe80::1%eth0",
+    "2001:db8::1::2",
+    "::gggg",
+    "[2001:db8::1]",
+    "0x7f.0.0.1",
     "1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa:bbbb:cccc:dddd:eeee",
   };
   struct dns_resolver *r = resolver_for("DNS_PORT", 1000);
@@ -373,7 +392,7 @@ static char *release_stderr(struct capture *c)
   text[n] = '\0';
   fclose(f);
   unlink(c->path);
-  fputs(text, stderr);  /* still show it in the test log */
+  fputs(text, stderr); /* still show it in the test log */
   return text;
 }
 
@@ -423,8 +442,8 @@ static void test_dead_resolver(void **state)
   log = release_stderr(&cap);
 
   /* One WARN, naming the server and the rule. */
-  assert_int_equal(count(log, "reverse lookups are off for the rest of this run"),
-                   1);
+  assert_int_equal(
+      count(log, "reverse lookups are off for the rest of this run"), 1);
   assert_non_null(strstr(log, "WARN DNS: no answer from 127.0.0.1:"));
   free(log);
   dns_resolver_free(r);

@@ -18,7 +18,7 @@
 
 static void assert_contains(const char *hay, const char *needle)
 {
-  if (!strstr(hay, needle))
+  if(!strstr(hay, needle))
     fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
 }
 
@@ -28,7 +28,7 @@ static struct imap_opts opts_for(enum imap_tls tls)
   memset(&o, 0, sizeof(o));
   o.conn.host = "127.0.0.1";
   o.conn.port = tenv_port(tls == IMAP_TLS_IMPLICIT ? "DOVETEST_IMAPS_PORT"
-                                                  : "DOVETEST_IMAP_PORT");
+                                                   : "DOVETEST_IMAP_PORT");
   o.conn.ca_file = tenv("DOVETEST_CA");
   o.conn.io_timeout_ms = 10000;
   o.tls = tls;
@@ -39,7 +39,7 @@ static struct imap *connect_ok(const struct imap_opts *o)
 {
   char err[CONN_ERR_LEN];
   struct imap *im = imap_connect(o, err, sizeof(err));
-  if (!im)
+  if(!im)
     fail_msg("connect: %s", err);
   return im;
 }
@@ -49,9 +49,9 @@ static struct imap *login_examine(const char *mailbox,
 {
   struct imap_opts o = opts_for(IMAP_TLS_IMPLICIT);
   struct imap *im = connect_ok(&o);
-  if (imap_login(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
+  if(imap_login(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
     fail_msg("%s", imap_error(im));
-  if (imap_examine(im, mailbox, st) != 0)
+  if(imap_examine(im, mailbox, st) != 0)
     fail_msg("%s", imap_error(im));
   return im;
 }
@@ -67,13 +67,15 @@ static void test_login_good_and_bad(void **state)
   assert_true(imap_is_verified(im));
   assert_true(imap_has_capability(im, "IMAP4rev1"));
   assert_int_equal(imap_get_state(im), IMAP_STATE_NOT_AUTH);
-  assert_int_equal(imap_login(im, tenv("DOVETEST_USER"), "wrong \"pass\" \\"), -1);
-  snprintf(want, sizeof(want), "LOGIN failed at 127.0.0.1:%u: NO ", (unsigned)o.conn.port);
+  assert_int_equal(imap_login(im, tenv("DOVETEST_USER"), "wrong \"pass\" \\"),
+                   -1);
+  snprintf(want, sizeof(want), "LOGIN failed at 127.0.0.1:%u: NO ",
+           (unsigned)o.conn.port);
   assert_contains(imap_error(im), want);
   assert_contains(imap_error(im), "AUTHENTICATIONFAILED");
   assert_int_equal(imap_get_state(im), IMAP_STATE_NOT_AUTH);
   /* the session survives a NO */
-  if (imap_login(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
+  if(imap_login(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
     fail_msg("%s", imap_error(im));
   assert_int_equal(imap_get_state(im), IMAP_STATE_AUTH);
   /* LOGIN is a not-authenticated-state command */
@@ -90,10 +92,11 @@ static void test_login_literal_password(void **state)
   struct imap_opts o = opts_for(IMAP_TLS_IMPLICIT);
   struct imap *im = connect_ok(&o);
   (void)state;
-  assert_int_equal(imap_login(im, tenv("DOVETEST_USER"), "p\xc3\xa4ss\r\nA1 LOGOUT"), -1);
+  assert_int_equal(
+      imap_login(im, tenv("DOVETEST_USER"), "p\xc3\xa4ss\r\nA1 LOGOUT"), -1);
   assert_contains(imap_error(im), "LOGIN failed");
   assert_int_equal(imap_get_state(im), IMAP_STATE_NOT_AUTH);
-  if (imap_login(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
+  if(imap_login(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
     fail_msg("%s", imap_error(im));
   imap_free(im);
 }
@@ -104,12 +107,13 @@ static void test_plaintext_refused(void **state)
   struct imap *im = connect_ok(&o);
   (void)state;
   assert_false(imap_is_verified(im));
-  assert_int_equal(imap_login(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")), -1);
+  assert_int_equal(imap_login(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")),
+                   -1);
   assert_contains(imap_error(im), "not protected by verified TLS");
   imap_free(im);
   o.allow_plaintext_auth = true;
   im = connect_ok(&o);
-  if (imap_login(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
+  if(imap_login(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
     fail_msg("%s", imap_error(im));
   imap_free(im);
 }
@@ -120,8 +124,9 @@ static void test_starttls(void **state)
   struct imap *im = connect_ok(&o);
   (void)state;
   assert_true(imap_is_verified(im));
-  assert_false(imap_has_capability(im, "STARTTLS"));   /* asked again over TLS */
-  if (imap_authenticate_plain(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
+  assert_false(imap_has_capability(im, "STARTTLS")); /* asked again over TLS */
+  if(imap_authenticate_plain(im, tenv("DOVETEST_USER"),
+                             tenv("DOVETEST_PASS")) != 0)
     fail_msg("%s", imap_error(im));
   assert_int_equal(imap_get_state(im), IMAP_STATE_AUTH);
   imap_free(im);
@@ -142,13 +147,16 @@ static void test_xoauth2(void **state)
   struct imap_opts o = opts_for(IMAP_TLS_IMPLICIT);
   struct imap *im = connect_ok(&o);
   (void)state;
-  assert_int_equal(imap_authenticate_xoauth2(im, tenv("DOVETEST_USER"), "not-the-token"), -1);
+  assert_int_equal(
+      imap_authenticate_xoauth2(im, tenv("DOVETEST_USER"), "not-the-token"),
+      -1);
   assert_contains(imap_error(im), "AUTHENTICATE XOAUTH2 failed at 127.0.0.1:");
   assert_contains(imap_error(im), "NO");
   /* the JSON challenge Dovecot sends before the NO */
   assert_contains(imap_error(im), "server challenge: {\"status\":\"401\"");
   assert_int_equal(imap_get_state(im), IMAP_STATE_NOT_AUTH);
-  if (imap_authenticate_xoauth2(im, tenv("DOVETEST_USER"), tenv("DOVETEST_TOKEN")) != 0)
+  if(imap_authenticate_xoauth2(im, tenv("DOVETEST_USER"),
+                               tenv("DOVETEST_TOKEN")) != 0)
     fail_msg("%s", imap_error(im));
   assert_int_equal(imap_get_state(im), IMAP_STATE_AUTH);
   imap_free(im);
@@ -193,16 +201,18 @@ static void test_utf7_folder(void **state)
   struct names n = { "" };
   struct imap_mailbox_status st;
   (void)state;
-  assert_int_equal(imap_login(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")), 0);
-  if (imap_list(im, "", "*", on_list, &n) != 0)
+  assert_int_equal(imap_login(im, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")),
+                   0);
+  if(imap_list(im, "", "*", on_list, &n) != 0)
     fail_msg("%s", imap_error(im));
   assert_contains(n.list, "[INBOX|INBOX|/]");
   assert_contains(n.list, "[Rapports/F\xc3\xa9vrier|Rapports/F&AOk-vrier|/]");
   /* a pattern in UTF-8 is encoded too */
   n.list[0] = '\0';
   assert_int_equal(imap_list(im, "", "Rapports/F\xc3\xa9*", on_list, &n), 0);
-  assert_string_equal(n.list, "[Rapports/F\xc3\xa9vrier|Rapports/F&AOk-vrier|/]");
-  if (imap_examine(im, "Rapports/F\xc3\xa9vrier", &st) != 0)
+  assert_string_equal(n.list,
+                      "[Rapports/F\xc3\xa9vrier|Rapports/F&AOk-vrier|/]");
+  if(imap_examine(im, "Rapports/F\xc3\xa9vrier", &st) != 0)
     fail_msg("%s", imap_error(im));
   assert_int_equal(st.exists, 2);
   imap_free(im);
@@ -226,10 +236,10 @@ static void test_uid_search(void **state)
   size_t n;
   uint64_t sum[2] = { 0, 0 };
   (void)state;
-  if (imap_uid_search_array(im, "ALL", 1000, &uids, &n) != 0)
+  if(imap_uid_search_array(im, "ALL", 1000, &uids, &n) != 0)
     fail_msg("%s", imap_error(im));
   assert_int_equal(n, SEEDED);
-  for (size_t i = 0; i < n; i++)
+  for(size_t i = 0; i < n; i++)
     assert_int_equal(uids[i], i + 1);
   free(uids);
   /* over the cap: error, nothing returned, session fine */
@@ -237,8 +247,9 @@ static void test_uid_search(void **state)
   assert_null(uids);
   assert_contains(imap_error(im), "more than 50 UIDs");
   assert_int_equal(imap_get_state(im), IMAP_STATE_EXAMINED);
-  assert_int_equal(imap_uid_search(im, "SUBJECT \"Test message 1\"", count_uid, sum), 0);
-  assert_int_equal(sum[0], 12);     /* 1, 10-19, 100 */
+  assert_int_equal(
+      imap_uid_search(im, "SUBJECT \"Test message 1\"", count_uid, sum), 0);
+  assert_int_equal(sum[0], 12); /* 1, 10-19, 100 */
   assert_int_equal(imap_uid_search_array(im, "UID 101:*", 10, &uids, &n), 0);
   assert_int_equal(n, 2);
   free(uids);
@@ -258,16 +269,17 @@ struct got {
   uint32_t uids[256];
   unsigned flags[256];
   struct imap_bodypart *bs;
-  struct buf body[256];       /* by UID */
+  struct buf body[256]; /* by UID */
   uint64_t size[256];
   char section[IMAP_SECTION_MAX];
   bool bad;
 };
 
-static int got_body(void *ctx, const struct imap_message *m, const void *d, size_t n)
+static int got_body(void *ctx, const struct imap_message *m, const void *d,
+                    size_t n)
 {
   struct got *g = ctx;
-  if (m->uid == 0 || m->uid > 255 || m->body_offset != g->body[m->uid].len) {
+  if(m->uid == 0 || m->uid > 255 || m->body_offset != g->body[m->uid].len) {
     g->bad = true;
     return 1;
   }
@@ -278,15 +290,15 @@ static int got_body(void *ctx, const struct imap_message *m, const void *d, size
 static int got_message(void *ctx, struct imap_message *m)
 {
   struct got *g = ctx;
-  if (g->messages < 256) {
+  if(g->messages < 256) {
     g->uids[g->messages] = m->uid;
     g->flags[g->messages] = m->flags;
   }
   g->messages++;
-  if (m->uid < 256)
+  if(m->uid < 256)
     g->size[m->uid] = m->size;
-  if (m->bodystructure && !g->bs) {
-    g->bs = m->bodystructure;     /* take ownership */
+  if(m->bodystructure && !g->bs) {
+    g->bs = m->bodystructure; /* take ownership */
     m->bodystructure = NULL;
   }
   return 0;
@@ -295,14 +307,14 @@ static int got_message(void *ctx, struct imap_message *m)
 static struct got *got_new(void)
 {
   struct got *g = calloc(1, sizeof(*g));
-  for (int i = 0; i < 256; i++)
+  for(int i = 0; i < 256; i++)
     buf_init(&g->body[i], 1 << 20);
   return g;
 }
 
 static void got_free(struct got *g)
 {
-  for (int i = 0; i < 256; i++)
+  for(int i = 0; i < 256; i++)
     buf_free(&g->body[i]);
   imap_bodystructure_free(g->bs);
   free(g);
@@ -314,10 +326,12 @@ static void test_bodystructure(void **state)
   struct imap *im = login_examine("INBOX", &st);
   struct got *g = got_new();
   struct imap_fetch_handler h = { got_body, got_message, g };
-  struct imap_fetch_req req = { IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_INTERNALDATE, NULL };
+  struct imap_fetch_req req = {
+    IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_INTERNALDATE, NULL
+  };
   const struct imap_bodypart *p;
   (void)state;
-  if (imap_uid_fetch(im, "101", &req, &h) != 0)
+  if(imap_uid_fetch(im, "101", &req, &h) != 0)
     fail_msg("%s", imap_error(im));
   assert_int_equal(g->messages, 1);
   assert_int_equal(g->uids[0], 101);
@@ -358,10 +372,11 @@ static void test_body_peek_part(void **state)
   size_t elen;
   char *expect;
   (void)state;
-  snprintf(path, sizeof(path), "%s/expected/part2.expected", tenv("DOVETEST_DIR"));
+  snprintf(path, sizeof(path), "%s/expected/part2.expected",
+           tenv("DOVETEST_DIR"));
   expect = slurp(path, &elen);
   assert_non_null(expect);
-  if (imap_uid_fetch(im, "101", &req, &h) != 0)
+  if(imap_uid_fetch(im, "101", &req, &h) != 0)
     fail_msg("%s", imap_error(im));
   assert_false(g->bad);
   assert_string_equal(g->section, "2");
@@ -383,7 +398,7 @@ static void check_hundred(struct got *g)
 {
   assert_false(g->bad);
   assert_int_equal(g->messages, 100);
-  for (uint32_t uid = 1; uid <= 100; uid++) {
+  for(uint32_t uid = 1; uid <= 100; uid++) {
     char want[64];
     struct buf *b = &g->body[uid];
     snprintf(want, sizeof(want), "This is test message number %u.\r\n", uid);
@@ -399,11 +414,13 @@ static void test_fetch_hundred_pipelined(void **state)
   struct imap *im = login_examine("INBOX", &st);
   struct got *g = got_new();
   struct imap_fetch_handler h = { got_body, got_message, g };
-  struct imap_fetch_req req = { IMAP_FETCH_BODY | IMAP_FETCH_SIZE | IMAP_FETCH_FLAGS, "" };
-  const char *sets[10] = { "1:10", "11:20", "21:30", "31:40", "41:50",
+  struct imap_fetch_req req = {
+    IMAP_FETCH_BODY | IMAP_FETCH_SIZE | IMAP_FETCH_FLAGS, ""
+  };
+  const char *sets[10] = { "1:10",  "11:20", "21:30", "31:40", "41:50",
                            "51:60", "61:70", "71:80", "81:90", "91:100" };
   (void)state;
-  if (imap_uid_fetch_pipelined(im, sets, 10, &req, &h) != 0)
+  if(imap_uid_fetch_pipelined(im, sets, 10, &req, &h) != 0)
     fail_msg("%s", imap_error(im));
   check_hundred(g);
   got_free(g);
@@ -411,7 +428,7 @@ static void test_fetch_hundred_pipelined(void **state)
   /* the same as one UID set */
   g = got_new();
   h.ctx = g;
-  if (imap_uid_fetch(im, "1:100", &req, &h) != 0)
+  if(imap_uid_fetch(im, "1:100", &req, &h) != 0)
     fail_msg("%s", imap_error(im));
   check_hundred(g);
   got_free(g);
@@ -431,8 +448,9 @@ static int sect_body(void *ctx, const struct imap_message *m, const void *d,
 {
   struct sect_got *g = ctx;
   struct buf *b = !strcmp(m->section, "HEADER") ? &g->hdr
-                  : !strcmp(m->section, "2") ? &g->part : NULL;
-  if (!b || m->uid != 101 || m->body_offset != b->len) {
+                  : !strcmp(m->section, "2")    ? &g->part
+                                                : NULL;
+  if(!b || m->uid != 101 || m->body_offset != b->len) {
     g->bad = true;
     return 1;
   }
@@ -443,9 +461,9 @@ static int sect_message(void *ctx, struct imap_message *m)
 {
   struct sect_got *g = ctx;
   g->messages++;
-  if (m->have & IMAP_FETCH_BODYSTRUCTURE)
+  if(m->have & IMAP_FETCH_BODYSTRUCTURE)
     g->structures++;
-  if (m->uid == 101 && !(m->have & IMAP_FETCH_BODY))
+  if(m->uid == 101 && !(m->have & IMAP_FETCH_BODY))
     g->bad = true;
   return 0;
 }
@@ -470,15 +488,15 @@ static void test_send_now_read_later(void **state)
   buf_init(&g.hdr, 1 << 20);
   buf_init(&g.part, 1 << 20);
   assert_false(imap_uid_fetch_is_pending(im));
-  assert_int_equal(imap_uid_fetch_finish(im), -1);   /* nothing sent */
-  if (imap_uid_fetch_send(im, cmds, 2, &h) != 0)
+  assert_int_equal(imap_uid_fetch_finish(im), -1); /* nothing sent */
+  if(imap_uid_fetch_send(im, cmds, 2, &h) != 0)
     fail_msg("%s", imap_error(im));
   assert_true(imap_uid_fetch_is_pending(im));
   /* answers are on the wire: any other command is refused, harmlessly */
   assert_int_equal(imap_uid_search_array(im, "ALL", 1000, &uids, &n), -1);
   assert_contains(imap_error(im), "not finished");
   assert_int_equal(g.messages, 0);
-  if (imap_uid_fetch_finish(im) != 0)
+  if(imap_uid_fetch_finish(im) != 0)
     fail_msg("%s", imap_error(im));
   assert_false(imap_uid_fetch_is_pending(im));
   assert_false(g.bad);
@@ -488,7 +506,8 @@ static void test_send_now_read_later(void **state)
   assert_true(g.hdr.len > 4);
   assert_memory_equal(g.hdr.data + g.hdr.len - 4, "\r\n\r\n", 4);
   assert_contains(g.hdr.data, "Subject:");
-  snprintf(path, sizeof(path), "%s/expected/part2.expected", tenv("DOVETEST_DIR"));
+  snprintf(path, sizeof(path), "%s/expected/part2.expected",
+           tenv("DOVETEST_DIR"));
   expect = slurp(path, &elen);
   assert_non_null(expect);
   assert_int_equal(g.part.len, elen);
@@ -517,13 +536,13 @@ static void test_seen_unchanged(void **state)
   struct imap_fetch_handler h = { got_body, got_message, g };
   struct imap_fetch_req req = { IMAP_FETCH_BODY, "" };
   (void)state;
-  if (imap_uid_fetch(a, "1:*", &req, &h) != 0)
+  if(imap_uid_fetch(a, "1:*", &req, &h) != 0)
     fail_msg("%s", imap_error(a));
   got_free(g);
   g = got_new();
   h.ctx = g;
   req.section = "1";
-  if (imap_uid_fetch(a, "101", &req, &h) != 0)
+  if(imap_uid_fetch(a, "101", &req, &h) != 0)
     fail_msg("%s", imap_error(a));
   assert_string_equal(g->body[101].data, "See the attached report.");
   got_free(g);
@@ -535,7 +554,7 @@ static void test_seen_unchanged(void **state)
   req.items = IMAP_FETCH_FLAGS;
   assert_int_equal(imap_uid_fetch(b, "1:*", &req, &h), 0);
   assert_int_equal(g->messages, SEEDED);
-  for (size_t i = 0; i < g->messages; i++)
+  for(size_t i = 0; i < g->messages; i++)
     assert_int_equal(g->flags[i] & IMAP_FLAG_SEEN, 0);
   got_free(g);
   imap_free(b);
@@ -555,7 +574,8 @@ static void test_internaldate_fetch(void **state)
   struct imap *im = login_examine("INBOX", &st);
   struct imap_message m;
   struct imap_fetch_handler h = { NULL, got_date, &m };
-  struct imap_fetch_req req = { IMAP_FETCH_INTERNALDATE | IMAP_FETCH_SIZE, NULL };
+  struct imap_fetch_req req = { IMAP_FETCH_INTERNALDATE | IMAP_FETCH_SIZE,
+                                NULL };
   int64_t t;
   (void)state;
   memset(&m, 0, sizeof(m));
@@ -665,7 +685,7 @@ static void test_huge_search(void **state)
   assert_int_equal(imap_examine(im, "INBOX", &st), 0);
   assert_int_equal(st.exists, 1000000);
   assert_int_equal(st.uidvalidity, 7);
-  if (imap_uid_search(im, "ALL", count_uid, sum) != 0)
+  if(imap_uid_search(im, "ALL", count_uid, sum) != 0)
     fail_msg("%s", imap_error(im));
   assert_int_equal(sum[0], 1000000);
   assert_int_equal(sum[1], 500000500000ull);
@@ -693,14 +713,15 @@ static void test_huge_literal(void **state)
   assert_int_equal(imap_examine(im, "INBOX", &st), 0);
   /* 3000 > max_body: drained and flagged; the next message still arrives
    * (its UID comes after the body) */
-  if (imap_uid_fetch(im, "11:12", &req, &h) != 0)
+  if(imap_uid_fetch(im, "11:12", &req, &h) != 0)
     fail_msg("%s", imap_error(im));
   assert_int_equal(g->messages, 2);
   assert_int_equal(g->uids[0], 11);
   assert_int_equal(g->uids[1], 12);
   /* 99999999999 bytes announced: refused before reading */
   assert_int_equal(imap_uid_fetch(im, "13", &req, &h), -1);
-  assert_contains(imap_error(im), "literal of 99999999999 bytes from 127.0.0.1:");
+  assert_contains(imap_error(im),
+                  "literal of 99999999999 bytes from 127.0.0.1:");
   assert_int_equal(imap_get_state(im), IMAP_STATE_BROKEN);
   got_free(g);
   imap_free(im);
@@ -712,11 +733,12 @@ struct flagged {
   char body[16];
 };
 
-static int fl_body(void *ctx, const struct imap_message *m, const void *d, size_t n)
+static int fl_body(void *ctx, const struct imap_message *m, const void *d,
+                   size_t n)
 {
   struct flagged *f = ctx;
   f->uid_during_body = m->uid;
-  if (n < sizeof(f->body))
+  if(n < sizeof(f->body))
     memcpy(f->body, d, n);
   return 0;
 }
@@ -724,7 +746,7 @@ static int fl_body(void *ctx, const struct imap_message *m, const void *d, size_
 static int fl_msg(void *ctx, struct imap_message *m)
 {
   struct flagged *f = ctx;
-  if (m->seq <= 2)
+  if(m->seq <= 2)
     f->too_large[m->seq] = m->body_too_large;
   return 0;
 }
@@ -746,7 +768,7 @@ static void test_huge_literal_flags(void **state)
   assert_int_equal(imap_uid_fetch(im, "11:12", &req, &h), 0);
   assert_true(f.too_large[1]);
   assert_false(f.too_large[2]);
-  assert_int_equal(f.uid_during_body, 0);   /* UID came after the body */
+  assert_int_equal(f.uid_during_body, 0); /* UID came after the body */
   assert_string_equal(f.body, "hello");
   imap_free(im);
 }
@@ -757,7 +779,7 @@ static int two_body(void *ctx, const struct imap_message *m, const void *d,
   struct flagged *f = ctx;
   /* on_body only ever sees a body that fits */
   f->too_large[0] |= m->body_too_large;
-  if (n < sizeof(f->body))
+  if(n < sizeof(f->body))
     memcpy(f->body, d, n);
   return 0;
 }
@@ -781,7 +803,7 @@ static void test_too_large_then_small(void **state)
   assert_int_equal(imap_uid_fetch(im, "11", &req, &h), 0);
   assert_string_equal(f.body, "hello");
   assert_false(f.too_large[0]);
-  assert_false(f.too_large[1]);   /* the last body, as on_message sees it */
+  assert_false(f.too_large[1]); /* the last body, as on_message sees it */
   imap_free(im);
 }
 
@@ -789,7 +811,7 @@ static int bs_msg(void *ctx, struct imap_message *m)
 {
   unsigned *have = ctx;
   /* the flag promises a tree: check the promise where it is made */
-  if ((m->have & IMAP_FETCH_BODYSTRUCTURE) && !m->bodystructure)
+  if((m->have & IMAP_FETCH_BODYSTRUCTURE) && !m->bodystructure)
     fail_msg("BODYSTRUCTURE flagged without a tree");
   *have = m->have;
   return 0;
@@ -804,7 +826,9 @@ static void test_two_bodystructures(void **state)
   struct imap_mailbox_status st;
   unsigned have = 0;
   struct imap_fetch_handler h = { NULL, bs_msg, &have };
-  struct imap_fetch_req req = { IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_INTERNALDATE, NULL };
+  struct imap_fetch_req req = {
+    IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_INTERNALDATE, NULL
+  };
   (void)state;
   im = connect_ok(&o);
   assert_int_equal(imap_login(im, "u", "p"), 0);

@@ -35,28 +35,29 @@ static struct ioc_result *scan(const char *text)
   return r;
 }
 
-#define NONE ((const char *const[]){ NULL })
+#define NONE      ((const char *const[]){ NULL })
 #define LIST(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static void test_ipv4(void **state)
 {
   struct ioc_result *r = scan(
-    "a 10.0.0.1, b 1234.5.6.7 c v1.2.3.4.5 d 192.168.0.300 e 255.255.255.255."
-    " f 010.1.1.1 g (8.8.8.8) h 1.2.3 i x10.0.0.2 j 10.0.0.1 k 172.16.0.1:8080");
+      "a 10.0.0.1, b 1234.5.6.7 c v1.2.3.4.5 d 192.168.0.300 e 255.255.255.255."
+      " f 010.1.1.1 g (8.8.8.8) h 1.2.3 i x10.0.0.2 j 10.0.0.1 k 172.16.0.1:8080");
   (void)state;
-  expect_kind(r, IOC_IP, LIST("10.0.0.1", "255.255.255.255", "8.8.8.8",
-                              "172.16.0.1"));
+  expect_kind(r, IOC_IP,
+              LIST("10.0.0.1", "255.255.255.255", "8.8.8.8", "172.16.0.1"));
   ioc_result_free(r);
 }
 
 static void test_ipv6(void **state)
 {
   struct ioc_result *r = scan(
-    "Note::Foo std::vector a ::ffff:10.1.2.3 b fe80::1%eth0 c 2001:db8::1. "
-    "d [2001:db8::2]:443 e dead:beef f 12:30:45 g ::1 h 2001:db8:::1");
+      "Note::Foo std::vector a ::ffff:10.1.2.3 b fe80::1%eth0 c 2001:db8::1. "
+      "d [2001:db8::2]:443 e dead:beef f 12:30:45 g ::1 h 2001:db8:::1");
   (void)state;
-  expect_kind(r, IOC_IP, LIST("::ffff:10.1.2.3", "fe80::1", "2001:db8::1",
-                              "2001:db8::2", "::1"));
+  expect_kind(
+      r, IOC_IP,
+      LIST("::ffff:10.1.2.3", "fe80::1", "2001:db8::1", "2001:db8::2", "::1"));
   ioc_result_free(r);
 }
 
@@ -65,9 +66,11 @@ static void test_hashes(void **state)
   char text[1024];
   const char *md5 = "d41d8cd98f00b204e9800998ecf8427e";
   const char *sha1 = "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709";
-  const char *sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-  const char *sha512 = "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
-                       "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
+  const char *sha256 =
+      "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  const char *sha512 =
+      "cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce"
+      "47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e";
   (void)state;
   snprintf(text, sizeof(text),
            "md5 %s. sha1 %s sha256:%s\nsha512 %s\n"
@@ -83,54 +86,65 @@ static void test_urls_text(void **state)
 {
   /* The test case of the Python connector, plus trimming and entities. */
   struct ioc_result *r = scan(
-    "See HTTPS://example.com/path and https://b\xc3\xbc" "cher.example/angebot\n"
-    "(http://paren.example.org/x), <http://angle.example.net/a?b=1&amp;c=2>. "
-    "https://en.wikipedia.org/wiki/Foo_(bar) end. http://bad_host/ "
-    "http://10.1.2.3:8080/p http://[2001:db8::5]/v6 http://no-tld/ "
-    "xhttp://glued.example.com/");
+      "See HTTPS://example.com/path and https://b\xc3\xbc"
+      "cher.example/angebot\n"
+      "(http://paren.example.org/x), <http://angle.example.net/a?b=1&amp;c=2>. "
+      "https://en.wikipedia.org/wiki/Foo_(bar) end. http://bad_host/ "
+      "http://10.1.2.3:8080/p http://[2001:db8::5]/v6 http://no-tld/ "
+      "xhttp://glued.example.com/");
   (void)state;
-  expect_kind(r, IOC_URL, LIST("HTTPS://example.com/path",
-    "https://b\xc3\xbc" "cher.example/angebot", "http://paren.example.org/x",
-    "http://angle.example.net/a?b=1&c=2",
-    "https://en.wikipedia.org/wiki/Foo_(bar)", "http://10.1.2.3:8080/p",
-    "http://[2001:db8::5]/v6"));
+  expect_kind(r, IOC_URL,
+              LIST("HTTPS://example.com/path",
+                   "https://b\xc3\xbc"
+                   "cher.example/angebot",
+                   "http://paren.example.org/x",
+                   "http://angle.example.net/a?b=1&c=2",
+                   "https://en.wikipedia.org/wiki/Foo_(bar)",
+                   "http://10.1.2.3:8080/p", "http://[2001:db8::5]/v6"));
   /* .example is not a public suffix; .com, .org and .net are. */
-  expect_kind(r, IOC_DOMAIN, LIST("example.com", "paren.example.org", "angle.example.net",
-                                  "en.wikipedia.org"));
+  expect_kind(r, IOC_DOMAIN,
+              LIST("example.com", "paren.example.org", "angle.example.net",
+                   "en.wikipedia.org"));
   ioc_result_free(r);
 }
 
 static void test_domains(void **state)
 {
-  struct ioc_result *r = scan(
-    "mail alice@Example.COM, bob@sub.b\xc3\xbc" "cher.de or x@unknown.zzzz "
-    "and y@co.uk and z@10.0.0.1 and me@github.io.");
+  struct ioc_result *r = scan("mail alice@Example.COM, bob@sub.b\xc3\xbc"
+                              "cher.de or x@unknown.zzzz "
+                              "and y@co.uk and z@10.0.0.1 and me@github.io.");
   (void)state;
-  expect_kind(r, IOC_DOMAIN, LIST("example.com", "sub.b\xc3\xbc" "cher.de",
-                                  "github.io"));
+  expect_kind(r, IOC_DOMAIN,
+              LIST("example.com",
+                   "sub.b\xc3\xbc"
+                   "cher.de",
+                   "github.io"));
   ioc_result_free(r);
 }
 
 static void test_html(void **state)
 {
   const char *html =
-    "<html><head><style>.a{color:#d41d8cd98f00b204e9800998ecf8427e}</style>"
-    "</head><body><p>Visit <a href=\"https://link.example.com/a?x=1&amp;y=2\">"
-    "here</a> or <a href='mailto:sec@phish.example.net?subject=hi'>us</a>."
-    "</p><img src=\"http://img.example.org/p.png\">"
-    "<div>text url http://text.example.com/t and 192.0.2.7</div>"
-    "<a href=\"javascript:alert(1)\">x</a></body></html>";
+      "<html><head><style>.a{color:#d41d8cd98f00b204e9800998ecf8427e}</style>"
+      "</head><body><p>Visit <a href=\"https://link.example.com/a?x=1&amp;y=2\">"
+      "here</a> or <a href='mailto:sec@phish.example.net?subject=hi'>us</a>."
+      "</p><img src=\"http://img.example.org/p.png\">"
+      "<div>text url http://text.example.com/t and 192.0.2.7</div>"
+      "<a href=\"javascript:alert(1)\">x</a></body></html>";
   struct ioc_result *r = ioc_result_new();
   struct buf text;
   (void)state;
   buf_init(&text, 1 << 20);
   assert_int_equal(ioc_scan_html(r, &all, html, strlen(html), &text), 0);
-  expect_kind(r, IOC_URL, LIST("https://link.example.com/a?x=1&y=2",
-    "http://img.example.org/p.png", "http://text.example.com/t"));
-  expect_kind(r, IOC_DOMAIN, LIST("link.example.com", "phish.example.net",
-    "img.example.org", "text.example.com"));
+  expect_kind(r, IOC_URL,
+              LIST("https://link.example.com/a?x=1&y=2",
+                   "http://img.example.org/p.png",
+                   "http://text.example.com/t"));
+  expect_kind(r, IOC_DOMAIN,
+              LIST("link.example.com", "phish.example.net", "img.example.org",
+                   "text.example.com"));
   expect_kind(r, IOC_IP, LIST("192.0.2.7"));
-  expect_kind(r, IOC_HASH, NONE);     /* CSS is not text */
+  expect_kind(r, IOC_HASH, NONE); /* CSS is not text */
   assert_non_null(strstr(text.data, "text url http://text.example.com/t"));
   buf_free(&text);
   ioc_result_free(r);
@@ -147,7 +161,7 @@ static void test_html_walk_edges(void **state)
   buf_init(&html, 1 << 20);
   buf_init(&text, 1 << 20);
   buf_puts(&html, "<style>a{background:url(http://style.example.com/x)}"
-           "<b>bold.example.com</b></style><p>one.example.com</p>two ");
+                  "<b>bold.example.com</b></style><p>one.example.com</p>two ");
   for(int i = 0; i < 600; i++)
     buf_puts(&html, "<div>");
   buf_puts(&html, "<a href='http://deep.example.org/'>x</a> deep.example.net");
@@ -193,7 +207,8 @@ static void test_validators(void **state)
   assert_true(ioc_domain_ok("www.example.co.uk", 17));
   assert_false(ioc_domain_ok("co.uk", 5));
   assert_false(ioc_domain_ok("host.invalid-tld", 16));
-  assert_int_equal(ioc_url_host("http://u:p@h.example.com:99/x", 29, &h, &hl), 1);
+  assert_int_equal(ioc_url_host("http://u:p@h.example.com:99/x", 29, &h, &hl),
+                   1);
   assert_int_equal(hl, 13);
   assert_memory_equal(h, "h.example.com", 13);
   assert_int_equal(ioc_url_host("http://h.example.com:99999/", 27, &h, &hl), 0);

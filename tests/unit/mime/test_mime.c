@@ -32,7 +32,7 @@ static char *load(const char *name, size_t *len_r)
 
   snprintf(path, sizeof(path), "%s/tests/data/mail/%s", src ? src : ".", name);
   f = fopen(path, "rb");
-  if (f == NULL)
+  if(f == NULL)
     fail_msg("cannot open fixture %s", path);
   assert_int_equal(fseek(f, 0, SEEK_END), 0);
   n = ftell(f);
@@ -54,8 +54,8 @@ static char *to_crlf(const char *in, size_t len, size_t *len_r)
   size_t i, j = 0;
 
   assert_non_null(out);
-  for (i = 0; i < len; i++) {
-    if (in[i] == '\n')
+  for(i = 0; i < len; i++) {
+    if(in[i] == '\n')
       out[j++] = '\r';
     out[j++] = in[i];
   }
@@ -76,7 +76,7 @@ static void fx_parse(struct fx *fx, const char *name, int crlf,
   const char *err = NULL;
 
   fx->data = load(name, &fx->len);
-  if (crlf) {
+  if(crlf) {
     size_t n;
     char *c = to_crlf(fx->data, fx->len, &n);
     free(fx->data);
@@ -99,8 +99,8 @@ static const struct mime_part *nth_part(const struct mime_message *msg,
 {
   const struct mime_part *p;
 
-  for (p = mime_message_root(msg); p != NULL; p = mime_part_next(p))
-    if (p->index == index)
+  for(p = mime_message_root(msg); p != NULL; p = mime_part_next(p))
+    if(p->index == index)
       return p;
   fail_msg("no part %u", index);
   return NULL;
@@ -112,8 +112,8 @@ static const struct mime_part *find_ct(const struct mime_message *msg,
 {
   const struct mime_part *p;
 
-  for (p = mime_message_root(msg); p != NULL; p = mime_part_next(p))
-    if (strcmp(p->content_type, ct) == 0 && n-- == 0)
+  for(p = mime_message_root(msg); p != NULL; p = mime_part_next(p))
+    if(strcmp(p->content_type, ct) == 0 && n-- == 0)
       return p;
   fail_msg("no part of type %s", ct);
   return NULL;
@@ -124,7 +124,7 @@ static char *text_of(const struct mime_message *msg, const struct mime_part *p)
   struct mime_data d;
 
   assert_int_equal(mime_part_text(msg, p, &d), 0);
-  return d.data;   /* caller frees */
+  return d.data; /* caller frees */
 }
 
 static void assert_text(const struct mime_message *msg,
@@ -143,7 +143,7 @@ static void check_tree(const struct mime_message *msg, const char *in,
   const struct mime_part *p;
   unsigned n = 0, expect_index = 0;
 
-  for (p = mime_message_root(msg); p != NULL; p = mime_part_next(p)) {
+  for(p = mime_message_root(msg); p != NULL; p = mime_part_next(p)) {
     const struct mime_part *c;
     unsigned nc = 0;
     size_t i;
@@ -151,23 +151,24 @@ static void check_tree(const struct mime_message *msg, const char *in,
     assert_int_equal(p->index, expect_index);
     expect_index++;
     n++;
-    if (p->parent != NULL)
+    if(p->parent != NULL)
       assert_int_equal(p->depth, p->parent->depth + 1);
     assert_true(p->depth <= mime_message_limits(msg)->max_depth);
-    for (c = p->children; c != NULL; c = c->next) {
+    for(c = p->children; c != NULL; c = c->next) {
       assert_ptr_equal(c->parent, p);
       nc++;
     }
     assert_int_equal(nc, p->nchildren);
     assert_non_null(p->content_type);
-    if (p->flags & MIME_PART_OVERFLOW)
+    if(p->flags & MIME_PART_OVERFLOW)
       assert_non_null(p->reason);
     /* a part outside any decoded copy lies inside the input */
-    if (p->body >= in && p->body <= in + len)
+    if(p->body >= in && p->body <= in + len)
       assert_true(p->body + p->body_len <= in + len);
-    for (i = 0; i < p->nheaders; i++) {
+    for(i = 0; i < p->nheaders; i++) {
       assert_int_equal(strlen(p->headers[i].value), p->headers[i].value_len);
-      assert_int_equal(strlen(p->headers[i].decoded), p->headers[i].decoded_len);
+      assert_int_equal(strlen(p->headers[i].decoded),
+                       p->headers[i].decoded_len);
     }
   }
   assert_int_equal(n, mime_message_part_count(msg));
@@ -181,7 +182,7 @@ static size_t touch_all(const struct mime_message *msg)
   const struct mime_part *p;
   size_t total = 0;
 
-  for (p = mime_message_root(msg); p != NULL; p = mime_part_next(p)) {
+  for(p = mime_message_root(msg); p != NULL; p = mime_part_next(p)) {
     struct mime_data d;
     int64_t t;
 
@@ -194,7 +195,7 @@ static size_t touch_all(const struct mime_message *msg)
     mime_data_free(&d);
     (void)mime_part_is_attachment(p);
     (void)mime_part_is_body(p);
-    if (mime_header_get(p, "Date") != NULL)
+    if(mime_header_get(p, "Date") != NULL)
       (void)mime_parse_date(mime_header_get(p, "Date"), &t);
   }
   return total;
@@ -210,7 +211,7 @@ static void test_alternative(void **state)
   int crlf;
 
   (void)state;
-  for (crlf = 0; crlf < 2; crlf++) {
+  for(crlf = 0; crlf < 2; crlf++) {
     fx_parse(&fx, "alternative.eml", crlf, NULL);
     root = mime_message_root(fx.msg);
     assert_string_equal(root->content_type, "multipart/alternative");
@@ -221,7 +222,8 @@ static void test_alternative(void **state)
     assert_string_equal(mime_header_get(root, "from"),
                         "\"Alice Example\" <alice@example.org>");
     assert_string_equal(mime_header_get(root, "Subject"), "Lunch?");
-    assert_string_equal(mime_header_get(root, "Message-ID"), "<alt-1@example.org>");
+    assert_string_equal(mime_header_get(root, "Message-ID"),
+                        "<alt-1@example.org>");
     assert_int_equal(mime_parse_date(mime_header_get(root, "Date"), &t), 0);
     assert_int_equal(t, 1751359957);
 
@@ -232,7 +234,8 @@ static void test_alternative(void **state)
     assert_int_equal(plain->encoding, MIME_ENC_QP);
     assert_true(mime_part_is_body(plain));
     assert_false(mime_part_is_attachment(plain));
-    assert_text(fx.msg, plain, "Caf\xC3\xA9 at noon? This line is long and uses "
+    assert_text(fx.msg, plain,
+                "Caf\xC3\xA9 at noon? This line is long and uses "
                 "a soft break here to continue.\nSecond line.");
     assert_string_equal(html->content_type, "text/html");
     assert_true(mime_part_is_body(html));
@@ -253,7 +256,7 @@ static void test_nested(void **state)
   int crlf;
 
   (void)state;
-  for (crlf = 0; crlf < 2; crlf++) {
+  for(crlf = 0; crlf < 2; crlf++) {
     fx_parse(&fx, "nested.eml", crlf, NULL);
     check_tree(fx.msg, fx.data, fx.len);
     root = mime_message_root(fx.msg);
@@ -272,7 +275,7 @@ static void test_nested(void **state)
     png = alt->next;
     assert_string_equal(png->content_type, "image/png");
     assert_string_equal(png->disposition, "inline");
-    assert_true(mime_part_is_attachment(png));   /* not text */
+    assert_true(mime_part_is_attachment(png)); /* not text */
     assert_string_equal(mime_header_get(png, "content-id"), "<dot@x>");
     assert_int_equal(mime_part_decode(fx.msg, png, &d), 0);
     assert_true(d.len > 8 && memcmp(d.data, "\x89PNG\r\n\x1a\n", 8) == 0);
@@ -286,7 +289,8 @@ static void test_nested(void **state)
     assert_memory_equal(d.data, "%PDF-1.4\n%minimal\n", 18);
     mime_data_free(&d);
     assert_int_equal(mime_message_flags(fx.msg) &
-                     (MIME_PART_OVERFLOW | MIME_PART_NO_END_BOUNDARY), 0);
+                         (MIME_PART_OVERFLOW | MIME_PART_NO_END_BOUNDARY),
+                     0);
     fx_free(&fx);
   }
 }
@@ -322,11 +326,13 @@ static void test_attached_message(void **state)
   assert_string_equal(h->value,
                       "=?utf-8?q?Mallory_M=C3=BCller?= <mallory@bad.example>");
   assert_string_equal(mime_header_get(inner, "Subject"), "Rechnung 42");
-  for (h = mime_header_find(inner, "received", NULL); h != NULL;
-       h = mime_header_find(inner, "received", h)) {
-    assert_string_equal(h->value, n == 0 ?
-      "from a.bad.example by mx.example.org; Mon, 3 Mar 2025 10:00:00 +0000" :
-      "from b.bad.example by a.bad.example; Mon, 3 Mar 2025 09:59:00 +0000");
+  for(h = mime_header_find(inner, "received", NULL); h != NULL;
+      h = mime_header_find(inner, "received", h)) {
+    assert_string_equal(
+        h->value,
+        n == 0
+            ? "from a.bad.example by mx.example.org; Mon, 3 Mar 2025 10:00:00 +0000"
+            : "from b.bad.example by a.bad.example; Mon, 3 Mar 2025 09:59:00 +0000");
     n++;
   }
   assert_int_equal(n, 2);
@@ -339,7 +345,8 @@ static void test_attached_message(void **state)
   assert_int_equal(exe->depth, 3);
   assert_int_equal(mime_part_decode(fx.msg, exe, &d), 0);
   assert_int_equal(d.len, 16);
-  assert_memory_equal(d.data, "MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00", 16);
+  assert_memory_equal(
+      d.data, "MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00", 16);
   mime_data_free(&d);
   /* top-level headers are the outer mail's */
   assert_string_equal(mime_header_get(root, "Subject"), "Fwd: suspicious");
@@ -356,7 +363,8 @@ static char *report_xml(size_t *len_r)
   char *x;
 
   fx_parse(&fx, "dmarc-textxml.eml", 0, NULL);
-  assert_int_equal(mime_part_decode(fx.msg, find_ct(fx.msg, "text/xml", 0), &d), 0);
+  assert_int_equal(mime_part_decode(fx.msg, find_ct(fx.msg, "text/xml", 0), &d),
+                   0);
   x = d.data;
   *len_r = d.len;
   fx_free(&fx);
@@ -383,8 +391,10 @@ static void assert_gzip_is_report(const char *gz, size_t len)
   free(xml);
 }
 
-static const char ZNAME[] = "reporter.example!example.com!1700000000!1700086399.zip";
-static const char GNAME[] = "reporter.example!example.com!1700000000!1700086399.xml.gz";
+static const char ZNAME[] =
+    "reporter.example!example.com!1700000000!1700086399.zip";
+static const char GNAME[] =
+    "reporter.example!example.com!1700000000!1700086399.xml.gz";
 
 static void test_dmarc_shapes(void **state)
 {
@@ -411,11 +421,13 @@ static void test_dmarc_shapes(void **state)
   (void)state;
   /* the clean 76-column zip is the reference for every zip shape */
   fx_parse(&ref, "dmarc-zip.eml", 0, NULL);
-  assert_int_equal(mime_part_decode(ref.msg, find_ct(ref.msg, "application/zip", 0), &zref), 0);
+  assert_int_equal(
+      mime_part_decode(ref.msg, find_ct(ref.msg, "application/zip", 0), &zref),
+      0);
   assert_memory_equal(zref.data, "PK\x03\x04", 4);
 
-  for (crlf = 0; crlf < 2; crlf++) {
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for(crlf = 0; crlf < 2; crlf++) {
+    for(i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
       const struct mime_part *p, *found = NULL;
       struct fx fx;
       int payloads = 0;
@@ -425,20 +437,21 @@ static void test_dmarc_shapes(void **state)
       assert_non_null(mime_header_get(mime_message_root(fx.msg), "Subject"));
       assert_non_null(mime_header_get(mime_message_root(fx.msg), "Message-ID"));
       /* what the DMARC input does: every leaf, sniffed by content */
-      for (p = mime_message_root(fx.msg); p != NULL; p = mime_part_next(p)) {
+      for(p = mime_message_root(fx.msg); p != NULL; p = mime_part_next(p)) {
         struct mime_data d;
 
-        if (!mime_part_is_leaf(p))
+        if(!mime_part_is_leaf(p))
           continue;
         assert_int_equal(mime_part_decode(fx.msg, p, &d), 0);
-        if (d.len >= 4 && (memcmp(d.data, "PK\x03\x04", 4) == 0 ||
-                           memcmp(d.data, "\x1f\x8b", 2) == 0)) {
+        if(d.len >= 4 && (memcmp(d.data, "PK\x03\x04", 4) == 0 ||
+                          memcmp(d.data, "\x1f\x8b", 2) == 0)) {
           payloads++;
           found = p;
-          if (cases[i].gz) {
+          if(cases[i].gz) {
             assert_memory_equal(d.data, "\x1f\x8b", 2);
             assert_gzip_is_report(d.data, d.len);
-          } else {
+          }
+          else {
             assert_int_equal(d.len, zref.len);
             assert_memory_equal(d.data, zref.data, zref.len);
           }
@@ -446,10 +459,10 @@ static void test_dmarc_shapes(void **state)
         }
         mime_data_free(&d);
       }
-      if (payloads != 1)
+      if(payloads != 1)
         fail_msg("%s: %d payloads", cases[i].file, payloads);
       assert_string_equal(found->content_type, cases[i].ct);
-      if (cases[i].name == NULL)
+      if(cases[i].name == NULL)
         assert_null(found->filename);
       else
         assert_string_equal(found->filename, cases[i].name);
@@ -471,14 +484,14 @@ static void test_dmarc_textxml(void **state)
   (void)state;
   fx_parse(&fx, "dmarc-textxml.eml", 0, NULL);
   x = find_ct(fx.msg, "text/xml", 0);
-  if (!x) {             /* cmocka's fail() does not return to gcc's eyes */
+  if(!x) { /* cmocka's fail() does not return to gcc's eyes */
     fail_msg("no text/xml part");
     return;
   }
   assert_string_equal(x->disposition, "inline");
   assert_null(x->filename);
   assert_true(mime_part_is_leaf(x));
-  assert_true(mime_part_is_attachment(x));   /* not text/plain or html */
+  assert_true(mime_part_is_attachment(x)); /* not text/plain or html */
   assert_false(mime_part_is_body(x));
   t = text_of(fx.msg, x);
   assert_true(strncmp(t, "<?xml version=\"1.0\"", 19) == 0);
@@ -495,21 +508,23 @@ static void test_exchange_quirks(void **state)
   int crlf;
 
   (void)state;
-  for (crlf = 0; crlf < 2; crlf++) {
+  for(crlf = 0; crlf < 2; crlf++) {
     fx_parse(&fx, "dmarc-exchange.eml", crlf, NULL);
     root = mime_message_root(fx.msg);
     /* lower-case "Content-type", boundary on a folded line */
     assert_string_equal(root->content_type, "multipart/mixed");
     assert_string_equal(root->boundary, "_004_exch_");
     /* split encoded subject joined; blanks between the words dropped */
-    assert_string_equal(mime_header_get(root, "Subject"),
-      "Report domain: example.com Submitter: protection.outlook.example");
+    assert_string_equal(
+        mime_header_get(root, "Subject"),
+        "Report domain: example.com Submitter: protection.outlook.example");
     assert_string_equal(mime_header_get(root, "From"),
                         "\"DMARC Reporter\" <dmarc@reporter.example>");
     /* the stray line without a leading blank stays in To, and the fields
      * after it are still fields */
-    assert_string_equal(mime_header_get(root, "To"),
-      "dmarc-rua@example.com, dmarc-copy@example.com, dmarc-third@example.com");
+    assert_string_equal(
+        mime_header_get(root, "To"),
+        "dmarc-rua@example.com, dmarc-copy@example.com, dmarc-third@example.com");
     assert_string_equal(mime_header_get(root, "Thread-Topic"),
                         "Report domain: example.com");
     assert_int_equal(root->flags & MIME_PART_NO_HEADER_END, 0);
@@ -522,15 +537,17 @@ static void test_exchange_quirks(void **state)
     html = rel->children;
     assert_string_equal(html->charset, "utf8");
     assert_true(mime_part_is_body(html));
-    assert_text(fx.msg, html, "<p>This is a DMARC aggregate report \xE2\x80\x94 "
+    assert_text(fx.msg, html,
+                "<p>This is a DMARC aggregate report \xE2\x80\x94 "
                 "see attachment.</p>");
     typo = rel->next;
-    assert_int_equal(typo->content_type_explicit, 0);   /* "ContentType:" */
+    assert_int_equal(typo->content_type_explicit, 0); /* "ContentType:" */
     assert_string_equal(typo->content_type, "text/plain");
     assert_non_null(mime_header_find(typo, "ContentType", NULL));
     footer = typo->next;
     assert_true(mime_part_is_body(footer));
-    assert_text(fx.msg, footer, "-- Scanned by the gateway. No threats found. --\n");
+    assert_text(fx.msg, footer,
+                "-- Scanned by the gateway. No threats found. --\n");
     check_tree(fx.msg, fx.data, fx.len);
     fx_free(&fx);
   }
@@ -541,10 +558,11 @@ static void test_exchange_quirks(void **state)
 static void test_charsets(void **state)
 {
   static const char *const want[] = {
-    "Gr\xC3\xBC\xC3\x9F" "e aus K\xC3\xB6ln",
+    "Gr\xC3\xBC\xC3\x9F"
+    "e aus K\xC3\xB6ln",
     "\xE2\x80\x9CQuoted\xE2\x80\x9D \xE2\x82\xAC price \xE2\x80\x93 caf\xC3\xA9",
     "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE3\x83\x86\xE3\x82\xAD"
-      "\xE3\x82\xB9\xE3\x83\x88\\\xE3\x81\xA7\xE3\x81\x99",
+    "\xE3\x82\xB9\xE3\x83\x88\\\xE3\x81\xA7\xE3\x81\x99",
     "\xCE\x95\xCE\xBB\xCE\xBB\xCE\xB7\xCE\xBD\xCE\xB9\xCE\xBA\xCE\xAC \xE2\x9C\x93",
     "no charset but UTF-8 \xE2\x9C\x93",
     "unknown label caf\xC3\xA9",
@@ -552,8 +570,8 @@ static void test_charsets(void **state)
     "\xE6\x97\xA5\xE6\x9C\xAC",
   };
   static const char *const used[] = {
-    "windows-1252", "windows-1252", "CP932", "UTF-8", "UTF-8", "windows-1252",
-    "UTF-8", "iso-2022-jp",
+    "windows-1252", "windows-1252", "CP932", "UTF-8",
+    "UTF-8",        "windows-1252", "UTF-8", "iso-2022-jp",
   };
   struct fx fx;
   const struct mime_part *p;
@@ -561,11 +579,13 @@ static void test_charsets(void **state)
   int crlf;
 
   (void)state;
-  for (crlf = 0; crlf < 2; crlf++) {
+  for(crlf = 0; crlf < 2; crlf++) {
     fx_parse(&fx, "charsets.eml", crlf, NULL);
     assert_string_equal(mime_header_get(mime_message_root(fx.msg), "Subject"),
-                        "Gr\xC3\xBC\xC3\x9F" "e");
-    for (i = 0, p = mime_message_root(fx.msg)->children; p != NULL; p = p->next, i++) {
+                        "Gr\xC3\xBC\xC3\x9F"
+                        "e");
+    for(i = 0, p = mime_message_root(fx.msg)->children; p != NULL;
+        p = p->next, i++) {
       struct mime_data d;
 
       assert_true(i < sizeof(want) / sizeof(want[0]));
@@ -587,12 +607,18 @@ static void test_charset_direct(void **state)
 
   (void)state;
   /* invalid bytes in a declared charset become U+FFFD, the rest survives */
-  assert_int_equal(mime_charset_to_utf8("utf-8", "a\xFF" "b", 3, 0, &d), 0);
-  assert_string_equal(d.data, "a\xEF\xBF\xBD" "b");
+  assert_int_equal(mime_charset_to_utf8("utf-8",
+                                        "a\xFF"
+                                        "b",
+                                        3, 0, &d),
+                   0);
+  assert_string_equal(d.data, "a\xEF\xBF\xBD"
+                              "b");
   assert_true(d.flags & MIME_DATA_DAMAGED);
   mime_data_free(&d);
-  assert_int_equal(mime_charset_to_utf8("shift_jis", "\x82\xA0\x82", 3, 0, &d), 0);
-  assert_string_equal(d.data, "\xE3\x81\x82\xEF\xBF\xBD");   /* truncated char */
+  assert_int_equal(mime_charset_to_utf8("shift_jis", "\x82\xA0\x82", 3, 0, &d),
+                   0);
+  assert_string_equal(d.data, "\xE3\x81\x82\xEF\xBF\xBD"); /* truncated char */
   mime_data_free(&d);
   /* a charset name that could reach iconv as a path is refused */
   assert_int_equal(mime_charset_to_utf8("../../x", "caf\xE9", 4, 0, &d), 0);
@@ -600,11 +626,13 @@ static void test_charset_direct(void **state)
   assert_true(d.flags & MIME_DATA_FALLBACK);
   mime_data_free(&d);
   /* the windows-1252 holes map to C1 controls instead of failing */
-  assert_int_equal(mime_charset_to_utf8("windows-1252", "\x81\x80", 2, 0, &d), 0);
+  assert_int_equal(mime_charset_to_utf8("windows-1252", "\x81\x80", 2, 0, &d),
+                   0);
   assert_string_equal(d.data, "\xC2\x81\xE2\x82\xAC");
   mime_data_free(&d);
   /* the cap cuts on a character boundary */
-  assert_int_equal(mime_charset_to_utf8("iso-8859-1", "\xE9\xE9\xE9", 3, 5, &d), 0);
+  assert_int_equal(mime_charset_to_utf8("iso-8859-1", "\xE9\xE9\xE9", 3, 5, &d),
+                   0);
   assert_string_equal(d.data, "\xC3\xA9\xC3\xA9");
   assert_true(d.flags & MIME_DATA_TRUNCATED);
   mime_data_free(&d);
@@ -621,7 +649,7 @@ static void check_words(const char *in, const char *want)
   char *s = mime_header_decode(in, strlen(in), &n);
 
   assert_non_null(s);
-  if (strcmp(s, want) != 0)
+  if(strcmp(s, want) != 0)
     fail_msg("decode(%s) = \"%s\", want \"%s\"", in, s, want);
   assert_int_equal(n, strlen(want));
   free(s);
@@ -665,18 +693,21 @@ static void test_rfc2231_filenames(void **state)
   int crlf;
 
   (void)state;
-  for (crlf = 0; crlf < 2; crlf++) {
+  for(crlf = 0; crlf < 2; crlf++) {
     fx_parse(&fx, "rfc2231.eml", crlf, NULL);
     p = mime_message_root(fx.msg)->children;
     assert_string_equal(p->filename, "\xE2\x82\xAC rates for Q1.xml.gz");
     p = p->next;
-    assert_string_equal(p->filename, "Gr\xC3\xBC\xC3\x9F" "e.pdf");
+    assert_string_equal(p->filename, "Gr\xC3\xBC\xC3\x9F"
+                                     "e.pdf");
     p = p->next;
-    assert_string_equal(p->filename,
-      "\xD0\x9E\xD1\x82\xD1\x87\xD1\x91\xD1\x82.pdf");   /* RFC 2047 in a name */
+    assert_string_equal(
+        p->filename,
+        "\xD0\x9E\xD1\x82\xD1\x87\xD1\x91\xD1\x82.pdf"); /* RFC 2047 in a name
+                                                          */
     p = p->next;
-    assert_string_equal(p->filename, "a-b.txt");   /* sections out of order */
-    assert_true(mime_part_is_attachment(p));       /* text, but attachment */
+    assert_string_equal(p->filename, "a-b.txt"); /* sections out of order */
+    assert_true(mime_part_is_attachment(p));     /* text, but attachment */
     p = p->next;
     assert_string_equal(p->filename, "we\"ird; name.txt");
     assert_int_equal(p->ndisp_params, 2);
@@ -715,32 +746,38 @@ static void assert_decoded(const char *mail, const char *want, size_t wlen,
 static void test_qp(void **state)
 {
   (void)state;
-  assert_decoded("Content-Transfer-Encoding: quoted-printable\n\n"
-                 "soft=\nbreak=\r\nCRLF and=  \ntrailing blanks after =\n"
-                 "a=3Db =3d =ZZ =4 trailing   \nend=",
-                 "softbreakCRLF andtrailing blanks after a=b = =ZZ =4 trailing\nend",
-                 sizeof("softbreakCRLF andtrailing blanks after a=b = =ZZ =4 trailing\nend") - 1,
-                 0);
+  assert_decoded(
+      "Content-Transfer-Encoding: quoted-printable\n\n"
+      "soft=\nbreak=\r\nCRLF and=  \ntrailing blanks after =\n"
+      "a=3Db =3d =ZZ =4 trailing   \nend=",
+      "softbreakCRLF andtrailing blanks after a=b = =ZZ =4 trailing\nend",
+      sizeof(
+          "softbreakCRLF andtrailing blanks after a=b = =ZZ =4 trailing\nend") -
+          1,
+      0);
   /* a tab-only line and an '=' at the very end */
-  assert_decoded("Content-Transfer-Encoding: Quoted-Printable\n\n\t\nx=",
-                 "\nx", 2, 0);
+  assert_decoded("Content-Transfer-Encoding: Quoted-Printable\n\n\t\nx=", "\nx",
+                 2, 0);
 }
 
 static void test_base64_junk(void **state)
 {
   (void)state;
-  assert_decoded("Content-Transfer-Encoding: base64\n\nSGVs\n bG8\t\r\nsIHdv\ncmxk\n",
-                 "Hello, world", 12, 0);
+  assert_decoded(
+      "Content-Transfer-Encoding: base64\n\nSGVs\n bG8\t\r\nsIHdv\ncmxk\n",
+      "Hello, world", 12, 0);
   /* junk characters are skipped and reported */
-  assert_decoded("Content-Transfer-Encoding: BASE64\n\nSG*Vs#bG8=\n",
-                 "Hello", 5, MIME_DATA_DAMAGED);
+  assert_decoded("Content-Transfer-Encoding: BASE64\n\nSG*Vs#bG8=\n", "Hello",
+                 5, MIME_DATA_DAMAGED);
   /* missing padding; concatenated padded blocks */
   assert_decoded("Content-Transfer-Encoding: base64\n\nSGk\n", "Hi", 2, 0);
-  assert_decoded("Content-Transfer-Encoding: base64\n\nSGk=SGk=\n", "HiHi", 4, 0);
+  assert_decoded("Content-Transfer-Encoding: base64\n\nSGk=SGk=\n", "HiHi", 4,
+                 0);
   assert_decoded("Content-Transfer-Encoding: base64\n\nS\n", "", 0,
                  MIME_DATA_DAMAGED);
   /* unknown encodings pass through */
-  assert_decoded("Content-Transfer-Encoding: x-uuencode\n\nbegin", "begin", 5, 0);
+  assert_decoded("Content-Transfer-Encoding: x-uuencode\n\nbegin", "begin", 5,
+                 0);
 }
 
 static void test_decoded_limit(void **state)
@@ -770,24 +807,28 @@ static void test_decoded_limit(void **state)
 static void test_crlf_equivalence(void **state)
 {
   static const char *const files[] = {
-    "alternative.eml", "nested.eml", "attached-message.eml", "dmarc-zip.eml",
-    "dmarc-xzip.eml", "dmarc-comcast.eml", "dmarc-ses.eml",
-    "dmarc-gzip-noname.eml", "dmarc-textxml.eml", "dmarc-wholebody.eml",
-    "dmarc-forwarded.eml", "dmarc-exchange.eml", "charsets.eml",
-    "rfc2231.eml", "missing-end.eml",
+    "alternative.eml",      "nested.eml",
+    "attached-message.eml", "dmarc-zip.eml",
+    "dmarc-xzip.eml",       "dmarc-comcast.eml",
+    "dmarc-ses.eml",        "dmarc-gzip-noname.eml",
+    "dmarc-textxml.eml",    "dmarc-wholebody.eml",
+    "dmarc-forwarded.eml",  "dmarc-exchange.eml",
+    "charsets.eml",         "rfc2231.eml",
+    "missing-end.eml",
   };
   size_t f;
 
   (void)state;
-  for (f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+  for(f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
     struct fx lf, cr;
     const struct mime_part *a, *b;
 
     fx_parse(&lf, files[f], 0, NULL);
     fx_parse(&cr, files[f], 1, NULL);
-    assert_int_equal(mime_message_part_count(lf.msg), mime_message_part_count(cr.msg));
-    for (a = mime_message_root(lf.msg), b = mime_message_root(cr.msg);
-         a != NULL && b != NULL; a = mime_part_next(a), b = mime_part_next(b)) {
+    assert_int_equal(mime_message_part_count(lf.msg),
+                     mime_message_part_count(cr.msg));
+    for(a = mime_message_root(lf.msg), b = mime_message_root(cr.msg);
+        a != NULL && b != NULL; a = mime_part_next(a), b = mime_part_next(b)) {
       struct mime_data da, db;
       size_t i;
 
@@ -795,24 +836,25 @@ static void test_crlf_equivalence(void **state)
       assert_int_equal(a->flags, b->flags);
       assert_int_equal(a->nchildren, b->nchildren);
       assert_int_equal(a->nheaders, b->nheaders);
-      for (i = 0; i < a->nheaders; i++) {
+      for(i = 0; i < a->nheaders; i++) {
         assert_string_equal(a->headers[i].name, b->headers[i].name);
         assert_string_equal(a->headers[i].decoded, b->headers[i].decoded);
       }
-      if (a->filename != NULL)
+      if(a->filename != NULL)
         assert_string_equal(a->filename, b->filename);
       else
         assert_null(b->filename);
-      if (!mime_part_is_leaf(a))
+      if(!mime_part_is_leaf(a))
         continue;
-      if (a->encoding == MIME_ENC_BASE64) {
+      if(a->encoding == MIME_ENC_BASE64) {
         assert_int_equal(mime_part_decode(lf.msg, a, &da), 0);
         assert_int_equal(mime_part_decode(cr.msg, b, &db), 0);
-      } else {
+      }
+      else {
         assert_int_equal(mime_part_text(lf.msg, a, &da), 0);
         assert_int_equal(mime_part_text(cr.msg, b, &db), 0);
       }
-      if (da.len != db.len || memcmp(da.data, db.data, da.len) != 0)
+      if(da.len != db.len || memcmp(da.data, db.data, da.len) != 0)
         fail_msg("%s part %u differs between LF and CRLF", files[f], a->index);
       mime_data_free(&da);
       mime_data_free(&db);
@@ -831,10 +873,10 @@ static void test_missing_end_boundary(void **state)
   int crlf;
 
   (void)state;
-  for (crlf = 0; crlf < 2; crlf++) {
+  for(crlf = 0; crlf < 2; crlf++) {
     fx_parse(&fx, "missing-end.eml", crlf, NULL);
     root = mime_message_root(fx.msg);
-    assert_string_equal(root->boundary, "simple");   /* unquoted */
+    assert_string_equal(root->boundary, "simple"); /* unquoted */
     assert_true(root->flags & MIME_PART_MULTIPART);
     assert_true(root->flags & MIME_PART_NO_END_BOUNDARY);
     assert_int_equal(root->nchildren, 2);
@@ -861,7 +903,7 @@ static void test_odd_inputs(void **state)
   assert_string_equal(d.data, "");
   mime_data_free(&d);
   mime_message_free(&msg);
-  mime_message_free(&msg);   /* second free is a no-op */
+  mime_message_free(&msg); /* second free is a no-op */
 
   /* no empty line after the fields: the body starts at the first line that
    * is not a field */
@@ -883,7 +925,8 @@ static void test_odd_inputs(void **state)
   mime_message_free(&msg);
 
   /* mbox "From " line, continuation before any field, NUL in a value */
-  msg = parse_str("From someone Mon Jan  1 00:00:00 2024\n cont\nSubject: a\n\nb");
+  msg = parse_str(
+      "From someone Mon Jan  1 00:00:00 2024\n cont\nSubject: a\n\nb");
   r = mime_message_root(msg);
   assert_int_equal(r->nheaders, 1);
   assert_string_equal(mime_header_get(r, "subject"), "a");
@@ -895,7 +938,8 @@ static void test_odd_inputs(void **state)
   assert_true(r->flags & MIME_PART_BAD_MULTIPART);
   assert_true(mime_part_is_leaf(r));
   mime_message_free(&msg);
-  msg = parse_str("Content-Type: multipart/mixed; boundary=zz\n\n--x\n\nbody\n");
+  msg =
+      parse_str("Content-Type: multipart/mixed; boundary=zz\n\n--x\n\nbody\n");
   r = mime_message_root(msg);
   assert_true(r->flags & MIME_PART_BAD_MULTIPART);
   assert_true(mime_part_is_leaf(r));
@@ -906,12 +950,14 @@ static void test_odd_inputs(void **state)
                   "Subject: inner\n\nhi\n--d--\n");
   r = mime_message_root(msg);
   assert_string_equal(r->children->content_type, "message/rfc822");
-  assert_string_equal(mime_header_get(r->children->children, "Subject"), "inner");
+  assert_string_equal(mime_header_get(r->children->children, "Subject"),
+                      "inner");
   mime_message_free(&msg);
 
   /* base64-encoded message/rfc822 (forbidden, but sent) is still walked */
-  msg = parse_str("Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
-                  "U3ViamVjdDogZW5jb2RlZAoKYm9keQo=\n");
+  msg = parse_str(
+      "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+      "U3ViamVjdDogZW5jb2RlZAoKYm9keQo=\n");
   r = mime_message_root(msg);
   assert_true(r->flags & MIME_PART_MESSAGE);
   assert_string_equal(mime_header_get(r->children, "Subject"), "encoded");
@@ -930,7 +976,8 @@ static void test_dates(void **state)
   assert_int_equal(t, 18000);
   assert_int_equal(mime_parse_date("Thu, 29 Feb 2024 23:59:60 -0930", &t), 0);
   assert_int_equal(t, 1709285400);
-  assert_int_equal(mime_parse_date(" (c) Tue,  1 Jul 2025 10:52:37 +0200 (CEST)", &t), 0);
+  assert_int_equal(
+      mime_parse_date(" (c) Tue,  1 Jul 2025 10:52:37 +0200 (CEST)", &t), 0);
   assert_int_equal(t, 1751359957);
   assert_int_equal(mime_parse_date("15 November 2023 08:30 GMT", &t), 0);
   assert_int_equal(t, 1700037000);
@@ -949,30 +996,39 @@ static void test_limit_depth(void **state)
   int i, kind;
 
   (void)state;
-  for (kind = 0; kind < 2; kind++) {
+  for(kind = 0; kind < 2; kind++) {
     buf_init(&b, 1 << 20);
-    for (i = 0; i < 40; i++) {
-      if (kind == 0)
-        assert_int_equal(buf_printf(&b, "Content-Type: multipart/mixed; boundary=\"d%d\"\n\n--d%d\n", i, i), 0);
+    for(i = 0; i < 40; i++) {
+      if(kind == 0)
+        assert_int_equal(
+            buf_printf(
+                &b,
+                "Content-Type: multipart/mixed; boundary=\"d%d\"\n\n--d%d\n", i,
+                i),
+            0);
       else
-        assert_int_equal(buf_printf(&b, "Subject: level %d\nContent-Type: message/rfc822\n\n", i), 0);
+        assert_int_equal(
+            buf_printf(
+                &b, "Subject: level %d\nContent-Type: message/rfc822\n\n", i),
+            0);
     }
-    assert_int_equal(buf_puts(&b, "Content-Type: text/plain\n\ninnermost\n"), 0);
+    assert_int_equal(buf_puts(&b, "Content-Type: text/plain\n\ninnermost\n"),
+                     0);
     assert_int_equal(mime_parse(b.data, b.len, NULL, &msg, NULL), 0);
     check_tree(msg, b.data, b.len);
     assert_true(mime_message_flags(msg) & MIME_PART_OVERFLOW);
-    for (p = mime_message_root(msg); p != NULL; p = mime_part_next(p))
-      if (p->flags & MIME_PART_OVERFLOW) {
+    for(p = mime_message_root(msg); p != NULL; p = mime_part_next(p))
+      if(p->flags & MIME_PART_OVERFLOW) {
         assert_null(cut);
         cut = p;
       }
-    if (cut == NULL) {
+    if(cut == NULL) {
       fail_msg("no part was cut");
       return;
     }
     assert_int_equal(cut->depth, MIME_DEFAULT_MAX_DEPTH);
     assert_non_null(strstr(cut->reason, "max_depth"));
-    assert_true(mime_part_is_leaf(cut));    /* opaque content */
+    assert_true(mime_part_is_leaf(cut)); /* opaque content */
     assert_int_equal(mime_message_part_count(msg), MIME_DEFAULT_MAX_DEPTH + 1);
     touch_all(msg);
     mime_message_free(&msg);
@@ -991,9 +1047,11 @@ static void test_limit_parts(void **state)
 
   (void)state;
   buf_init(&b, 1 << 22);
-  assert_int_equal(buf_puts(&b, "Content-Type: multipart/mixed; boundary=p\n\n"), 0);
-  for (i = 0; i < 1500; i++)
-    assert_int_equal(buf_printf(&b, "--p\nContent-Type: text/plain\n\npart %d\n", i), 0);
+  assert_int_equal(
+      buf_puts(&b, "Content-Type: multipart/mixed; boundary=p\n\n"), 0);
+  for(i = 0; i < 1500; i++)
+    assert_int_equal(
+        buf_printf(&b, "--p\nContent-Type: text/plain\n\npart %d\n", i), 0);
   assert_int_equal(buf_puts(&b, "--p--\n"), 0);
   assert_int_equal(mime_parse(b.data, b.len, NULL, &msg, NULL), 0);
   check_tree(msg, b.data, b.len);
@@ -1008,9 +1066,13 @@ static void test_limit_parts(void **state)
   /* a small custom limit, and a message/rfc822 that no longer fits */
   lim.max_parts = 3;
   buf_reset(&b);
-  assert_int_equal(buf_puts(&b, "Content-Type: multipart/mixed; boundary=p\n\n"
-                   "--p\n\none\n--p\nContent-Type: message/rfc822\n\nSubject: x\n\ny\n"
-                   "--p\n\nthree\n--p--\n"), 0);
+  assert_int_equal(
+      buf_puts(
+          &b,
+          "Content-Type: multipart/mixed; boundary=p\n\n"
+          "--p\n\none\n--p\nContent-Type: message/rfc822\n\nSubject: x\n\ny\n"
+          "--p\n\nthree\n--p--\n"),
+      0);
   assert_int_equal(mime_parse(b.data, b.len, &lim, &msg, NULL), 0);
   root = mime_message_root(msg);
   assert_int_equal(mime_message_part_count(msg), 3);
@@ -1032,12 +1094,13 @@ static void test_limit_header_block(void **state)
   (void)state;
   buf_init(&b, 1 << 22);
   assert_int_equal(buf_puts(&b, "Subject: big\n"), 0);
-  for (i = 0; i < 300; i++) {
+  for(i = 0; i < 300; i++) {
     assert_int_equal(buf_printf(&b, "X-Pad-%d: ", i), 0);
     assert_int_equal(buf_printf(&b, "%0*d\n", 1000, i), 0);
   }
   assert_int_equal(buf_puts(&b, "Content-Type: multipart/mixed; boundary=q\n\n"
-                                "--q\n\ninside\n--q--\n"), 0);
+                                "--q\n\ninside\n--q--\n"),
+                   0);
   assert_int_equal(mime_parse(b.data, b.len, NULL, &msg, NULL), 0);
   check_tree(msg, b.data, b.len);
   root = mime_message_root(msg);
@@ -1054,7 +1117,7 @@ static void test_limit_header_block(void **state)
   /* field count */
   lim.max_headers = 10;
   buf_reset(&b);
-  for (i = 0; i < 50; i++)
+  for(i = 0; i < 50; i++)
     assert_int_equal(buf_printf(&b, "X-N: %d\n", i), 0);
   assert_int_equal(buf_puts(&b, "\nbody"), 0);
   assert_int_equal(mime_parse(b.data, b.len, &lim, &msg, NULL), 0);
@@ -1070,7 +1133,7 @@ static void test_limit_header_block(void **state)
   lim.max_header_bytes = 4096;
   buf_reset(&b);
   assert_int_equal(buf_puts(&b, "To: a\n"), 0);
-  for (i = 0; i < 20000; i++)
+  for(i = 0; i < 20000; i++)
     assert_int_equal(buf_puts(&b, " x@example.com,\n"), 0);
   assert_int_equal(buf_puts(&b, "\nbody"), 0);
   assert_int_equal(mime_parse(b.data, b.len, &lim, &msg, NULL), 0);
@@ -1085,23 +1148,23 @@ static void test_limit_header_block(void **state)
 static void b64_append(struct buf *b, const char *in, size_t len)
 {
   static const char al[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const unsigned char *p = (const unsigned char *)in;
   size_t i;
 
-  for (i = 0; i < len; i += 3) {
+  for(i = 0; i < len; i += 3) {
     unsigned v = (unsigned)p[i] << 16;
     char q[4];
-    if (i + 1 < len)
+    if(i + 1 < len)
       v |= (unsigned)p[i + 1] << 8;
-    if (i + 2 < len)
+    if(i + 2 < len)
       v |= p[i + 2];
     q[0] = al[v >> 18];
     q[1] = al[(v >> 12) & 63];
     q[2] = i + 1 < len ? al[(v >> 6) & 63] : '=';
     q[3] = i + 2 < len ? al[v & 63] : '=';
     assert_int_equal(buf_append(b, q, 4), 0);
-    if ((i / 3) % 19 == 18)
+    if((i / 3) % 19 == 18)
       assert_int_equal(buf_putc(b, '\n'), 0);
   }
 }
@@ -1120,10 +1183,14 @@ static void test_limit_encoded_messages(void **state)
   (void)state;
   buf_init(&cur, 1 << 22);
   assert_int_equal(buf_puts(&cur, "Subject: core\n\nhello\n"), 0);
-  for (i = 0; i < 6; i++) {
+  for(i = 0; i < 6; i++) {
     buf_init(&next, 1 << 22);
-    assert_int_equal(buf_printf(&next, "Subject: wrap %d\nContent-Type: message/rfc822\n"
-                                "Content-Transfer-Encoding: base64\n\n", i), 0);
+    assert_int_equal(
+        buf_printf(&next,
+                   "Subject: wrap %d\nContent-Type: message/rfc822\n"
+                   "Content-Transfer-Encoding: base64\n\n",
+                   i),
+        0);
     b64_append(&next, cur.data, cur.len);
     buf_free(&cur);
     cur = next;
@@ -1138,10 +1205,10 @@ static void test_limit_encoded_messages(void **state)
   lim.max_decoded_bytes = 1200;
   assert_int_equal(mime_parse(cur.data, cur.len, &lim, &msg, NULL), 0);
   check_tree(msg, cur.data, cur.len);
-  for (p = mime_message_root(msg); p != NULL; p = mime_part_next(p)) {
-    if (p->flags & MIME_PART_MESSAGE)
+  for(p = mime_message_root(msg); p != NULL; p = mime_part_next(p)) {
+    if(p->flags & MIME_PART_MESSAGE)
       entered++;
-    if ((p->flags & MIME_PART_OVERFLOW) && cut == NULL)
+    if((p->flags & MIME_PART_OVERFLOW) && cut == NULL)
       cut = p;
   }
   assert_non_null(cut);
@@ -1159,24 +1226,24 @@ static void test_limit_encoded_messages(void **state)
 static void test_truncation_everywhere(void **state)
 {
   static const char *const files[] = {
-    "nested.eml", "attached-message.eml", "dmarc-exchange.eml",
-    "charsets.eml", "rfc2231.eml", "dmarc-forwarded.eml",
+    "nested.eml",   "attached-message.eml", "dmarc-exchange.eml",
+    "charsets.eml", "rfc2231.eml",          "dmarc-forwarded.eml",
   };
   size_t f;
   int crlf;
 
   (void)state;
-  for (f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
-    for (crlf = 0; crlf < 2; crlf++) {
+  for(f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+    for(crlf = 0; crlf < 2; crlf++) {
       size_t len, k;
       char *data = load(files[f], &len);
 
-      if (crlf) {
+      if(crlf) {
         char *c = to_crlf(data, len, &len);
         free(data);
         data = c;
       }
-      for (k = 0; k <= len; k++) {
+      for(k = 0; k <= len; k++) {
         char *copy = malloc(k ? k : 1);
         struct mime_message *msg;
 
@@ -1199,26 +1266,30 @@ static void test_mutations(void **state)
 {
   static const char interesting[] = "-\r\n=?:;\"\\*'% \t\x80\xff\0Bq";
   static const char *const files[] = {
-    "nested.eml", "attached-message.eml", "dmarc-exchange.eml", "rfc2231.eml",
+    "nested.eml",
+    "attached-message.eml",
+    "dmarc-exchange.eml",
+    "rfc2231.eml",
   };
   uint32_t seed = 12345;
   size_t f;
   int round;
 
   (void)state;
-  for (f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+  for(f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
     size_t len;
     char *data = load(files[f], &len);
 
-    for (round = 0; round < 1500; round++) {
+    for(round = 0; round < 1500; round++) {
       char *copy = malloc(len);
       struct mime_message *msg;
       int m;
 
       memcpy(copy, data, len);
-      for (m = 0; m < 1 + round % 8; m++) {
+      for(m = 0; m < 1 + round % 8; m++) {
         seed = seed * 1103515245u + 12345u;
-        copy[(seed >> 8) % len] = interesting[(seed >> 20) % (sizeof(interesting) - 1)];
+        copy[(seed >> 8) % len] =
+            interesting[(seed >> 20) % (sizeof(interesting) - 1)];
       }
       assert_int_equal(mime_parse(copy, len, NULL, &msg, NULL), 0);
       check_tree(msg, copy, len);

@@ -90,8 +90,8 @@ static int stat_int(const char *name)
 static int stat_grant(const char *grant)
 {
   cJSON *d = server_call("/stats", NULL);
-  const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "by_grant"),
-                                       grant);
+  const cJSON *v =
+      cJSON_GetObjectItem(cJSON_GetObjectItem(d, "by_grant"), grant);
   int n = cJSON_IsNumber(v) ? v->valueint : 0;
   cJSON_Delete(d);
   return n;
@@ -109,7 +109,7 @@ static char *stat_str(const char *name)
 /* ------------------------------------------------------------- fixtures */
 
 struct fx {
-  char dir[PATH_MAX / 2];    /* private temp dir for the cache */
+  char dir[PATH_MAX / 2]; /* private temp dir for the cache */
   char cache[PATH_MAX];
   char url[128];
   struct oauth_config cfg;
@@ -170,8 +170,8 @@ static struct oauth_token *get_ok(struct fx *f, bool force)
 static void get_fails(struct fx *f, bool force)
 {
   struct oauth_token *t = (struct oauth_token *)1;
-  assert_int_equal(oauth_get_token(&f->cfg, force, &t, f->err,
-                                   sizeof(f->err)), -1);
+  assert_int_equal(oauth_get_token(&f->cfg, force, &t, f->err, sizeof(f->err)),
+                   -1);
   assert_null(t);
   assert_true(f->err[0] != '\0');
 }
@@ -260,8 +260,8 @@ static void test_authority_form(void **state)
            tenv("OAUTH_PORT"));
   f->cfg.token_url = NULL;
   f->cfg.authority = auth;
-  assert_int_equal(oauth_token_endpoint(&f->cfg, ep, sizeof(ep), f->err,
-                                        sizeof(f->err)), 0);
+  assert_int_equal(
+      oauth_token_endpoint(&f->cfg, ep, sizeof(ep), f->err, sizeof(f->err)), 0);
   assert_string_equal(ep, want);
   t = get_ok(f, false);
   oauth_token_free(t);
@@ -483,8 +483,7 @@ static void list_dir(const char *dir, char *out, size_t outlen)
   while((e = readdir(d)) != NULL) {
     if(strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
-    n += (size_t)snprintf(out + n, outlen - n, "%s%s", n ? " " : "",
-                          e->d_name);
+    n += (size_t)snprintf(out + n, outlen - n, "%s%s", n ? " " : "", e->d_name);
     assert_true(n < outlen);
   }
   closedir(d);
@@ -496,7 +495,7 @@ static void test_cache_file_safety(void **state)
   struct oauth_token *t;
   struct stat st;
   char names[1024];
-  mode_t old = umask(0);     /* a careless umask must not matter */
+  mode_t old = umask(0); /* a careless umask must not matter */
   int fd;
 
   f->cfg.cache_path = f->cache;
@@ -552,7 +551,7 @@ static void test_cache_file_safety(void **state)
   assert_false(t->from_cache);
   oauth_token_free(t);
   assert_int_equal(lstat(f->cache, &st), 0);
-  assert_true(S_ISREG(st.st_mode));     /* replaced by rename */
+  assert_true(S_ISREG(st.st_mode)); /* replaced by rename */
   assert_int_equal(stat_int("token_requests"), 4);
 }
 
@@ -671,7 +670,7 @@ static void test_url_policy(void **state)
 {
   struct fx *f = *state;
   static const char *const refused[] = {
-    "http://192.0.2.10/token",              /* plain http, not loopback */
+    "http://192.0.2.10/token", /* plain http, not loopback */
     "http://localhost.example.net/token",
     "http://127.0.0.1.example.net/token",
     "ftp://127.0.0.1/token",
@@ -683,8 +682,9 @@ static void test_url_policy(void **state)
   for(size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
     f->cfg.token_url = refused[i];
     get_fails(f, false);
-    assert_int_equal(oauth_token_endpoint(&f->cfg, ep, sizeof(ep), f->err,
-                                          sizeof(f->err)), -1);
+    assert_int_equal(
+        oauth_token_endpoint(&f->cfg, ep, sizeof(ep), f->err, sizeof(f->err)),
+        -1);
   }
   f->cfg.token_url = "http://192.0.2.10/token";
   get_fails(f, false);
@@ -807,36 +807,36 @@ static void test_secrets_never_logged(void **state)
   log_set_level(LOG_DEBUG);
 
   f->cfg.cache_path = f->cache;
-  t = get_ok(f, false);                       /* new token: INFO line */
+  t = get_ok(f, false); /* new token: INFO line */
   snprintf(tokens[0], sizeof(tokens[0]), "%s", t->access_token);
   oauth_token_free(t);
-  t = get_ok(f, false);                       /* cache hit: DEBUG line */
+  t = get_ok(f, false); /* cache hit: DEBUG line */
   oauth_token_free(t);
-  chmod(f->cache, 0640);                      /* WARN: unsafe cache */
+  chmod(f->cache, 0640); /* WARN: unsafe cache */
   t = get_ok(f, false);
   snprintf(tokens[1], sizeof(tokens[1]), "%s", t->access_token);
   oauth_token_free(t);
-  f->cfg.grant = OAUTH_GRANT_REFRESH_TOKEN;   /* other binding: INFO */
+  f->cfg.grant = OAUTH_GRANT_REFRESH_TOKEN; /* other binding: INFO */
   f->cfg.refresh_token = refresh;
   t = get_ok(f, false);
   snprintf(tokens[2], sizeof(tokens[2]), "%s", t->access_token);
   oauth_token_free(t);
   rt = cache_str(f->cache, "refresh_token");
-  f->cfg.cache_path = NULL;                   /* WARN: rotation not kept */
+  f->cfg.cache_path = NULL; /* WARN: rotation not kept */
   f->cfg.refresh_token = rt;
   t = get_ok(f, false);
   snprintf(tokens[3], sizeof(tokens[3]), "%s", t->access_token);
   oauth_token_free(t);
-  f->cfg.refresh_token = refresh;             /* invalid_grant now */
+  f->cfg.refresh_token = refresh; /* invalid_grant now */
   get_fails(f, false);
-  fprintf(stderr, "ERROR %s\n", f->err);      /* as a caller would log it */
+  fprintf(stderr, "ERROR %s\n", f->err); /* as a caller would log it */
   f->cfg.grant = OAUTH_GRANT_CLIENT_CREDENTIALS;
   control("{\"echo_secret\":true, \"fail\":{\"status\":401,"
           "\"error\":\"invalid_client\"}}");
   get_fails(f, false);
   fprintf(stderr, "ERROR %s\n", f->err);
   control("{\"reset\":true}");
-  f->cfg.cache_path = "/nonexistent-dir/cache.json";   /* lock fails */
+  f->cfg.cache_path = "/nonexistent-dir/cache.json"; /* lock fails */
   get_fails(f, false);
   fprintf(stderr, "ERROR %s\n", f->err);
 
@@ -977,10 +977,12 @@ static void test_config_checks(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_client_credentials_ok, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_client_credentials_ok, setup,
+                                    teardown),
     cmocka_unit_test_setup_teardown(test_authority_form, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wrong_secret, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_echoing_server_redacted, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_echoing_server_redacted, setup,
+                                    teardown),
     cmocka_unit_test_setup_teardown(test_redact_mark_overlap, setup, teardown),
     cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
     cmocka_unit_test_setup_teardown(test_bad_answers, setup, teardown),

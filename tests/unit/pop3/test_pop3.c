@@ -16,7 +16,7 @@
 
 static void assert_contains(const char *hay, const char *needle)
 {
-  if (!strstr(hay, needle))
+  if(!strstr(hay, needle))
     fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
 }
 
@@ -26,7 +26,7 @@ static struct pop3_opts opts_for(enum pop3_tls tls)
   memset(&o, 0, sizeof(o));
   o.conn.host = "127.0.0.1";
   o.conn.port = tenv_port(tls == POP3_TLS_IMPLICIT ? "DOVETEST_POP3S_PORT"
-                                                  : "DOVETEST_POP3_PORT");
+                                                   : "DOVETEST_POP3_PORT");
   o.conn.ca_file = tenv("DOVETEST_CA");
   o.conn.io_timeout_ms = 10000;
   o.tls = tls;
@@ -37,7 +37,7 @@ static struct pop3 *connect_ok(const struct pop3_opts *o)
 {
   char err[CONN_ERR_LEN];
   struct pop3 *p = pop3_connect(o, err, sizeof(err));
-  if (!p)
+  if(!p)
     fail_msg("connect: %s", err);
   return p;
 }
@@ -45,7 +45,7 @@ static struct pop3 *connect_ok(const struct pop3_opts *o)
 static struct pop3 *login_ok(const struct pop3_opts *o)
 {
   struct pop3 *p = connect_ok(o);
-  if (pop3_login(p, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
+  if(pop3_login(p, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
     fail_msg("%s", pop3_error(p));
   return p;
 }
@@ -60,12 +60,12 @@ struct uids {
 static int on_uid(void *ctx, uint32_t msgno, const char *uid)
 {
   struct uids *u = ctx;
-  if (msgno != u->last + 1)
+  if(msgno != u->last + 1)
     u->dup = true;
   u->last = msgno;
-  if (u->n == 0)
+  if(u->n == 0)
     snprintf(u->first, sizeof(u->first), "%s", uid);
-  else if (strcmp(uid, u->first) == 0)
+  else if(strcmp(uid, u->first) == 0)
     u->dup = true;
   u->n++;
   return 0;
@@ -97,7 +97,7 @@ static void test_pop3s_session(void **state)
   assert_int_equal(pop3_uidl(p, on_uid, &u), 0);
   assert_int_equal(u.n, SEEDED);
   assert_false(u.dup);
-  assert_int_equal(strlen(u.first), 16);   /* pop3_uidl_format %08Xu%08Xv */
+  assert_int_equal(strlen(u.first), 16); /* pop3_uidl_format %08Xu%08Xv */
   assert_int_equal(pop3_list(p, on_size, sizes), 0);
   assert_int_equal(sizes[0], SEEDED);
   assert_int_equal(sizes[1], size);
@@ -124,10 +124,10 @@ static void test_retr_dot_unstuffing(void **state)
   expect = slurp(path, &elen);
   assert_non_null(expect);
   buf_init(&b, 1 << 20);
-  if (pop3_retr(p, SEEDED, collect, &b) != 0)
+  if(pop3_retr(p, SEEDED, collect, &b) != 0)
     fail_msg("%s", pop3_error(p));
   assert_int_equal(b.len, elen);
-  assert_memory_equal(b.data, expect, elen);   /* byte-exact */
+  assert_memory_equal(b.data, expect, elen); /* byte-exact */
   buf_free(&b);
   free(expect);
 
@@ -176,8 +176,8 @@ static void test_stls(void **state)
   uint64_t size;
   (void)state;
   assert_true(pop3_is_verified(p));
-  assert_false(pop3_has_capa(p, "STLS"));  /* CAPA asked again over TLS */
-  if (pop3_login(p, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
+  assert_false(pop3_has_capa(p, "STLS")); /* CAPA asked again over TLS */
+  if(pop3_login(p, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")) != 0)
     fail_msg("%s", pop3_error(p));
   assert_int_equal(pop3_stat(p, &count, &size), 0);
   assert_int_equal(count, SEEDED);
@@ -191,7 +191,8 @@ static void test_bad_password(void **state)
   char want[64];
   (void)state;
   assert_int_equal(pop3_login(p, tenv("DOVETEST_USER"), "wrong"), -1);
-  snprintf(want, sizeof(want), "PASS failed at 127.0.0.1:%u: -ERR", (unsigned)o.conn.port);
+  snprintf(want, sizeof(want), "PASS failed at 127.0.0.1:%u: -ERR",
+           (unsigned)o.conn.port);
   assert_contains(pop3_error(p), want);
   assert_int_equal(pop3_get_state(p), POP3_STATE_AUTHORIZATION);
   assert_int_equal(pop3_login(p, "x", "a\r\nDELE 1"), -1);
@@ -205,7 +206,8 @@ static void test_plaintext_refused(void **state)
   struct pop3 *p = connect_ok(&o);
   (void)state;
   assert_false(pop3_is_verified(p));
-  assert_int_equal(pop3_login(p, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")), -1);
+  assert_int_equal(pop3_login(p, tenv("DOVETEST_USER"), tenv("DOVETEST_PASS")),
+                   -1);
   assert_contains(pop3_error(p), "not protected by verified TLS");
   assert_int_equal(pop3_stat(p, NULL, NULL), -1);
   assert_contains(pop3_error(p), "STAT not allowed");
@@ -220,10 +222,11 @@ static void test_xoauth2(void **state)
   uint64_t size;
   (void)state;
   assert_true(pop3_has_sasl(p, "XOAUTH2"));
-  assert_int_equal(pop3_auth_xoauth2(p, tenv("DOVETEST_USER"), "bad-token"), -1);
+  assert_int_equal(pop3_auth_xoauth2(p, tenv("DOVETEST_USER"), "bad-token"),
+                   -1);
   assert_contains(pop3_error(p), "AUTH XOAUTH2 failed at 127.0.0.1:");
   assert_int_equal(pop3_get_state(p), POP3_STATE_AUTHORIZATION);
-  if (pop3_auth_xoauth2(p, tenv("DOVETEST_USER"), tenv("DOVETEST_TOKEN")) != 0)
+  if(pop3_auth_xoauth2(p, tenv("DOVETEST_USER"), tenv("DOVETEST_TOKEN")) != 0)
     fail_msg("%s", pop3_error(p));
   assert_int_equal(pop3_stat(p, &count, &size), 0);
   assert_int_equal(count, SEEDED);

@@ -38,11 +38,13 @@ static void test_put_get_replace(void **state)
   (void)state;
   assert_non_null(s);
   assert_int_equal(store_get(s, "file:/a/b.xml", &v, err, sizeof(err)), 0);
-  assert_int_equal(store_put(s, "file:/a/b.xml", "ok 3 events", err, sizeof(err)), 0);
+  assert_int_equal(
+      store_put(s, "file:/a/b.xml", "ok 3 events", err, sizeof(err)), 0);
   assert_int_equal(store_get(s, "file:/a/b.xml", &v, err, sizeof(err)), 1);
   assert_string_equal(v, "ok 3 events");
   free(v);
-  assert_int_equal(store_put(s, "file:/a/b.xml", "rejected: bomb", err, sizeof(err)), 0);
+  assert_int_equal(
+      store_put(s, "file:/a/b.xml", "rejected: bomb", err, sizeof(err)), 0);
   store_close(s);
   /* A new handle sees what the old one wrote: it is on disk. */
   s = store_open(dir, err, sizeof(err));
@@ -71,7 +73,7 @@ static void test_mode_and_no_temp_left(void **state)
     struct stat st;
     if(de->d_name[0] == '.' && (!de->d_name[1] || de->d_name[1] == '.'))
       continue;
-    assert_int_not_equal(de->d_name[0], '.');   /* no temp file left */
+    assert_int_not_equal(de->d_name[0], '.'); /* no temp file left */
     snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
     assert_int_equal(stat(p, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -106,7 +108,7 @@ static void test_put_many(void **state)
   assert_int_equal(store_put_many(s, keys, vals2, 3, err, sizeof(err)), -1);
   assert_non_null(strstr(err, "m|c: value too large"));
   assert_int_equal(store_get(s, "m|a", &v, err, sizeof(err)), 1);
-  assert_string_equal(v, "1");   /* untouched */
+  assert_string_equal(v, "1"); /* untouched */
   free(v);
   assert_int_equal(store_put_many(s, keys, vals, 0, err, sizeof(err)), 0);
   store_close(s);
@@ -115,7 +117,7 @@ static void test_put_many(void **state)
   while((de = readdir(d))) {
     if(de->d_name[0] == '.' && (!de->d_name[1] || de->d_name[1] == '.'))
       continue;
-    assert_int_not_equal(de->d_name[0], '.');   /* no temp file left */
+    assert_int_not_equal(de->d_name[0], '.'); /* no temp file left */
     files++;
   }
   closedir(d);
@@ -136,13 +138,13 @@ static char *long_value(size_t lines, unsigned seed)
 static void test_long_values(void **state)
 {
   char err[256], *v = NULL, *a = long_value(12000, 1), *b = long_value(9000, 2),
-       *c = long_value(15000, 3), noseps[150001];
+                 *c = long_value(15000, 3), noseps[150001];
   struct store *s = store_open(dir, err, sizeof(err));
   (void)state;
   assert_int_equal(store_get_long(s, "L", &v, err, sizeof(err)), 0);
   assert_int_equal(store_put_long(s, "L", "1:5,7", err, sizeof(err)), 0);
   assert_int_equal(store_get(s, "L", &v, err, sizeof(err)), 1);
-  assert_string_equal(v, "1\n1:5,7");   /* one record: as it always was */
+  assert_string_equal(v, "1\n1:5,7"); /* one record: as it always was */
   free(v);
   assert_int_equal(store_get_long(s, "L", &v, err, sizeof(err)), 1);
   assert_string_equal(v, "1:5,7");
@@ -160,10 +162,11 @@ static void test_long_values(void **state)
   /* a crash while the next value was being written: its parts are there,
    * the switch is not */
   assert_int_equal(store_get(s, "L", &v, err, sizeof(err)), 1);
-  assert_non_null(strstr(v, "/1\n"));   /* generation 1 now: 2 is next */
+  assert_non_null(strstr(v, "/1\n")); /* generation 1 now: 2 is next */
   free(v);
   assert_int_equal(store_put(s, "L#2.1", "garbage\n", err, sizeof(err)), 0);
-  assert_int_equal(store_put(s, "L#2.2", "more garbage\n", err, sizeof(err)), 0);
+  assert_int_equal(store_put(s, "L#2.2", "more garbage\n", err, sizeof(err)),
+                   0);
   assert_int_equal(store_get_long(s, "L", &v, err, sizeof(err)), 1);
   assert_string_equal(v, c);
   free(v);
@@ -209,7 +212,7 @@ static void test_unwritable_folder_keeps_old_value(void **state)
   struct store *s = store_open(dir, err, sizeof(err));
   (void)state;
   assert_int_equal(store_put(s, "k", "old", err, sizeof(err)), 0);
-  if(geteuid() != 0) {   /* root ignores the mode bits */
+  if(geteuid() != 0) { /* root ignores the mode bits */
     chmod(dir, 0500);
     assert_int_equal(store_put(s, "k", "new", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "cannot write checkpoint"));
@@ -233,12 +236,16 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_put_get_replace, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_mode_and_no_temp_left, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_mode_and_no_temp_left, setup,
+                                    teardown),
     cmocka_unit_test_setup_teardown(test_put_many, setup, teardown),
     cmocka_unit_test_setup_teardown(test_long_values, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_null_store_keeps_nothing, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_unwritable_folder_keeps_old_value, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_missing_parent_is_error, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_null_store_keeps_nothing, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_unwritable_folder_keeps_old_value,
+                                    setup, teardown),
+    cmocka_unit_test_setup_teardown(test_missing_parent_is_error, setup,
+                                    teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

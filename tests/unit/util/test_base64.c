@@ -25,10 +25,10 @@ static const char *const inputs[] = {
   "T",
   "SGVsbG8sIHdvcmxkIQ==",
   "SGVs\r\nbG8s\r\n IHdv\tcmxk IQ==\r\n",
-  "SGVsbG8=SGVsbG8=",            /* padding in the middle */
-  "SGV*sbG8@@sIHdv!cmxkIQ",      /* junk between characters */
-  "-_-_-_-_",                    /* URL-safe alphabet */
-  "QUJD=X",                      /* a lone sextet after padding */
+  "SGVsbG8=SGVsbG8=",       /* padding in the middle */
+  "SGV*sbG8@@sIHdv!cmxkIQ", /* junk between characters */
+  "-_-_-_-_",               /* URL-safe alphabet */
+  "QUJD=X",                 /* a lone sextet after padding */
   "QUJDRA==QQ",
 };
 
@@ -96,7 +96,7 @@ static void same_as_whole(void **state)
 static void long_damaged_input(void **state)
 {
   static const char a[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   size_t len = 200 * 1024, k = 0;
   char *s = malloc(len + 1);
   unsigned seed = 7;
@@ -135,8 +135,12 @@ static void limit_truncates(void **state)
 static void encode(void **state)
 {
   static const char *const v[][2] = {
-    { "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
-    { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+    { "", "" },
+    { "f", "Zg==" },
+    { "fo", "Zm8=" },
+    { "foo", "Zm9v" },
+    { "foob", "Zm9vYg==" },
+    { "fooba", "Zm9vYmE=" },
     { "foobar", "Zm9vYmFy" },
   };
   unsigned char all[256];

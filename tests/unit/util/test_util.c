@@ -26,9 +26,9 @@ static void test_buf_ceiling(void **state)
   (void)state;
   buf_init(&b, 8);
   assert_int_equal(buf_puts(&b, "12345678"), 0);
-  assert_int_equal(buf_putc(&b, '9'), -1);          /* over the ceiling */
+  assert_int_equal(buf_putc(&b, '9'), -1); /* over the ceiling */
   assert_int_equal(b.len, 8);
-  assert_string_equal(b.data, "12345678");          /* unchanged */
+  assert_string_equal(b.data, "12345678"); /* unchanged */
   buf_reset(&b);
   assert_int_equal(buf_printf(&b, "%d-%s", 42, "x"), 0);
   assert_string_equal(b.data, "42-x");
@@ -46,8 +46,10 @@ static void test_parse_u64(void **state)
   (void)state;
   assert_int_equal(util_parse_u64(" 42\n", 0, 100, &v), 0);
   assert_int_equal(v, 42);
-  assert_int_equal(util_parse_u64("18446744073709551615", 0, UINT64_MAX, &v), 0);
-  assert_int_equal(util_parse_u64("18446744073709551616", 0, UINT64_MAX, &v), -1);
+  assert_int_equal(util_parse_u64("18446744073709551615", 0, UINT64_MAX, &v),
+                   0);
+  assert_int_equal(util_parse_u64("18446744073709551616", 0, UINT64_MAX, &v),
+                   -1);
   assert_int_equal(util_parse_u64("101", 0, 100, &v), -1);
   assert_int_equal(util_parse_u64("-1", 0, 100, &v), -1);
   assert_int_equal(util_parse_u64("1e3", 0, 10000, &v), -1);
@@ -80,7 +82,8 @@ static void test_json_escape_like_python(void **state)
   assert_string_equal(json("\xc0\xaf", 2, 0), "\\ufffd\\ufffd");
   assert_string_equal(json("\xed\xa0\x80", 3, 0), "\\ufffd\\ufffd\\ufffd");
   assert_string_equal(json("A\0B", 3, 0), "A\\u0000B");
-  assert_string_equal(json("Example.COM \xc3\x89", 14, 1), "example.com \\u00c9");
+  assert_string_equal(json("Example.COM \xc3\x89", 14, 1),
+                      "example.com \\u00c9");
   assert_string_equal(json("", 0, 0), "");
 }
 
@@ -100,7 +103,7 @@ static void test_json_escape_fast_path_agrees(void **state)
         struct buf r;
         buf_init(&r, 1024);
         for(int k = 0; k < 16; k++) {
-          if((unsigned char)in[k] >= 0x80) {   /* a lone high byte: U+FFFD */
+          if((unsigned char)in[k] >= 0x80) { /* a lone high byte: U+FFFD */
             buf_puts(&r, "\\ufffd");
             continue;
           }
@@ -131,7 +134,7 @@ static void test_xml_escape(void **state)
   static const char in[] = "<a href=\"x\">&\x01\x0b\t\n</a>\xc3\xa9\xff";
   assert_int_equal(util_xml_escape(&b, in, sizeof(in) - 1), 0);
   assert_string_equal(b.data, "&lt;a href=&quot;x&quot;&gt;&amp;\t\n&lt;/a&gt;"
-                      "\xc3\xa9\xef\xbf\xbd");
+                              "\xc3\xa9\xef\xbf\xbd");
   buf_free(&b);
 }
 
@@ -162,10 +165,10 @@ static void test_write_file_atomic(void **state)
   assert_non_null(mkdtemp(dir));
   snprintf(path, sizeof(path), "%s/secret", dir);
   old = umask(0277);
-  assert_int_equal(util_write_file_atomic(path, "one", 3, 0600, 0, err,
-                                          sizeof(err)), 0);
-  assert_int_equal(util_write_file_atomic(path, "two!", 4, 0600, 0, err,
-                                          sizeof(err)), 0);
+  assert_int_equal(
+      util_write_file_atomic(path, "one", 3, 0600, 0, err, sizeof(err)), 0);
+  assert_int_equal(
+      util_write_file_atomic(path, "two!", 4, 0600, 0, err, sizeof(err)), 0);
   umask(old);
   assert_int_equal(stat(path, &st), 0);
   assert_int_equal(st.st_mode & 07777, 0600);
@@ -181,8 +184,8 @@ static void test_write_file_atomic(void **state)
   assert_int_equal(files, 1);
   /* a directory that is not there */
   snprintf(path, sizeof(path), "%s/none/x", dir);
-  assert_int_equal(util_write_file_atomic(path, "x", 1, 0600, 0, err,
-                                          sizeof(err)), -1);
+  assert_int_equal(
+      util_write_file_atomic(path, "x", 1, 0600, 0, err, sizeof(err)), -1);
   assert_non_null(strstr(err, "/none/"));
   snprintf(path, sizeof(path), "%s/secret", dir);
   unlink(path);
@@ -227,7 +230,7 @@ static void test_atomic_sweep(void **state)
   snprintf(odd, sizeof(odd), ".key.tmp.%ld.x", (long)child);
   touch(dir, dead);
   touch(dir, live);
-  touch(dir, odd);                  /* not a name util_atomic_open makes */
+  touch(dir, odd); /* not a name util_atomic_open makes */
   touch(dir, "key");
   touch(dir, ".key.tmp");
   assert_int_equal(util_atomic_sweep(dir), 1);

@@ -1,6 +1,6 @@
 /*
- * Unit tests for common/dmarc/xsd: every fixture in tests/data/reports against the
- * four built-in schemas (the table below is the one in that folder's
+ * Unit tests for common/dmarc/xsd: every fixture in tests/data/reports against
+ * the four built-in schemas (the table below is the one in that folder's
  * README.md), lxml-style error texts, chunking independence, hostile and
  * malformed input, and that libxml2 never writes to stderr.
  */
@@ -38,25 +38,25 @@ struct fixture {
 
 /* Keep in step with tests/data/reports/README.md. */
 static const struct fixture fixtures[] = {
-  { "rua.xml",                    { 1, 1, 0, 0 } },
-  { "rua_multiple_records.xml",   { 1, 1, 0, 0 } },
-  { "dkim2auth.xml",              { 1, 1, 0, 0 } },
-  { "fail_rua_xsd.xml",           { 0, 0, 0, 0 } },
-  { "pass_rua_xsd.xml",           { 1, 1, 0, 0 } },
-  { "google_rua.xml",             { 1, 0, 0, 0 } },
-  { "splunk_rua.xml",             { 1, 0, 0, 0 } },
-  { "aol_rua.xml",                { 1, 0, 0, 0 } },
-  { "rfc7489_valid.xml",          { 1, 0, 1, 0 } },
-  { "rfc9990.xml",                { 0, 0, 0, 1 } },
-  { "rfc9990_nonamespace.xml",    { 1, 0, 0, 0 } },
-  { "ipv6.xml",                   { 1, 0, 1, 0 } },
-  { "utf8_bom.xml",               { 1, 0, 1, 0 } },
-  { "utf16.xml",                  { 1, 1, 0, 0 } },
-  { "unknown_elements.xml",       { 0, 0, 0, 0 } },
+  { "rua.xml", { 1, 1, 0, 0 } },
+  { "rua_multiple_records.xml", { 1, 1, 0, 0 } },
+  { "dkim2auth.xml", { 1, 1, 0, 0 } },
+  { "fail_rua_xsd.xml", { 0, 0, 0, 0 } },
+  { "pass_rua_xsd.xml", { 1, 1, 0, 0 } },
+  { "google_rua.xml", { 1, 0, 0, 0 } },
+  { "splunk_rua.xml", { 1, 0, 0, 0 } },
+  { "aol_rua.xml", { 1, 0, 0, 0 } },
+  { "rfc7489_valid.xml", { 1, 0, 1, 0 } },
+  { "rfc9990.xml", { 0, 0, 0, 1 } },
+  { "rfc9990_nonamespace.xml", { 1, 0, 0, 0 } },
+  { "ipv6.xml", { 1, 0, 1, 0 } },
+  { "utf8_bom.xml", { 1, 0, 1, 0 } },
+  { "utf16.xml", { 1, 1, 0, 0 } },
+  { "unknown_elements.xml", { 0, 0, 0, 0 } },
   { "unknown_record_element.xml", { 1, 0, 0, 0 } },
-  { "records_first.xml",          { 0, 0, 0, 0 } },
-  { "mixed_case.xml",             { 1, 0, 0, 0 } },
-  { "malformed.xml",              { 0, 0, 0, 0 } },
+  { "records_first.xml", { 0, 0, 0, 0 } },
+  { "mixed_case.xml", { 1, 0, 0, 0 } },
+  { "malformed.xml", { 0, 0, 0, 0 } },
 };
 #define N_FIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
 
@@ -181,7 +181,8 @@ static void test_fixtures(void **state)
                  r[s].pass ? "pass" : "fail", r[s].info);
       if(r[s].pass) {
         assert_string_equal(r[s].info, "");
-      } else {
+      }
+      else {
         assert_true(strlen(r[s].info) > 0);
         assert_non_null(strstr(r[s].info, ", line "));
         assert_null(strchr(r[s].info, '\n'));
@@ -265,7 +266,7 @@ static void test_long_info_is_valid_utf8(void **state)
   unsigned s;
 
   (void)state;
-  for(i = 0; i < 301; i++) {   /* "a" then 300 x U+00E9: odd offsets */
+  for(i = 0; i < 301; i++) { /* "a" then 300 x U+00E9: odd offsets */
     if(i == 0) {
       name[0] = 'a';
       continue;
@@ -319,8 +320,7 @@ static void test_chunk_sizes(void **state)
         if(part[s].pass != whole[s].pass ||
            strcmp(part[s].info, whole[s].info) != 0)
           fail_msg("%s, %s, chunk %zu: '%s' vs '%s'", fixtures[i].file,
-                   xsd_schema_name(s), chunks[c], part[s].info,
-                   whole[s].info);
+                   xsd_schema_name(s), chunks[c], part[s].info, whole[s].info);
       }
     }
     free(doc);
@@ -358,12 +358,12 @@ static void test_malformed(void **state)
   for(s = 0; s < XSD_SCHEMA_COUNT; s++) {
     if(s == RFC9990)
       continue;
-    assert_string_equal(r[s].info,
-                        "Opening and ending tag mismatch: feedback "
-                        "line 1 and feedbak, line 2");
+    assert_string_equal(r[s].info, "Opening and ending tag mismatch: feedback "
+                                   "line 1 and feedbak, line 2");
   }
   validate_str("<feedback><<", r);
-  assert_string_equal(r[RELAXED].info, "StartTag: invalid element name, line 1");
+  assert_string_equal(r[RELAXED].info,
+                      "StartTag: invalid element name, line 1");
 }
 
 /* A document cut anywhere is never valid. */
@@ -389,25 +389,25 @@ static void test_every_truncation_fails(void **state)
 static void test_entities_and_dtd(void **state)
 {
   static const char laughs[] =
-    "<?xml version=\"1.0\"?>\n"
-    "<!DOCTYPE feedback [\n"
-    " <!ENTITY a \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\">\n"
-    " <!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">\n"
-    " <!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\n"
-    " <!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">\n"
-    " <!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">\n"
-    " <!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">\n"
-    " <!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">\n"
-    "]>\n"
-    "<feedback><version>&g;</version></feedback>\n";
+      "<?xml version=\"1.0\"?>\n"
+      "<!DOCTYPE feedback [\n"
+      " <!ENTITY a \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\">\n"
+      " <!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">\n"
+      " <!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\n"
+      " <!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">\n"
+      " <!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">\n"
+      " <!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">\n"
+      " <!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">\n"
+      "]>\n"
+      "<feedback><version>&g;</version></feedback>\n";
   static const char xxe[] =
-    "<?xml version=\"1.0\"?>\n"
-    "<!DOCTYPE feedback [ <!ENTITY x SYSTEM \"file:///etc/passwd\"> ]>\n"
-    "<feedback>&x;</feedback>\n";
+      "<?xml version=\"1.0\"?>\n"
+      "<!DOCTYPE feedback [ <!ENTITY x SYSTEM \"file:///etc/passwd\"> ]>\n"
+      "<feedback>&x;</feedback>\n";
   static const char ext_dtd[] =
-    "<?xml version=\"1.0\"?>\n"
-    "<!DOCTYPE feedback SYSTEM \"http://127.0.0.1:9/never.dtd\">\n"
-    "<feedback/>\n";
+      "<?xml version=\"1.0\"?>\n"
+      "<!DOCTYPE feedback SYSTEM \"http://127.0.0.1:9/never.dtd\">\n"
+      "<feedback/>\n";
   struct xsd_result r[XSD_SCHEMA_COUNT];
   unsigned s;
 
@@ -471,9 +471,9 @@ static void test_source_ip_forms(void **state)
     validate_str(d, r);
     if(r[RELAXED].pass != cases[i].relaxed ||
        r[RFC7489].pass != cases[i].rfc7489)
-      fail_msg("source_ip '%s': relaxed %d (%s), rfc7489 %d (%s)",
-               cases[i].ip, r[RELAXED].pass, r[RELAXED].info,
-               r[RFC7489].pass, r[RFC7489].info);
+      fail_msg("source_ip '%s': relaxed %d (%s), rfc7489 %d (%s)", cases[i].ip,
+               r[RELAXED].pass, r[RELAXED].info, r[RFC7489].pass,
+               r[RFC7489].info);
     free(d);
   }
   free(doc);
@@ -494,11 +494,11 @@ static void test_abort_and_null(void **state)
 
   v = xsd_validation_begin();
   assert_non_null(v);
-  xsd_validation_abort(v);           /* before the first byte */
+  xsd_validation_abort(v); /* before the first byte */
 
   v = xsd_validation_begin();
   assert_non_null(v);
-  xsd_validation_feed(v, doc, 2);    /* parsers not started yet */
+  xsd_validation_feed(v, doc, 2); /* parsers not started yet */
   xsd_validation_abort(v);
 
   v = xsd_validation_begin();
@@ -612,7 +612,7 @@ static void test_demo_samples(void **state)
 static void test_reuse_leaves_nothing_behind(void **state)
 {
   static const char open_scope[] =
-    "<feedback xmlns:a=\"urn:x\"><a:report_metadata><a:org_name>x";
+      "<feedback xmlns:a=\"urn:x\"><a:report_metadata><a:org_name>x";
   static const char unbound[] = "<feedback><a:x/></feedback>";
   static struct xsd_result first[N_FIXTURES][XSD_SCHEMA_COUNT];
   struct xsd_result r[XSD_SCHEMA_COUNT], unbound_first[XSD_SCHEMA_COUNT];
@@ -650,7 +650,7 @@ static void test_reuse_leaves_nothing_behind(void **state)
       assert_non_null(v);
       xsd_validation_feed(v, open_scope, sizeof(open_scope) - 1);
       if(round == 1)
-        xsd_validation_end(v, r);   /* truncated instead of abandoned */
+        xsd_validation_end(v, r); /* truncated instead of abandoned */
       else
         xsd_validation_abort(v);
       /* The prefix is not bound in a new document. */
@@ -670,8 +670,7 @@ static void test_reuse_leaves_nothing_behind(void **state)
       validate(doc, len, round == 2 ? 7 : 0, r);
       free(doc);
       for(s = 0; s < XSD_SCHEMA_COUNT; s++) {
-        if(r[s].pass != first[i][s].pass ||
-           strcmp(r[s].info, first[i][s].info))
+        if(r[s].pass != first[i][s].pass || strcmp(r[s].info, first[i][s].info))
           fail_msg("%s against %s, round %u: \"%s\", first time \"%s\"",
                    fixtures[i].file, xsd_schema_name(s), round, r[s].info,
                    first[i][s].info);
@@ -704,7 +703,8 @@ static void test_nothing_on_stderr(void **state)
 
   validate(doc, len, 0, r);
   validate_str("<feedback><<", r);
-  validate_str("<?xml version=\"1.0\" encoding=\"no-such-charset\"?><feedback/>", r);
+  validate_str(
+      "<?xml version=\"1.0\" encoding=\"no-such-charset\"?><feedback/>", r);
   validate_str("<feedback xmlns:a=\"rel/uri\"><a:x/></feedback>", r);
   validate_str("\xff\xfe<\0", r);
 

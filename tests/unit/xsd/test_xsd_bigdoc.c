@@ -29,23 +29,23 @@ const char *__asan_default_options(void)
 }
 #endif
 
-#define CHUNK (64 * 1024)
+#define CHUNK         (64 * 1024)
 #define MAX_GROWTH_KB (24 * 1024)
 
 static const char head[] =
-  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-  "<feedback>\n"
-  "  <version>1.0</version>\n"
-  "  <report_metadata>\n"
-  "    <org_name>bulk.example</org_name>\n"
-  "    <email>dmarc@bulk.example</email>\n"
-  "    <report_id>bulk-1</report_id>\n"
-  "    <date_range><begin>1772323200</begin><end>1772409599</end></date_range>\n"
-  "  </report_metadata>\n"
-  "  <policy_published>\n"
-  "    <domain>example.com</domain><adkim>r</adkim><aspf>r</aspf>\n"
-  "    <p>none</p><sp>none</sp><pct>100</pct><fo>0</fo>\n"
-  "  </policy_published>\n";
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    "<feedback>\n"
+    "  <version>1.0</version>\n"
+    "  <report_metadata>\n"
+    "    <org_name>bulk.example</org_name>\n"
+    "    <email>dmarc@bulk.example</email>\n"
+    "    <report_id>bulk-1</report_id>\n"
+    "    <date_range><begin>1772323200</begin><end>1772409599</end></date_range>\n"
+    "  </report_metadata>\n"
+    "  <policy_published>\n"
+    "    <domain>example.com</domain><adkim>r</adkim><aspf>r</aspf>\n"
+    "    <p>none</p><sp>none</sp><pct>100</pct><fo>0</fo>\n"
+    "  </policy_published>\n";
 
 static const char tail[] = "</feedback>\n";
 
@@ -59,30 +59,32 @@ static long peak_rss_kb(void)
 
 static size_t record(char *out, size_t cap, unsigned long n)
 {
-  int len = snprintf(out, cap,
-    "  <record>\n"
-    "    <row>\n"
-    "      <source_ip>%s%lu.%lu.%lu</source_ip>\n"
-    "      <count>%lu</count>\n"
-    "      <policy_evaluated>\n"
-    "        <disposition>none</disposition>\n"
-    "        <dkim>pass</dkim>\n"
-    "        <spf>%s</spf>\n"
-    "      </policy_evaluated>\n"
-    "    </row>\n"
-    "    <identifiers>\n"
-    "      <envelope_from>mta%lu.example.net</envelope_from>\n"
-    "      <header_from>example.com</header_from>\n"
-    "    </identifiers>\n"
-    "    <auth_results>\n"
-    "      <dkim><domain>example.com</domain><selector>s%lu</selector>"
-    "<result>pass</result></dkim>\n"
-    "      <spf><domain>mta%lu.example.net</domain><scope>mfrom</scope>"
-    "<result>%s</result></spf>\n"
-    "    </auth_results>\n"
-    "  </record>\n",
-    "10.", (n >> 16) & 255, (n >> 8) & 255, n & 255, n % 1000 + 1,
-    n % 3 ? "pass" : "fail", n % 97, n % 13, n % 97, n % 3 ? "pass" : "softfail");
+  int len = snprintf(
+      out, cap,
+      "  <record>\n"
+      "    <row>\n"
+      "      <source_ip>%s%lu.%lu.%lu</source_ip>\n"
+      "      <count>%lu</count>\n"
+      "      <policy_evaluated>\n"
+      "        <disposition>none</disposition>\n"
+      "        <dkim>pass</dkim>\n"
+      "        <spf>%s</spf>\n"
+      "      </policy_evaluated>\n"
+      "    </row>\n"
+      "    <identifiers>\n"
+      "      <envelope_from>mta%lu.example.net</envelope_from>\n"
+      "      <header_from>example.com</header_from>\n"
+      "    </identifiers>\n"
+      "    <auth_results>\n"
+      "      <dkim><domain>example.com</domain><selector>s%lu</selector>"
+      "<result>pass</result></dkim>\n"
+      "      <spf><domain>mta%lu.example.net</domain><scope>mfrom</scope>"
+      "<result>%s</result></spf>\n"
+      "    </auth_results>\n"
+      "  </record>\n",
+      "10.", (n >> 16) & 255, (n >> 8) & 255, n & 255, n % 1000 + 1,
+      n % 3 ? "pass" : "fail", n % 97, n % 13, n % 97,
+      n % 3 ? "pass" : "softfail");
 
   assert_true(len > 0 && (size_t)len < cap);
   return (size_t)len;
@@ -135,9 +137,10 @@ static void test_big_report_bounded_memory(void **state)
   clock_gettime(CLOCK_MONOTONIC, &t1);
   after = peak_rss_kb();
 
-  printf("# %zu bytes, %lu records in %.2f s; peak RSS %ld -> %ld KiB\n",
-         total, n, (double)(t1.tv_sec - t0.tv_sec) +
-         (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, before, after);
+  printf(
+      "# %zu bytes, %lu records in %.2f s; peak RSS %ld -> %ld KiB\n", total, n,
+      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+      before, after);
   for(unsigned i = 0; i < XSD_SCHEMA_COUNT; i++)
     printf("#   %s: %s %s\n", xsd_schema_name(i), r[i].pass ? "pass" : "fail",
            r[i].info);
