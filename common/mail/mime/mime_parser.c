@@ -560,7 +560,7 @@ static struct mime_part *parse_entity(struct mime_message *msg,
 {
   struct mime_part *part = mime_pool_alloc(&msg->pool, sizeof(*part));
   const char *body;
-  int multipart, message;
+  int multipart, message, deep;
 
   if(part == NULL)
     return NULL;
@@ -589,19 +589,15 @@ static struct mime_part *parse_entity(struct mime_message *msg,
     part->flags |= MIME_PART_BAD_MULTIPART;
     return part;
   }
-  if(depth >= msg->lim.max_depth) {
+  /* Past a limit the part is kept and flagged, but not entered. */
+  deep = depth >= msg->lim.max_depth;
+  if(deep || (message && msg->nparts >= msg->lim.max_parts)) {
     if(set_overflow(msg, part, 0,
-                    "nesting deeper than %u levels "
-                    "(max_depth); this part is not entered",
-                    msg->lim.max_depth) < 0)
-      return NULL;
-    return part;
-  }
-  if(message && msg->nparts >= msg->lim.max_parts) {
-    if(set_overflow(msg, part, 0,
-                    "more than %u parts (max_parts); the "
-                    "attached message is not parsed",
-                    msg->lim.max_parts) < 0)
+                    deep ? "nesting deeper than %u levels (max_depth); this "
+                           "part is not entered"
+                         : "more than %u parts (max_parts); the attached "
+                           "message is not parsed",
+                    deep ? msg->lim.max_depth : msg->lim.max_parts) < 0)
       return NULL;
     return part;
   }
