@@ -71,21 +71,6 @@ static bool utf8_valid(const unsigned char *s, size_t len)
   return true;
 }
 
-void ct_note(struct notes *nt, const char *fmt, ...)
-{
-  char tmp[512];
-  va_list ap;
-
-  va_start(ap, fmt);
-  vsnprintf(tmp, sizeof(tmp), fmt, ap);
-  va_end(ap);
-  for(unsigned i = 0; i < nt->n; i++)
-    if(!strcmp(nt->v[i], tmp))
-      return;
-  if(nt->n < MAX_LIMIT_NOTES && (nt->v[nt->n] = strdup(tmp)))
-    nt->n++;
-}
-
 /* ---- 4. bodies --------------------------------------------------------- */
 
 /* A forwarded block: the header fields after the first line that says

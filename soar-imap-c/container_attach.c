@@ -1,5 +1,5 @@
 /*
- * container-attach: an attachment's bytes decoded a buffer at a time into
+ * container_attach: an attachment's bytes decoded a buffer at a time into
  * MD5, SHA1 and SHA256 and, with a vault, into a file named by its SHA1
  * (written once per SHA1); then its Vault Artifact, as the Python
  * connector makes it.

@@ -1,17 +1,36 @@
 /*
- * container-headers: header fields the way the Python connector sees them
+ * container_headers: header fields the way the Python connector sees them
  * (its compat32 parser: raw values with their folding, RFC 2047 decoded by
  * make_header), the Email Artifacts made from them, and get email's
  * header dict.
  */
 #include "container_private.h"
 
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pyjson.h"
 #include "util.h"
+
+/* Notes of what a limit cut, kept here at the bottom of the folder so
+ * every file can add one (see container_private.h). */
+void ct_note(struct notes *nt, const char *fmt, ...)
+{
+  char tmp[512];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(tmp, sizeof(tmp), fmt, ap);
+  va_end(ap);
+  for(unsigned i = 0; i < nt->n; i++)
+    if(!strcmp(nt->v[i], tmp))
+      return;
+  if(nt->n < MAX_LIMIT_NOTES && (nt->v[nt->n] = strdup(tmp)))
+    nt->n++;
+}
 
 /* s[0..len) as UTF-8: copied, or converted from Latin-1 byte by byte. */
 static char *text_dup(const char *s, size_t len, bool latin1)

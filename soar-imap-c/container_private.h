@@ -1,5 +1,5 @@
 /*
- * container_private.h: what the files of soar-imap-c's container mapping share.
+ * container_private: what the files of soar-imap-c's container mapping share.
  * Private: container.h is the folder's interface; this may change with
  * the files:
  *   container.c          the walk over one message (bodies, IOCs, limits),
@@ -8,10 +8,12 @@
  *                        them (the Python connector's emulation), and the
  *                        Email Artifacts made from them;
  *   container_attach.c   attachments: hashes, vault files, Vault Artifacts.
+ * Calls run top down: container.c uses the other two, container_attach.c
+ * uses container_headers.c, which uses neither (it also keeps ct_note).
  * One email's state lives in one struct ctx, passed to every step.
  */
-#ifndef SOAR_CONTAINER_INT_H
-#define SOAR_CONTAINER_INT_H
+#ifndef SOAR_CONTAINER_PRIVATE_H
+#define SOAR_CONTAINER_PRIVATE_H
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /*
- * archive-private: what archive.c and zipdir.c share.  Not for other
+ * archive_private: what archive.c and zipdir.c share.  Not for other
  * subsystems.
  *
  * A zip is read by random access, so it needs a seekable view of its bytes:

@@ -3,8 +3,9 @@
  * (IMAP4rev2, the shared subset), RFC 2595 (STARTTLS), RFC 4959 (SASL-IR),
  * RFC 4616 (PLAIN), RFC 7888 (LITERAL+), Google/Microsoft XOAUTH2.
  *
- * This file is the session: its state and errors, building a command,
- * sending it and running it to its tagged answer, connect and LOGOUT.
+ * This file is the bottom of the session: its state, errors and
+ * capabilities, and building and sending a command.  It calls no other
+ * file of the folder but the parser's; imap_private.h lists the others.
  * imap_private.h lists the other files and what each provides.
  *
  *  - imap_set_state() is the only place the session state changes.
@@ -13,10 +14,12 @@
  */
 #include "imap.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "imap_private.h"
 #include "log.h"
@@ -130,85 +133,6 @@ int imap_send(struct imap *im, struct buf *cmd)
   return 0;
 }
 
-/* Run a simple command (already in cmd) to completion. */
-int imap_run(struct imap *im, struct buf *cmd)
-{
-  im->cmd_failed = false;
-  if(imap_send(im, cmd) < 0)
-    return -1;
-  if(imap_wait(im, false) < 0)
-    return -1;
-  return im->cmd_failed ? -1 : 0;
-}
-
-/* Run a command without arguments to completion. */
-int imap_run_simple(struct imap *im, const char *name)
-{
-  struct buf cmd;
-  int r;
-  buf_init(&cmd, IMAP_CMD_MAX);
-  r = imap_begin(im, &cmd, name);
-  if(r == 0)
-    r = imap_run(im, &cmd);
-  buf_free(&cmd);
-  return r;
-}
-
-static bool quotable(const char *s)
-{
-  for(; *s; s++)
-    if(*s == '\r' || *s == '\n' || (unsigned char)*s >= 0x80)
-      return false;
-  return true;
-}
-
-/* Append " <s>" as a quoted string or a literal.  A synchronizing literal
- * sends what cmd holds and waits for "+".  Returns 0, or -1 (the error is
- * set; the command may have completed with NO). */
-int imap_put_astring(struct imap *im, struct buf *cmd, const char *s)
-{
-  size_t n = strlen(s);
-  if(quotable(s)) {
-    if(buf_puts(cmd, " \"") < 0)
-      goto toolong;
-    for(; *s; s++)
-      if(((*s == '"' || *s == '\\') && buf_putc(cmd, '\\') < 0) ||
-         buf_putc(cmd, *s) < 0)
-        goto toolong;
-    if(buf_putc(cmd, '"') < 0)
-      goto toolong;
-    return 0;
-  }
-  if(imap_has_capability(im, "LITERAL+")) {
-    if(buf_printf(cmd, " {%zu+}\r\n", n) < 0 || buf_append(cmd, s, n) < 0)
-      goto toolong;
-    return 0;
-  }
-  if(buf_printf(cmd, " {%zu}\r\n", n) < 0)
-    goto toolong;
-  if(conn_write(im->c, cmd->data, cmd->len) < 0)
-    return imap_io_fail(im);
-  memset(cmd->data, 0, cmd->len);
-  buf_reset(cmd);
-  {
-    int r = imap_wait(im, true);
-    if(r < 0)
-      return -1;
-    if(r == 0) { /* answered before the literal: rejected */
-      if(!im->cmd_failed)
-        imap_seterr(im, "server at %s ended the command before the literal",
-                    conn_peer(im->c));
-      return -1;
-    }
-  }
-  if(buf_append(cmd, s, n) < 0)
-    goto toolong;
-  return 0;
-toolong:
-  imap_seterr(im, "argument too long for %s", conn_peer(im->c));
-  return -1;
-}
-
 /* Abandon a command we could not finish building. */
 int imap_abandon(struct imap *im)
 {
@@ -222,84 +146,6 @@ int imap_abandon(struct imap *im)
   return -1;
 }
 
-/* ------------------------------------------------------------ connect */
-
-struct imap *imap_connect(const struct imap_opts *o, char *err, size_t errlen)
-{
-  struct imap *im;
-  struct conn_opts co;
-  enum rkind k;
-  struct itok t;
-  const char *w;
-  size_t n;
-
-  if(errlen > 0)
-    err[0] = '\0';
-  im = calloc(1, sizeof(*im));
-  if(!im) {
-    snprintf(err, errlen, "imap: out of memory");
-    return NULL;
-  }
-  im->allow_plaintext_auth = o->allow_plaintext_auth;
-  im->max_response =
-      o->max_response ? o->max_response : IMAP_DEFAULT_MAX_RESPONSE;
-  im->max_body = o->max_body ? o->max_body : IMAP_DEFAULT_MAX_BODY;
-  buf_init(&im->resp, im->max_response + 16);
-  /* Storage from the start, so a response that assembled nothing (an
-   * empty line, or a "* SEARCH" streamed instead) is "" and not NULL to
-   * the tokenizer and the error messages that quote it. */
-  if(buf_reserve(&im->resp, 0) < 0) {
-    snprintf(err, errlen, "imap: out of memory");
-    imap_free(im);
-    return NULL;
-  }
-  co = o->conn;
-  co.tls = o->tls == IMAP_TLS_IMPLICIT ? CONN_TLS_IMPLICIT : CONN_TLS_NONE;
-  co.max_line = IMAP_LINE_CHUNK;
-  im->c = conn_connect(&co, err, errlen);
-  if(!im->c) {
-    imap_free(im);
-    return NULL;
-  }
-  im->state = IMAP_STATE_NOT_AUTH;
-
-  /* Greeting: * OK / * PREAUTH / * BYE */
-  if(imap_read_response(im, &k) < 0)
-    goto fail;
-  t.p = im->resp.data;
-  t.end = im->resp.data + im->resp.len;
-  if(k != R_UNTAGGED || !itok_eat(&t, '*') || itok_sp(&t) < 0 ||
-     itok_atom(&t, true, &w, &n) < 0) {
-    imap_proto_fail(im, "not an IMAP greeting from %s: %.60s", conn_peer(im->c),
-                    im->resp.data);
-    goto fail;
-  }
-  if(imap_word_eq(w, n, "BYE")) {
-    imap_seterr(im, "IMAP server %s refused the connection: %s",
-                conn_peer(im->c), im->resp.data);
-    goto fail;
-  }
-  if(!imap_word_eq(w, n, "OK") && !imap_word_eq(w, n, "PREAUTH")) {
-    imap_proto_fail(im, "not an IMAP greeting from %s: %.60s", conn_peer(im->c),
-                    im->resp.data);
-    goto fail;
-  }
-  if(imap_handle_untagged(im) < 0)
-    goto fail;
-  if(imap_word_eq(w, n, "PREAUTH"))
-    imap_set_state(im, IMAP_STATE_AUTH);
-  if(!im->caps_known && imap_capability_cmd(im) < 0)
-    goto fail;
-
-  if(o->tls == IMAP_TLS_STARTTLS && imap_starttls(im) < 0)
-    goto fail;
-  return im;
-fail:
-  snprintf(err, errlen, "%s", im->err[0] ? im->err : "IMAP connect failed");
-  imap_free(im);
-  return NULL;
-}
-
 void imap_free(struct imap *im)
 {
   if(!im)
@@ -311,18 +157,41 @@ void imap_free(struct imap *im)
   free(im);
 }
 
-int imap_logout(struct imap *im)
+int imap_set_caps(struct imap *im, const char *s, size_t n)
 {
-  int r;
-  if(imap_require(im,
-                  ST(IMAP_STATE_NOT_AUTH) | ST(IMAP_STATE_AUTH) |
-                      ST(IMAP_STATE_EXAMINED),
-                  "LOGOUT") < 0)
+  char *c = malloc(n + 1);
+  if(!c)
     return -1;
-  r = imap_run_simple(im, "LOGOUT");
-  if(r == 0)
-    imap_set_state(im, IMAP_STATE_LOGOUT);
-  return r;
+  for(size_t i = 0; i < n; i++)
+    c[i] = (char)toupper((unsigned char)s[i]);
+  c[n] = '\0';
+  free(im->caps);
+  im->caps = c;
+  im->caps_known = true;
+  return 0;
+}
+
+bool imap_has_capability(const struct imap *im, const char *cap)
+{
+  size_t n = strlen(cap);
+  const char *p = im->caps;
+  if(!p || n == 0)
+    return false;
+  while(*p) {
+    const char *e = strchr(p, ' ');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if(len == n && strncasecmp(p, cap, n) == 0)
+      return true;
+    if(!e)
+      break;
+    p = e + 1;
+  }
+  return false;
+}
+
+const char *imap_capabilities(const struct imap *im)
+{
+  return im->caps ? im->caps : "";
 }
 
 const char *imap_error(const struct imap *im)

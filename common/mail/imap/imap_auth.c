@@ -1,8 +1,8 @@
 /*
- * imap-auth: capabilities, STARTTLS and logging in (LOGIN, AUTHENTICATE
- * PLAIN and XOAUTH2 with or without SASL-IR).  Credentials are never sent
- * over a connection that is not verified TLS unless the caller allowed
- * it, and every buffer that held one is zeroed before it is freed.
+ * imap_auth: the CAPABILITY command, STARTTLS and logging in (LOGIN,
+ * AUTHENTICATE PLAIN and XOAUTH2 with or without SASL-IR).  Credentials are
+ * never sent over a connection that is not verified TLS unless the caller
+ * allowed it, and every buffer that held one is zeroed before it is freed.
  */
 #include "imap.h"
 
@@ -18,43 +18,6 @@
 #include "base64.h"
 
 /* ------------------------------------------------------------ capabilities */
-
-int imap_set_caps(struct imap *im, const char *s, size_t n)
-{
-  char *c = malloc(n + 1);
-  if(!c)
-    return -1;
-  for(size_t i = 0; i < n; i++)
-    c[i] = (char)toupper((unsigned char)s[i]);
-  c[n] = '\0';
-  free(im->caps);
-  im->caps = c;
-  im->caps_known = true;
-  return 0;
-}
-
-bool imap_has_capability(const struct imap *im, const char *cap)
-{
-  size_t n = strlen(cap);
-  const char *p = im->caps;
-  if(!p || n == 0)
-    return false;
-  while(*p) {
-    const char *e = strchr(p, ' ');
-    size_t len = e ? (size_t)(e - p) : strlen(p);
-    if(len == n && strncasecmp(p, cap, n) == 0)
-      return true;
-    if(!e)
-      break;
-    p = e + 1;
-  }
-  return false;
-}
-
-const char *imap_capabilities(const struct imap *im)
-{
-  return im->caps ? im->caps : "";
-}
 
 /* Free a buffer that held a secret, zeroed over its whole capacity. */
 static void wipe(struct buf *b)

@@ -1,5 +1,5 @@
 /*
- * imap-bodystructure: parse a FETCH BODYSTRUCTURE value (RFC 3501 7.4.2,
+ * imap_bodystructure: parse a FETCH BODYSTRUCTURE value (RFC 3501 7.4.2,
  * grammar "body" in section 9) into a tree with section numbers.
  *
  * The input is untrusted: nesting and the number of parts are capped

@@ -1,5 +1,5 @@
 /*
- * imap-commands: the read-only mailbox commands: LIST, EXAMINE, UID
+ * imap_commands: the read-only mailbox commands: LIST, EXAMINE, UID
  * SEARCH, UID FETCH (alone or pipelined).  Each sets the handlers of the
  * running command in struct imap, runs, and clears them again.
  */

@@ -1,5 +1,5 @@
 /*
- * imap-parse: cursor tokenizer over one assembled IMAP response
+ * imap_parse: cursor tokenizer over one assembled IMAP response
  * (RFC 3501 section 9 grammar: atom, number, string, literal, NIL, lists).
  */
 #include "imap_private.h"

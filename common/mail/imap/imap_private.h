@@ -1,18 +1,21 @@
 /*
- * imap-private: what the files of common/mail/imap share.  Not part of the
+ * imap_private: what the files of common/mail/imap share.  Not part of the
  * public interface (that is imap.h).
  *
- * Who provides what (each file uses only the ones above it and the
- * tokenizer):
- *   imap.c            the session: state, errors, sending a command and
- *                     running it to its tagged answer, connect, LOGOUT
+ * Who provides what, top down: each file calls only the ones below it
+ * (the tokenizer, BODYSTRUCTURE and UTF-7 files are at the bottom).
+ *   imap_connect.c    connect, the greeting, STARTTLS at connect; LOGOUT
+ *   imap_auth.c       the CAPABILITY command, STARTTLS, LOGIN,
+ *                     AUTHENTICATE (SASL PLAIN, XOAUTH2)
+ *   imap_commands.c   LIST, EXAMINE, UID SEARCH, UID FETCH
  *   imap_response.c   the reader: one response with its literals (message
  *                     bodies and SEARCH results streamed), tagged answers,
- *                     imap_wait()
+ *                     imap_wait(); running a command to its tagged answer,
+ *                     arguments as literals (which wait for "+")
  *   imap_untagged.c   untagged data: response codes, FETCH items, LIST
- *   imap_auth.c       CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE (SASL)
- *   imap_commands.c   LIST, EXAMINE, UID SEARCH, UID FETCH
- *   imap_parse.c      the tokenizer below
+ *   imap.c            the session: state, errors, capabilities, building
+ *                     and sending a command
+ *   imap_parse.c      the tokenizer
  *   imap_bodystructure.c, imap_utf7.c   BODYSTRUCTURE, modified UTF-7
  *
  * The tokenizer: a cursor walks forward over one assembled response,
@@ -137,18 +140,11 @@ int imap_begin(struct imap *im, struct buf *cmd, const char *name);
 /* Send cmd with its CRLF.  -1 with nothing outstanding when it does not
  * fit, -1 and BROKEN when the write failed. */
 int imap_send(struct imap *im, struct buf *cmd);
-/* Send a command already in cmd and read to its tagged answer.  -1 on a
- * NO/BAD (error set) or a broken session. */
-int imap_run(struct imap *im, struct buf *cmd);
-/* imap_begin() and imap_run() for a command without arguments. */
-int imap_run_simple(struct imap *im, const char *name);
-/* Append " <s>" as a quoted string or a literal.  A synchronizing literal
- * sends what cmd holds and waits for "+".  Returns 0, or -1 (the error is
- * set; the command may have completed with NO). */
-int imap_put_astring(struct imap *im, struct buf *cmd, const char *s);
 /* Abandon a command we could not finish building: its tag may be half
  * sent, so the session is BROKEN.  Returns -1. */
 int imap_abandon(struct imap *im);
+/* Replace the capability list with s[0..n) (upper-cased).  -1: memory. */
+int imap_set_caps(struct imap *im, const char *s, size_t n);
 
 /* ---- imap_response.c ---- */
 
@@ -160,6 +156,15 @@ int imap_read_response(struct imap *im, enum rkind *kind_r);
 /* Read until all outstanding tags are answered (returns 0) or, when
  * want_cont, a continuation request arrives (returns 1). -1 on error. */
 int imap_wait(struct imap *im, bool want_cont);
+/* Send a command already in cmd and read to its tagged answer.  -1 on a
+ * NO/BAD (error set) or a broken session. */
+int imap_run(struct imap *im, struct buf *cmd);
+/* imap_begin() and imap_run() for a command without arguments. */
+int imap_run_simple(struct imap *im, const char *name);
+/* Append " <s>" as a quoted string or a literal.  A synchronizing literal
+ * sends what cmd holds and waits for "+".  Returns 0, or -1 (the error is
+ * set; the command may have completed with NO). */
+int imap_put_astring(struct imap *im, struct buf *cmd, const char *s);
 
 /* ---- imap_untagged.c ---- */
 
@@ -179,8 +184,6 @@ void imap_cur_begin(struct imap *im, uint32_t seq);
 
 /* ---- imap_auth.c ---- */
 
-/* Replace the capability list with s[0..n) (upper-cased).  -1: memory. */
-int imap_set_caps(struct imap *im, const char *s, size_t n);
 /* CAPABILITY; -1 also when the server sent none. */
 int imap_capability_cmd(struct imap *im);
 /* STARTTLS, the TLS handshake, and CAPABILITY again (what was learnt in

@@ -1,5 +1,5 @@
 /*
- * imap-response: the reader.  imap_read_response() assembles one response:
+ * imap_response: the reader.  imap_read_response() assembles one response:
  * the line (read in chunks, capped at max_response) plus its literals.
  * Literals that are message bodies in a FETCH are streamed to the fetch
  * handler instead and replaced by NIL in the assembled text; a "* SEARCH"
@@ -350,4 +350,83 @@ int imap_wait(struct imap *im, bool want_cont)
     }
   }
   return 0;
+}
+
+/* Run a simple command (already in cmd) to completion. */
+int imap_run(struct imap *im, struct buf *cmd)
+{
+  im->cmd_failed = false;
+  if(imap_send(im, cmd) < 0)
+    return -1;
+  if(imap_wait(im, false) < 0)
+    return -1;
+  return im->cmd_failed ? -1 : 0;
+}
+
+/* Run a command without arguments to completion. */
+int imap_run_simple(struct imap *im, const char *name)
+{
+  struct buf cmd;
+  int r;
+  buf_init(&cmd, IMAP_CMD_MAX);
+  r = imap_begin(im, &cmd, name);
+  if(r == 0)
+    r = imap_run(im, &cmd);
+  buf_free(&cmd);
+  return r;
+}
+
+static bool quotable(const char *s)
+{
+  for(; *s; s++)
+    if(*s == '\r' || *s == '\n' || (unsigned char)*s >= 0x80)
+      return false;
+  return true;
+}
+
+/* Append " <s>" as a quoted string or a literal.  A synchronizing literal
+ * sends what cmd holds and waits for "+".  Returns 0, or -1 (the error is
+ * set; the command may have completed with NO). */
+int imap_put_astring(struct imap *im, struct buf *cmd, const char *s)
+{
+  size_t n = strlen(s);
+  if(quotable(s)) {
+    if(buf_puts(cmd, " \"") < 0)
+      goto toolong;
+    for(; *s; s++)
+      if(((*s == '"' || *s == '\\') && buf_putc(cmd, '\\') < 0) ||
+         buf_putc(cmd, *s) < 0)
+        goto toolong;
+    if(buf_putc(cmd, '"') < 0)
+      goto toolong;
+    return 0;
+  }
+  if(imap_has_capability(im, "LITERAL+")) {
+    if(buf_printf(cmd, " {%zu+}\r\n", n) < 0 || buf_append(cmd, s, n) < 0)
+      goto toolong;
+    return 0;
+  }
+  if(buf_printf(cmd, " {%zu}\r\n", n) < 0)
+    goto toolong;
+  if(conn_write(im->c, cmd->data, cmd->len) < 0)
+    return imap_io_fail(im);
+  memset(cmd->data, 0, cmd->len);
+  buf_reset(cmd);
+  {
+    int r = imap_wait(im, true);
+    if(r < 0)
+      return -1;
+    if(r == 0) { /* answered before the literal: rejected */
+      if(!im->cmd_failed)
+        imap_seterr(im, "server at %s ended the command before the literal",
+                    conn_peer(im->c));
+      return -1;
+    }
+  }
+  if(buf_append(cmd, s, n) < 0)
+    goto toolong;
+  return 0;
+toolong:
+  imap_seterr(im, "argument too long for %s", conn_peer(im->c));
+  return -1;
 }

@@ -1,5 +1,5 @@
 /*
- * imap-untagged: acting on the untagged responses of the running command
+ * imap_untagged: acting on the untagged responses of the running command
  * (and the response codes of tagged ones): capabilities, mailbox status,
  * FETCH items, LIST entries.  The response is already assembled in
  * im->resp by imap_response.c; the tokenizer walks it.

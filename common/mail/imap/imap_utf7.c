@@ -1,5 +1,5 @@
 /*
- * imap-utf7: modified UTF-7 mailbox names (RFC 3501 section 5.1.3).
+ * imap_utf7: modified UTF-7 mailbox names (RFC 3501 section 5.1.3).
  *
  * Printable ASCII (0x20-0x7e) stands for itself except "&", written "&-".
  * Everything else is UTF-16, base64-encoded with "," instead of "/", no

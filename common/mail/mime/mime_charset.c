@@ -1,5 +1,5 @@
 /*
- * mime-charset: bytes in a declared MIME charset to UTF-8.
+ * mime_charset: bytes in a declared MIME charset to UTF-8.
  *
  * Mail lies about charsets, so the rules follow what mail readers do (and
  * the WHATWG Encoding Standard): ISO-8859-1 labels are read as windows-1252

@@ -1,5 +1,5 @@
 /*
- * mime-decode: Content-Transfer-Encoding decoders (RFC 2045 section 6) and
+ * mime_decode: Content-Transfer-Encoding decoders (RFC 2045 section 6) and
  * the RFC 2047 "Q" variant.
  *
  * Both decoders are tolerant the way mail readers are: base64 ignores line

@@ -1,5 +1,5 @@
 /*
- * mime-header: the text inside header values.
+ * mime_header: the text inside header values.
  *
  *   RFC 2047  encoded words ("=?charset?B|Q?text?=") in unstructured text
  *   RFC 2045  parameter lists (token or quoted-string values)

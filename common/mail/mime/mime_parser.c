@@ -1,5 +1,5 @@
 /*
- * mime-parser: the part tree (RFC 5322 header blocks, RFC 2045 fields,
+ * mime_parser: the part tree (RFC 5322 header blocks, RFC 2045 fields,
  * RFC 2046 multipart and message/rfc822), limits, and on-demand decoding.
  *
  * Every part is parsed inside a [start, end) range its parent computed, so a

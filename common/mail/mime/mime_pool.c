@@ -1,5 +1,5 @@
 /*
- * mime-pool: the bump allocator every tree hands its strings and parts out
+ * mime_pool: the bump allocator every tree hands its strings and parts out
  * of, freed at once with the tree.  At the bottom of the mime files: it
  * uses none of them.
  */

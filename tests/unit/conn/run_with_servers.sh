@@ -20,7 +20,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 for _ in $(seq 1 250); do [ -s "$tmp/ports" ] && break; sleep 0.02; done
-[ -s "$tmp/ports" ] || { cat "$tmp/fake.log" >&2; echo "fake-server did not start" >&2; exit 1; }
+[ -s "$tmp/ports" ] || { cat "$tmp/fake.log" >&2; echo "fake_server did not start" >&2; exit 1; }
 export FAKE_PORTS="$tmp/ports"
 "$src/tests/lib/dovecot.sh" run bash -c \
   'if [ "$0" != - ]; then "$0" "$DOVETEST_DIR" >/dev/null; fi; "$1"' "$seed" "$bin"
