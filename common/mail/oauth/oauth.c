@@ -782,6 +782,17 @@ static struct oauth_token *token_new(const char *access, const char *type,
   return t;
 }
 
+/* When a token given at now for expires_in seconds (-1: no lifetime)
+ * expires; 0 means "unknown, never reuse".  Saturates instead of
+ * overflowing: time() cannot get there, but a clock near INT64_MAX (the fuzz
+ * harness tries it) must not be undefined behaviour. */
+static int64_t expires_at(int64_t now, int64_t expires_in)
+{
+  if(expires_in < 0)
+    return 0;
+  return now > INT64_MAX - expires_in ? INT64_MAX : now + expires_in;
+}
+
 static int get_token(const struct oauth_config *cfg, bool force_refresh,
                      struct oauth_token **token_r, char *err, size_t errlen,
                      struct cache_entry *entry, struct answer *ans, int *lockfd)
@@ -867,7 +878,7 @@ static int get_token(const struct oauth_config *cfg, bool force_refresh,
              cfg->client_id, ep.shown, oauth_grant_name(cfg->grant),
              ans->refresh_token ? ", refresh token rotated" : "");
   *token_r = token_new(ans->access_token, ans->token_type,
-                       ans->expires_in >= 0 ? now + ans->expires_in : 0, false);
+                       expires_at(now, ans->expires_in), false);
   if(!*token_r) {
     seterr(err, errlen, "out of memory");
     return -1;
@@ -933,4 +944,32 @@ void oauth_token_free(struct oauth_token *t)
   wipe_free(t->access_token);
   wipe_free(t->token_type);
   free(t);
+}
+
+int oauth_parse_token_answer(long status, const char *body, size_t len,
+                             const char *shown, int64_t now,
+                             struct oauth_token **token_r, char **refresh_r,
+                             char *err, size_t errlen)
+{
+  struct endpoint ep;
+  struct answer ans;
+  struct buf b = { .data = (char *)body, .len = body ? len : 0 };
+
+  *token_r = NULL;
+  *refresh_r = NULL;
+  memset(&ep, 0, sizeof(ep));
+  snprintf(ep.shown, sizeof(ep.shown), "%s", shown ? shown : "");
+  if(parse_answer(&ep, status, &b, &ans, err, errlen) < 0)
+    return -1;
+  *token_r = token_new(ans.access_token, ans.token_type,
+                       expires_at(now, ans.expires_in), false);
+  if(!*token_r) {
+    seterr(err, errlen, "out of memory");
+    answer_wipe(&ans);
+    return -1;
+  }
+  *refresh_r = ans.refresh_token;
+  ans.refresh_token = NULL;
+  answer_wipe(&ans);
+  return 0;
 }

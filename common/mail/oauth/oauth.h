@@ -127,6 +127,21 @@ void oauth_token_free(struct oauth_token *t);
 int oauth_token_endpoint(const struct oauth_config *cfg, char *out,
                          size_t outlen, char *err, size_t errlen);
 
+/* How oauth_get_token reads a token endpoint's answer, with no request and
+ * no cache: for the fuzz harness (tests/fuzz/fuzz_oauth_token.c) and the
+ * unit tests; oauth_get_token runs the same code on what it received.
+ * status: the HTTP status; body[0..len): the answer as received (not
+ * NUL-terminated); shown: the endpoint as named in messages; now: the Unix
+ * time the lifetime counts from.  Returns 0 with *token_r (expires_at is
+ * now + expires_in, cut to OAUTH_MAX_LIFETIME_S, or 0 when the answer gave
+ * no lifetime; free with oauth_token_free) and *refresh_r the refresh token
+ * the answer rotated to, or NULL (wipe it, then free()); or -1 with the
+ * reason in err (never a secret) and both NULL. */
+int oauth_parse_token_answer(long status, const char *body, size_t len,
+                             const char *shown, int64_t now,
+                             struct oauth_token **token_r, char **refresh_r,
+                             char *err, size_t errlen);
+
 /* Name of a grant as sent in grant_type ("client_credentials",
  * "refresh_token"). */
 const char *oauth_grant_name(enum oauth_grant g);

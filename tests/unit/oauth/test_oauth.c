@@ -974,6 +974,50 @@ static void test_config_checks(void **state)
                       "client_credentials");
 }
 
+/* oauth_parse_token_answer reads an answer as oauth_get_token does; the
+ * lifetime saturates at INT64_MAX instead of overflowing (a clock that far
+ * out is the fuzz harness's, regress-expiry-overflow). */
+static void test_parse_token_answer(void **state)
+{
+  static const char ok[] = "{\"access_token\":\"abc\",\"token_type\":"
+                           "\"bearer\",\"expires_in\":\"3599\","
+                           "\"refresh_token\":\"rt2\"}";
+  static const char bad[] = "{\"error\":\"invalid_grant\","
+                            "\"error_description\":\"x\\ny\"}";
+  struct oauth_token *t;
+  char *rt, err[256];
+
+  (void)state;
+  assert_int_equal(oauth_parse_token_answer(200, ok, sizeof(ok) - 1,
+                                            "http://127.0.0.1/t", 1000, &t, &rt,
+                                            err, sizeof(err)),
+                   0);
+  assert_string_equal(t->access_token, "abc");
+  assert_string_equal(t->token_type, "bearer");
+  assert_int_equal(t->expires_at, 1000 + 3599);
+  assert_false(t->from_cache);
+  assert_string_equal(rt, "rt2");
+  free(rt);
+  oauth_token_free(t);
+
+  assert_int_equal(oauth_parse_token_answer(200, ok, sizeof(ok) - 1, "e",
+                                            INT64_MAX - 10, &t, &rt, err,
+                                            sizeof(err)),
+                   0);
+  assert_true(t->expires_at == INT64_MAX);
+  free(rt);
+  oauth_token_free(t);
+
+  assert_int_equal(oauth_parse_token_answer(400, bad, sizeof(bad) - 1,
+                                            "http://127.0.0.1/t", 0, &t, &rt,
+                                            err, sizeof(err)),
+                   -1);
+  assert_null(t);
+  assert_null(rt);
+  assert_string_equal(err, "token request to http://127.0.0.1/t failed: "
+                           "HTTP 400: invalid_grant: x?y");
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1000,6 +1044,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_secrets_never_logged, setup, teardown),
     cmocka_unit_test_setup_teardown(test_config_checks, setup, teardown),
     cmocka_unit_test_setup_teardown(test_e2e_dovecot, setup, teardown),
+    cmocka_unit_test(test_parse_token_answer),
   };
   int rc;
 
