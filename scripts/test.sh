@@ -3,8 +3,8 @@
 # normal build and an ASan+UBSan build; then, in a clang build with
 # -Dfuzzers=true (build-fuzz), the libFuzzer harnesses of tests/fuzz.
 # Ends with "N passed, N failed".
-#   FUZZ_SECONDS=N  fuzz each of the 11 harnesses N seconds, two at a time
-#                   (default 60: about 6 minutes); 0 only replays the seed
+#   FUZZ_SECONDS=N  fuzz each of the 15 harnesses N seconds, two at a time
+#                   (default 60: about 8 minutes); 0 only replays the seed
 #                   corpora, a quick regression check
 #   FUZZ_SEED=N     libFuzzer's seed (default 1, so CI retraces a local run;
 #                   0: random)

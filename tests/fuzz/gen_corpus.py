@@ -2,7 +2,10 @@
 """Write the seed corpora in tests/data/fuzz-corpora/<harness>/ from the project's
 own fixtures (tests/data/reports, TA-dmarc-c/samples, tests/data/mail, the
 BODYSTRUCTURE strings of tests/unit/imap/test_imap_parse.c) and a few small
-archives, documents, mails and server transcripts built here.  Deterministic (gzip/zip times fixed), so
+archives, documents, mails and server transcripts built here; token answers,
+storage/passwords listings, DNS answers and DKIM-signed mails in the shapes
+tests/lib/oauth_server.py, tests/lib/splunkd_stub.py, tests/unit/dns and
+tests/unit/dkim use.  Deterministic (gzip/zip times fixed), so
 re-running it only changes seeds when the fixtures change.  Inputs that came
 from fuzzing are kept: regress-* (once crashed) and found-* (a minimised
 set of what earlier runs reached, so a short run starts deeper).
@@ -365,6 +368,235 @@ SOAR_ACTIONS = [
 ]
 
 
+# fuzz_oauth_token: byte 0 the HTTP status (0: 200, 1: 400, 2: 401, 3: 302,
+# 4: 500), byte 1 the clock (0: 2025, 2: INT64_MAX, 5: INT64_MIN, 7: 9999),
+# then the body: the answers tests/lib/oauth_server.py gives and the shapes
+# test_oauth.c's bad-answer tests send.
+OAUTH = [
+    ("cc-ok", 0, 0, b'{"access_token": "eyJ0eXAiOiJKV1Qi.eyJhdWQi.c2ln", "token_type": "Bearer",'
+                    b' "expires_in": 3599, "ext_expires_in": 3599}'),
+    ("refresh-rotated", 0, 0, b'{"access_token": "ya29.a0AfH6SM", "token_type": "bearer",'
+                              b' "expires_in": 3600, "refresh_token": "1//0g-new",'
+                              b' "scope": "https://mail.google.com/"}'),
+    ("refresh-null", 0, 6, b'{"access_token": "t", "token_type": "Bearer", "refresh_token": null}'),
+    ("expires-string", 0, 0, b'{"access_token": "t", "token_type": "Bearer", "expires_in": "3599"}'),
+    ("expires-huge", 0, 7, b'{"access_token": "t", "expires_in": 1e308}'),
+    ("expires-negative", 0, 0, b'{"access_token": "t", "expires_in": -5}'),
+    ("expires-u64", 0, 3, b'{"access_token": "t", "expires_in": "18446744073709551615"}'),
+    ("no-lifetime", 0, 5, b'{"access_token": "t", "token_type": "Bearer"}'),
+    ("mac-type", 0, 0, b'{"access_token": "t", "token_type": "MAC\\u0000\\n"}'),
+    ("type-number", 0, 0, b'{"access_token": "t", "token_type": 7}'),
+    ("token-space", 0, 0, b'{"access_token": "a b", "token_type": "Bearer"}'),
+    ("token-array", 0, 0, b'{"access_token": ["t"], "token_type": "Bearer"}'),
+    ("no-token", 0, 0, b'{"token_type": "Bearer", "expires_in": 1}'),
+    ("error-200", 0, 0, b'{"error": "invalid_grant", "access_token": "t"}'),
+    ("invalid-client", 2, 0, b'{"error": "invalid_client", "error_description":'
+                             b' "AADSTS7000215: Invalid client secret provided.\\r\\nTrace ID: x",'
+                             b' "error_codes": [7000215]}'),
+    ("invalid-grant", 1, 0, b'{"error": "invalid_grant", "error_description": "Bad Request"}'),
+    ("error-not-string", 1, 0, b'{"error": {"code": 1}}'),
+    ("html-502", 4, 0, b'<html><body><h1>502 Bad Gateway</h1></body></html>'),
+    ("redirect", 3, 0, b''),
+    ("array", 0, 0, b'[{"access_token": "t"}]'),
+    ("nested", 0, 0, b'{"access_token": "t", "x": ' + b'[' * 200 + b']' * 200 + b'}'),
+    ("duplicate", 0, 0, b'{"access_token": "a", "access_token": "b", "expires_in": 1, "expires_in": "x"}'),
+    ("long-token", 0, 0, b'{"access_token": "' + b'A' * 16385 + b'"}'),
+]
+
+
+# fuzz_splunk_rest: byte 0 bit 0 raw HTTP, bits 1-2 the secret field, bit
+# 3 the other input name, bits 4-7 the chunk size (log2); byte 1 the chunk
+# seed.  Bodies as tests/lib/splunkd_stub.py writes them.
+def splunkd_listing(entries):
+    import json
+    out = [{"name": "%s:%s:" % (r, u),
+            "content": {"realm": r, "username": u, "clear_password": c,
+                        "password": "********", "encr_password": "$7$bm90IHJlYWxseQ=="}}
+           for r, u, c in entries]
+    return json.dumps({"entry": out, "paging": {"total": len(out)}}).encode()
+
+
+def splunk_rest():
+    imap, pop = "dmarc_imap://corp", "dmarc_pop3://b"
+    plain = splunkd_listing([("TA-dmarc-c", imap, "s3cret")])
+    oauth = splunkd_listing([("other", imap, "x"),
+                             ("TA-dmarc-c", imap,
+                              '{"client_secret": "cs", "refresh_token": "1//rt"}'),
+                             ("TA-dmarc-c", pop, '{"password": "pw"}')])
+    yield "plain-password", bytes([0xd0, 1]) + plain
+    yield "plain-split-1", bytes([0x00, 2]) + plain
+    yield "plain-split-16", bytes([0x40, 3]) + plain
+    yield "oauth-client-secret", bytes([0x72, 4]) + oauth
+    yield "oauth-refresh-token", bytes([0x34, 5]) + oauth
+    yield "pop-password", bytes([0xd8, 6]) + oauth
+    yield "no-member", bytes([0x56, 7]) + oauth
+    yield "empty-listing", bytes([0xd0, 0]) + splunkd_listing([])
+    yield "wrong-types", bytes([0x30, 0]) + \
+        b'{"entry": [{"content": {"realm": 1, "username": null}}, 7, {"content": []},' \
+        b' {"content": {"realm": "TA-dmarc-c", "username": "dmarc_imap://corp",' \
+        b' "clear_password": "{not json"}}]}'
+    yield "not-json", bytes([0xd0, 0]) + b"<html>splunkd</html>"
+    yield "entry-object", bytes([0xd0, 0]) + b'{"entry": {"content": {}}}'
+
+    def raw(name, status, body, extra=b""):
+        return name, b"\x01\x00" + b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\n" + \
+            extra + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    yield raw("raw-200", b"200 OK", plain)
+    yield raw("raw-401", b"401 Unauthorized",
+              b'{"messages": [{"type": "WARN", "text": "call not properly authenticated"}]}')
+    yield raw("raw-404", b"404 Not Found", b'{"messages": [{"type": "ERROR", "text": "not found"}]}')
+    yield raw("raw-short", b"200 OK", plain[:40], b"Connection: close\r\n")
+    yield "raw-eof-body", b"\x01\x00HTTP/1.0 200 OK\r\n\r\n" + plain
+    yield "raw-bad-chunk", b"\x01\x00HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+
+
+# fuzz_dns: byte 0 (count, family, twice), then answers: 2-byte length,
+# rcode, AN/NS/AR counts, records.  The records of tests/unit/dns/records.conf.
+def dns_name(n):
+    return b"".join(bytes([len(l)]) + l for l in n.encode().split(b".")) + b"\0"
+
+
+def dns_rr(rtype, rdata, owner=b"\xc0\x0c"):
+    import struct
+    return owner + struct.pack(">HHIH", rtype, 1, 3600, len(rdata)) + rdata
+
+
+def dns_answer(records, rcode=0, ns=b"", nns=0):
+    import struct
+    body = bytes([rcode, len(records), nns, 0]) + b"".join(records) + ns
+    return struct.pack(">H", len(body)) + body
+
+
+def dns_seeds():
+    import ipaddress
+    ptr = lambda n: dns_rr(12, dns_name(n))
+    a = lambda ip: dns_rr(1, ipaddress.IPv4Address(ip).packed)
+    aaaa = lambda ip: dns_rr(28, ipaddress.IPv6Address(ip).packed)
+    nx = dns_answer([], 3)
+    yield "good", b"\0" + dns_answer([ptr("good.test")]) + dns_answer([a("192.0.2.1")])
+    yield "liar", b"\0" + dns_answer([ptr("liar.test")]) + dns_answer([a("198.51.100.2")])
+    yield "ghost", b"\0" + dns_answer([ptr("ghost.test")]) + nx
+    yield "multi", b"\0" + dns_answer([ptr("multi.test")]) + dns_answer(
+        [a("198.51.100.10"), a("198.51.100.11"), a("192.0.2.1"), a("198.51.100.12")])
+    yield "two-names", b"\1" + dns_answer([ptr("first.test"), ptr("second.test")]) + \
+        dns_answer([ptr("five.test")]) + dns_answer([a("198.51.100.5")]) + \
+        dns_answer([a("192.0.2.1")]) + dns_answer([a("192.0.2.5")])
+    yield "v6", b"\4" + dns_answer([ptr("v6.test")]) + dns_answer([aaaa("2001:db8::1")])
+    yield "v6-mapped", b"\5" + dns_answer([ptr("v6.test")]) + dns_answer([ptr("m.test")]) + \
+        dns_answer([aaaa("2001:db8::1")]) + dns_answer([a("192.0.2.1")])
+    yield "v4only", b"\4" + dns_answer([ptr("v4only.test")]) + dns_answer([a("192.0.2.1")])
+    yield "cname", b"\0" + dns_answer([dns_rr(5, dns_name("alias.test")),
+                                      dns_rr(12, dns_name("good.test"), dns_name("alias.test"))]) + \
+        dns_answer([a("192.0.2.1")])
+    yield "bad-names", b"\0" + dns_answer([ptr("bad name.test"), dns_rr(12, b"\x03a.b\x04test\x00"),
+                                          ptr("x" * 63 + ".test"),
+                                          ptr("under_score.test")]) + \
+        dns_answer([a("192.0.2.1")]) + dns_answer([a("192.0.2.1")])
+    yield "nine-names", b"\0" + dns_answer([ptr("n%d.test" % i) for i in range(9)]) + \
+        b"".join(dns_answer([a("192.0.2.%d" % (i + 2))]) for i in range(9))
+    yield "servfail", b"\x08" + dns_answer([], 2) + dns_answer([], 2) + dns_answer([], 5)
+    yield "four-cached", b"\x0b" + dns_answer([ptr("good.test")]) + nx + nx + nx + \
+        dns_answer([a("192.0.2.1")])
+    yield "wrong-type", b"\0" + dns_answer([a("192.0.2.1")]) + nx
+    yield "truncated-rr", b"\0" + dns_answer([ptr("good.test")[:9]])
+    yield "pointer-loop", b"\0" + dns_answer([dns_rr(12, b"\xc0\x1e", b"\xc0\x0c")])
+
+
+# fuzz_dkim: byte 0 mode, 2-byte key length, key record, message.  Signed
+# here with an Ed25519 key from a fixed seed (RFC 8463, so the seeds do not
+# change), relaxed/relaxed as opendkim signs by default.
+DKIM_MSG = (b"From: DMARC Reporter <noreply-dmarc@example.test>\r\n"
+            b"To: dmarc-rua@example.org\r\n"
+            b"Subject: Report Domain: example.org Submitter: example.test\r\n"
+            b"Date: Mon, 01 Jan 2024 00:00:00 +0000\r\n"
+            b"Message-ID: <report-1@example.test>\r\n"
+            b"MIME-Version: 1.0\r\n"
+            b"Content-Type: text/plain\r\n"
+            b"\r\n"
+            b"This is an aggregate report.\r\n"
+            b"It has two lines of body.\r\n")
+
+
+def dkim_relaxed_header(line):
+    name, value = line.split(b":", 1)
+    value = re.sub(rb"[ \t]+", b" ", value.replace(b"\r\n", b"")).strip(b" ")
+    return name.strip().lower() + b":" + value
+
+
+def dkim_relaxed_body(body):
+    lines = body.split(b"\r\n")
+    lines = [re.sub(rb"[ \t]+", b" ", l).rstrip(b" ") for l in lines]
+    while lines and lines[-1] == b"":
+        lines.pop()
+    return b"".join(l + b"\r\n" for l in lines)
+
+
+def dkim_sign(msg, key, d="example.test", s="sel1", h=("from", "to", "subject", "date"),
+              extra=""):
+    import hashlib
+    head, body = msg.split(b"\r\n\r\n", 1)
+    fields = re.split(rb"\r\n(?![ \t])", head)
+    bh = base64.b64encode(hashlib.sha256(dkim_relaxed_body(body)).digest()).decode()
+    sig = "v=1; a=ed25519-sha256; c=relaxed/relaxed; d=%s; s=%s;%s h=%s; bh=%s; b=" % (
+        d, s, extra, ":".join(h), bh)
+    used = set()
+    data = b""
+    for name in h:
+        for i in range(len(fields) - 1, -1, -1):
+            if i not in used and fields[i].split(b":", 1)[0].strip().lower() == name.encode():
+                used.add(i)
+                data += dkim_relaxed_header(fields[i]) + b"\r\n"
+                break
+    data += dkim_relaxed_header(b"DKIM-Signature: " + sig.encode())
+    b = base64.b64encode(key.sign(hashlib.sha256(data).digest())).decode()
+    return b"DKIM-Signature: " + (sig + b).encode() + b"\r\n" + msg
+
+
+def dkim_seeds():
+    import struct
+    try:
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        from cryptography.hazmat.primitives import serialization
+    except ImportError:
+        print("fuzz_dkim: python3-cryptography missing, no signed seeds")
+        return
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    other = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+    pub = lambda k: base64.b64encode(k.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)).decode()
+    rec = ("v=DKIM1; k=ed25519; p=%s" % pub(key)).encode()
+
+    def seed(mode, record, msg):
+        return bytes([mode]) + struct.pack(">H", len(record)) + record + msg
+    signed = dkim_sign(DKIM_MSG, key)
+    yield "pass", seed(0, rec, signed)
+    yield "pass-split", seed(0x54, rec, signed)
+    yield "pass-lf", seed(0, rec, signed.replace(b"\r\n", b"\n"))
+    yield "body-changed", seed(0, rec, signed.replace(b"two lines", b"2 lines"))
+    yield "header-changed", seed(0, rec, signed.replace(b"Submitter: ", b"Submitter:  x"))
+    yield "other-key", seed(0, ("v=DKIM1; k=ed25519; p=%s" % pub(other)).encode(), signed)
+    yield "two-records", seed(8, rec, signed)
+    yield "nxdomain", seed(1, rec, signed)
+    yield "servfail", seed(2, rec, signed)
+    yield "nodata", seed(3, rec, signed)
+    yield "revoked", seed(0, b"v=DKIM1; k=ed25519; p=", signed)
+    yield "rsa-key", seed(0, b"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB", signed)
+    yield "bad-key-tags", seed(0, b"v=DKIM2; k=dsa; h=md5; s=other; t=y:s; p=!!!", signed)
+    yield "expired", seed(0, rec, dkim_sign(DKIM_MSG, key, extra=" t=1000; x=2000;"))
+    yield "future", seed(0, rec, dkim_sign(DKIM_MSG, key, extra=" t=9999999999;"))
+    yield "long-name", seed(0, rec, dkim_sign(DKIM_MSG, key, d="a" * 64 + ".test"))
+    two = dkim_sign(dkim_sign(DKIM_MSG, key), key, s="sel2", h=("from", "subject"))
+    yield "two-signatures", seed(0, rec, two)
+    many = DKIM_MSG
+    for i in range(12):
+        many = dkim_sign(many, key, s="s%d" % i, h=("from",))
+    yield "twelve-signatures", seed(0, rec, many)
+    yield "malformed", seed(0, rec, b"DKIM-Signature: v=1; a=rsa-sha256; d=example.test; s=sel1; garbage\r\n"
+                                    + DKIM_MSG)
+    yield "empty-field", seed(0, rec, b"DKIM-Signature: \r\nFrom: a@b.test\r\n\r\nbody\r\n")
+    yield "unsigned", seed(0, rec, DKIM_MSG)
+
+
 def write(harness, name, data):
     d = os.path.join(OUT, harness)
     os.makedirs(d, exist_ok=True)
@@ -376,7 +608,8 @@ def main():
     for h in ("fuzz_report", "fuzz_archive", "fuzz_ingest", "fuzz_xsd",
               "fuzz_splunk_config", "fuzz_mime", "fuzz_mime_header",
               "fuzz_imap_response", "fuzz_pop3_response", "fuzz_soar_action",
-              "fuzz_ioc"):
+              "fuzz_ioc", "fuzz_oauth_token", "fuzz_splunk_rest", "fuzz_dns",
+              "fuzz_dkim"):
         d = os.path.join(OUT, h)
         if os.path.isdir(d):
             for f in os.listdir(d):
@@ -463,6 +696,15 @@ def main():
     write("fuzz_ioc", "html-urls-only", b"\x17" + IOC_HTML.encode("latin-1"))
     write("fuzz_ioc", "ipv6", b"\0fe80::1%eth0 ::1 1::2::3 [2001:db8::]:80 "
                               b"Note::Foo std::vector 2001:db8:0:0:0:0:2:1.\n")
+
+    for name, status, clock, body in OAUTH:
+        write("fuzz_oauth_token", name, bytes([status, clock]) + body)
+    for name, data in splunk_rest():
+        write("fuzz_splunk_rest", name, data)
+    for name, data in dns_seeds():
+        write("fuzz_dns", name, data)
+    for name, data in dkim_seeds():
+        write("fuzz_dkim", name, data)
 
     total = sum(os.path.getsize(os.path.join(dp, f))
                 for dp, _, fs in os.walk(OUT) for f in fs)
