@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the tests need, build, and run the whole suite twice: a
 # normal build and an ASan+UBSan build; then, in a clang build with
-# -Dfuzzers=true (build-fuzz), the libFuzzer harnesses of tests/fuzz.
+# -Dfuzzers=true (build-fuzz), the libFuzzer harnesses of tests/fuzz, and
+# the line coverage their corpora reach (scripts/fuzz-coverage.sh, build-cov).
 # Ends with "N passed, N failed".
 #   FUZZ_SECONDS=N  fuzz each of the 15 harnesses N seconds, two at a time
 #                   (default 60: about 8 minutes); 0 only replays the seed
@@ -37,6 +38,11 @@ run_suite build-asan -Dtests=true -Dwerror=true -Db_sanitize=address,undefined -
 MESON_TEST_ARGS=(--suite fuzz)
 export FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 CC=clang run_suite build-fuzz -Dfuzzers=true -Db_lundef=false -Dtests=true -Dwerror=true || status=1
+
+# How much of the product code the seed corpora reach (FUZZING.md): a table
+# for the log, never a failure, and printed before the count below, which
+# stays the last line.
+scripts/fuzz-coverage.sh build-cov || echo "fuzz coverage: not measured"
 
 python3 - build build-asan build-fuzz <<'PY'
 import json, os, sys
