@@ -38,6 +38,10 @@ profdata=$(tool llvm-profdata) || exit 1
 llvmcov=$(tool llvm-cov) || exit 1
 
 flags="-fprofile-instr-generate -fcoverage-mapping"
+# What meson runs while it configures and builds (compiler checks, code
+# generators) is instrumented too: keep its profiles out of the checkout.
+case $dir in /*) abs=$dir ;; *) abs=$root/$dir ;; esac
+export LLVM_PROFILE_FILE="$abs/stray-profiles/%p.profraw"
 if [ ! -d "$dir" ]; then
   CC=clang meson setup "$dir" -Dfuzzers=true -Dfuzz_sanitizers=false \
     -Db_lundef=false -Dtests=false -Dc_args="$flags" -Dc_link_args="$flags" \
