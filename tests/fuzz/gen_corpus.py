@@ -595,6 +595,37 @@ def dkim_seeds():
                                     + DKIM_MSG)
     yield "empty-field", seed(0, rec, b"DKIM-Signature: \r\nFrom: a@b.test\r\n\r\nbody\r\n")
     yield "unsigned", seed(0, rec, DKIM_MSG)
+    big = DKIM_MSG + b"".join(b"line %05d of a long report body\n" % i for i in range(3000))
+    yield "gap-big-body-lf", seed(0, rec, dkim_sign(big.replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n"), key).replace(b"\r\n", b"\n"))
+
+
+
+# Seeds for the biggest gaps the coverage table (FUZZING.md) showed in
+# product files: the parser limits of report.c (nesting, attributes,
+# children, text), a document with no element, a gzip bomb over the 8 MB
+# archive limit, a DKIM-signed message larger than dkim.c's feed buffer,
+# PTR names dns.c must refuse.  (A mail with more indicators than ioc.c
+# keeps, IOC_MAX_PER_KIND, takes half a second per run: left out.)
+def gap_reports():
+    yield "gap-deep", b"<feedback>" + b"<a>" * 40 + b"</a>" * 40 + b"</feedback>"
+    yield "gap-attrs", b"<feedback><record " + \
+        b" ".join(b'a%d="%d"' % (i, i) for i in range(20)) + b"/></feedback>"
+    yield "gap-children", b"<feedback><record><row>" + b"<x/>" * 1001 + \
+        b"</row></record></feedback>"
+    yield "gap-long-text", b"<feedback><report_metadata><org_name>" + b"A" * 66000 + \
+        b"</org_name></report_metadata></feedback>"
+    yield "gap-no-element", b'<?xml version="1.0"?>\n<!-- no report here -->\n'
+
+
+def gap_dns():
+    long_label = bytes([63]) + b"a" * 63
+    too_long = b"".join([long_label] * 4) + b"\x04test\x00"       # 260 bytes
+    yield "gap-name-too-long", b"\0" + dns_answer([dns_rr(12, too_long)]) + \
+        dns_answer([dns_rr(1, bytes([192, 0, 2, 1]))])
+    yield "gap-label-64", b"\0" + dns_answer([dns_rr(12, bytes([64]) + b"b" * 64 + b"\x04test\x00")])
+    yield "gap-space", b"\0" + dns_answer([dns_rr(12, b"\x05a b c\x04test\x00"),
+                                           dns_rr(12, b"\x04good\x04test\x00")]) + \
+        dns_answer([dns_rr(1, bytes([192, 0, 2, 1]))])
 
 
 def write(harness, name, data):
@@ -705,6 +736,16 @@ def main():
         write("fuzz_dns", name, data)
     for name, data in dkim_seeds():
         write("fuzz_dkim", name, data)
+
+    for name, doc in gap_reports():
+        write("fuzz_report", name, bytes([(13 << 3) | 6, 1]) + doc)
+        write("fuzz_xsd", name, bytes([13, 1]) + doc)
+        write("fuzz_ingest", name + ".xml", doc)
+    bomb = gz(b"\0" * (9 << 20), "bomb.xml")
+    write("fuzz_archive", "gap-gzip-over-8mb.gz", bomb)
+    write("fuzz_ingest", "gap-gzip-over-8mb.gz", bomb)
+    for name, data in gap_dns():
+        write("fuzz_dns", name, data)
 
     total = sum(os.path.getsize(os.path.join(dp, f))
                 for dp, _, fs in os.walk(OUT) for f in fs)
