@@ -110,6 +110,26 @@ static int forwarded(struct ctx *x, const char *t, size_t len)
   return rc;
 }
 
+/* Scan a text body for IOCs; uuencoded blocks in it ("begin 644 name")
+ * are attachments, vaulted decoded, and their encoded lines not scanned. */
+static int scan_text_uu(struct ctx *x, const struct mime_part *p, const char *t,
+                        size_t len)
+{
+  struct mime_uu_block blk;
+  size_t pos = 0;
+  int rc;
+
+  while(mime_uu_find(t, len, pos, &blk)) {
+    if(blk.start > pos &&
+       ioc_scan_text(x->iocs, &x->iopts, t + pos, blk.start - pos))
+      return -1;
+    if((rc = ct_handle_uu_block(x, p, t, &blk)) != 0)
+      return rc;
+    pos = blk.end;
+  }
+  return pos < len ? ioc_scan_text(x->iocs, &x->iopts, t + pos, len - pos) : 0;
+}
+
 static int handle_body(struct ctx *x, const struct mime_part *p)
 {
   struct mime_data d;
@@ -124,7 +144,7 @@ static int handle_body(struct ctx *x, const struct mime_part *p)
       rc = ioc_scan_html(x->iocs, &x->iopts, d.data, d.len, &x->html_text);
     else {
       x->has_text_body = true;
-      rc = ioc_scan_text(x->iocs, &x->iopts, d.data, d.len);
+      rc = scan_text_uu(x, p, d.data, d.len);
       if(!rc)
         rc = forwarded(x, d.data, d.len);
     }

@@ -102,4 +102,9 @@ int ct_email_artifact(struct ctx *x, const struct fields *fs, bool with_id,
  * out of memory, -2 vault write error (message in x->err). */
 int ct_handle_attachment(struct ctx *x, const struct mime_part *p);
 
+/* The same for the uuencoded block blk of p's text (UTF-8, as
+ * mime_part_text made it), named by its begin line. */
+int ct_handle_uu_block(struct ctx *x, const struct mime_part *p,
+                       const char *text, const struct mime_uu_block *blk);
+
 #endif

@@ -58,6 +58,14 @@ def parse(raw, uid="42", folder=None):
     return json.loads(r.out.decode()), r
 
 
+MAIL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mail")
+
+
+def fixture(name):
+    with open(os.path.join(MAIL, name), "rb") as f:
+        return f.read()
+
+
 def values(c, name, key):
     return [a["cef"][key] for a in c["artifacts"] if a["name"] == name]
 
@@ -343,6 +351,41 @@ class SoarParse(unittest.TestCase):
         self.assertEqual(r.out, b"".join(alone))
         self.assertEqual([json.loads(l)["name"] for l in r.out.splitlines()],
                          ["m%d" % i for i in range(40)])
+
+    def vault_of(self, c):
+        return [a["cef"] for a in c["artifacts"] if a["name"] == "Vault Artifact"]
+
+    def assert_file(self, cef, name, data):
+        self.assertEqual(cef["fileName"], name)
+        self.assertEqual((cef["fileHashMd5"], cef["fileHashSha1"], cef["fileHashSha256"]),
+                         (hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(),
+                          hashlib.sha256(data).hexdigest()))
+        self.assertEqual(cef["vaultId"], hashlib.sha1(data).hexdigest())
+
+    def test_uuencode(self):
+        """tests/data/mail/uuencode-blocks.eml: a bare "begin 644 tool.exe" block
+        in a text body and two x-uuencode parts are vaulted decoded, under
+        the begin line's name (the header's when it has one); the encoded
+        lines are not scanned, the text around them is."""
+        raw = fixture("uuencode-blocks.eml")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        exe = b"MZ" + bytes(range(256)) * 2
+        zip_ = b"PK\x03\x04" + b"\x00" * 60 + b"zip payload" * 10
+        vault = self.vault_of(c)
+        self.assertEqual(len(vault), 3)
+        self.assert_file(vault[0], "tool.exe", exe)
+        self.assertNotIn("headers", vault[0])
+        self.assert_file(vault[1], "dropper.zip", zip_)
+        self.assert_file(vault[2], "notes.bin", b"uue payload\n" * 3)
+        tool = [a for a in c["artifacts"] if a["name"] == "Vault Artifact"][0]
+        self.assertEqual(tool["cef_types"]["vaultId"], ["pe file", "hash"])
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["http://before.example.com/x"])
+        self.assertEqual(values(c, "IP Artifact", "sourceAddress"), ["192.0.2.7"])
+        self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
+                         ["before.example.com"])
+        self.assertEqual(values(c, "Hash Artifact", "fileHash"), [])
 
 
 if __name__ == "__main__":

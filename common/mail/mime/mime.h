@@ -79,7 +79,8 @@ enum mime_encoding {
   MIME_ENC_BINARY,
   MIME_ENC_BASE64,
   MIME_ENC_QP,
-  MIME_ENC_UNKNOWN, /* e.g. x-uuencode: decoded as identity */
+  MIME_ENC_UUENCODE, /* x-uuencode, uuencode, x-uue */
+  MIME_ENC_UNKNOWN,  /* anything else: decoded as identity */
 };
 
 /* One header field, in input order; duplicates are kept. */
@@ -263,6 +264,32 @@ int mime_part_decode(const struct mime_message *msg,
  * CRLF and an LF copy of a mail give the same text.  Returns 0 or -1. */
 int mime_part_text(const struct mime_message *msg, const struct mime_part *part,
                    struct mime_data *out);
+
+/* uuencode: a "begin MODE NAME" line (MODE three or four octal digits),
+ * encoded lines, "end".  Old mailers and droppers put such blocks in text
+ * bodies; Content-Transfer-Encoding: x-uuencode parts are one such block. */
+#define MIME_MAX_UU_NAME 255 /* longer names: not a begin line */
+struct mime_uu_block {
+  size_t start;    /* offset of the begin line */
+  size_t data;     /* offset of the first encoded line */
+  size_t data_end; /* end of the encoded lines */
+  size_t end;      /* past the "end" line (or the last encoded line
+                      when there is none) */
+  char name[MIME_MAX_UU_NAME + 1]; /* as written on the begin line: bytes,
+                                      untrusted like mime_part.filename */
+};
+
+/* Find the first block in text[0..len) whose begin line starts at or after
+ * offset pos (a line start) and is followed by a valid encoded line.
+ * Returns 1 and fills *blk, or 0 when there is none. */
+int mime_uu_find(const char *text, size_t len, size_t pos,
+                 struct mime_uu_block *blk);
+
+/* Decode blk's lines in text into *out (zeroed first), at most max bytes
+ * (MIME_DATA_TRUNCATED past it; max 0 gives an empty result).  Returns 0,
+ * -1 out of memory. */
+int mime_uu_block_decode(const char *text, const struct mime_uu_block *blk,
+                         size_t max, struct mime_data *out);
 
 /* Release out->data and zero *out.  Safe on a zeroed struct. */
 void mime_data_free(struct mime_data *out);

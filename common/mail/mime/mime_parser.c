@@ -377,10 +377,33 @@ static int interpret_fields(struct mime_message *msg, struct mime_part *part,
       part->encoding = MIME_ENC_8BIT;
     else if(strcmp(t, "binary") == 0)
       part->encoding = MIME_ENC_BINARY;
+    else if(strcmp(t, "x-uuencode") == 0 || strcmp(t, "uuencode") == 0 ||
+            strcmp(t, "x-uue") == 0)
+      part->encoding = MIME_ENC_UUENCODE;
     else if(strcmp(t, "7bit") != 0 && t[0] != '\0')
       part->encoding = MIME_ENC_UNKNOWN;
   }
   return 0;
+}
+
+/* A uuencoded part without a name in its header is named by its begin
+ * line, as uudecode would name the file. */
+static int uu_name(struct mime_message *msg, struct mime_part *part)
+{
+  struct mime_uu_block blk;
+  struct buf b;
+  int r;
+
+  if(part->encoding != MIME_ENC_UUENCODE || part->filename != NULL ||
+     !mime_uu_find(part->body, part->body_len, 0, &blk))
+    return 0;
+  buf_init(&b, 4 * MIME_MAX_UU_NAME + 4);
+  r = mime_charset_fallback(blk.name, strlen(blk.name), &b);
+  if(r == 0 && b.len > 0 &&
+     (part->filename = mime_pool_strndup(&msg->pool, b.data, b.len)) == NULL)
+    r = -1;
+  buf_free(&b);
+  return r < 0 ? -1 : 0;
 }
 
 /* ---- structure --------------------------------------------------------- */
@@ -574,7 +597,7 @@ static struct mime_part *parse_entity(struct mime_message *msg,
     return NULL;
   part->body = body;
   part->body_len = (size_t)(end - body);
-  if(interpret_fields(msg, part, default_type) < 0)
+  if(interpret_fields(msg, part, default_type) < 0 || uu_name(msg, part) < 0)
     return NULL;
   if(part->flags & MIME_PART_OVERFLOW)
     return part; /* header limit: the body is opaque */
@@ -764,6 +787,17 @@ int mime_part_decode(const struct mime_message *msg,
   case MIME_ENC_QP:
     r = mime_qp_decode(part->body, part->body_len, 0, &b, &out->flags);
     break;
+  case MIME_ENC_UUENCODE: {
+    /* without a begin line it is not uuencoded after all: as is (what
+     * Python's get_payload does when uudecoding fails) */
+    struct mime_uu_block blk;
+    if(mime_uu_find(part->body, part->body_len, 0, &blk)) {
+      r = mime_uu_decode(part->body + blk.data, blk.data_end - blk.data, &b,
+                         &out->flags);
+      break;
+    }
+  }
+  /* fall through */
   default:
     r = mime_buf_add(&b, part->body, part->body_len, &out->flags);
     if(r < 0 && (out->flags & MIME_DATA_TRUNCATED))

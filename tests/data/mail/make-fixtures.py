@@ -10,6 +10,7 @@ Every mail here was written for this project.  The shapes copy what real
 report senders and mail gateways produce (see the notes in the test file).
 """
 import base64
+import binascii
 import gzip
 import io
 import os
@@ -66,6 +67,18 @@ def write(name, text):
 
 ZIP = make_zip("reporter.example!example.com!1700000000!1700086399.xml")
 GZ = make_gzip("reporter.example!example.com!1700000000!1700086399.xml")
+
+def uu(data, name, mode="644"):
+    """uuencode as uuencode(1) writes it: 45 bytes a line, '`' for 0."""
+    out = "begin %s %s\n" % (mode, name)
+    for i in range(0, len(data), 45):
+        out += binascii.b2a_uu(data[i:i + 45], backtick=True).decode()
+    return out + "`\nend\n"
+
+
+UU_EXE = b"MZ" + bytes(range(256)) * 2
+UU_ZIP = b"PK\x03\x04" + b"\x00" * 60 + b"zip payload" * 10
+UU_BIN = b"uue payload\n" * 3
 
 HDR = """From: DMARC Reporter <noreply-dmarc@reporter.example>
 To: dmarc-rua@example.com
@@ -396,6 +409,31 @@ first
 Content-Type: text/plain
 
 second, and the mail ends without a close delimiter
+""")
+
+    # -- uuencode: a bare block in a text body, x-uuencode parts ----------
+    write("uuencode-blocks.eml", """From: Old Mailer <old@mailer.example>
+To: victim@example.org
+Subject: files
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="uu"
+
+--uu
+Content-Type: text/plain
+
+see http://before.example.com/x
+
+""" + uu(UU_EXE, "tool.exe") + """after 192.0.2.7
+--uu
+Content-Type: application/zip
+Content-Transfer-Encoding: x-uuencode
+
+""" + uu(UU_ZIP, "dropper.zip") + """--uu
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename="notes.bin"
+Content-Transfer-Encoding: x-uue
+
+""" + uu(UU_BIN, "other.bin", "0600") + """--uu--
 """)
 
 

@@ -775,9 +775,13 @@ static void test_base64_junk(void **state)
                  0);
   assert_decoded("Content-Transfer-Encoding: base64\n\nS\n", "", 0,
                  MIME_DATA_DAMAGED);
-  /* unknown encodings pass through */
+  /* unknown encodings pass through, so does x-uuencode without a block */
+  assert_decoded("Content-Transfer-Encoding: x-binhex\n\nbegin", "begin", 5, 0);
   assert_decoded("Content-Transfer-Encoding: x-uuencode\n\nbegin", "begin", 5,
                  0);
+  assert_decoded("Content-Transfer-Encoding: x-uue\n\nbegin 644 a\n#:&D*\n"
+                 "end\n",
+                 "hi\n", 3, 0);
 }
 
 static void test_decoded_limit(void **state)
@@ -1301,6 +1305,97 @@ static void test_mutations(void **state)
   }
 }
 
+/* uuencode-blocks.eml: x-uuencode parts are decoded (named by their begin line
+ * unless the header names them), and a bare "begin 644" block in a text
+ * body is found and decoded on its own. */
+static void test_uuencode(void **state)
+{
+  unsigned char exe[2 + 512], zip[4 + 60 + 110], bin[36];
+  const struct mime_part *body, *zp, *bp;
+  struct mime_uu_block blk;
+  struct mime_data d;
+  struct fx fx;
+  int crlf, i;
+
+  (void)state;
+  exe[0] = 'M';
+  exe[1] = 'Z';
+  for(i = 0; i < 512; i++)
+    exe[2 + i] = (unsigned char)i;
+  memcpy(zip, "PK\x03\x04", 4);
+  memset(zip + 4, 0, 60);
+  for(i = 0; i < 10; i++)
+    memcpy(zip + 64 + 11 * i, "zip payload", 11);
+  for(i = 0; i < 3; i++)
+    memcpy(bin + 12 * i, "uue payload\n", 12);
+  for(crlf = 0; crlf < 2; crlf++) {
+    fx_parse(&fx, "uuencode-blocks.eml", crlf, NULL);
+    check_tree(fx.msg, fx.data, fx.len);
+    assert_int_equal(mime_message_root(fx.msg)->nchildren, 3);
+    body = mime_message_root(fx.msg)->children;
+    zp = body->next;
+    bp = zp->next;
+    assert_true(mime_part_is_body(body));
+    assert_int_equal(zp->encoding, MIME_ENC_UUENCODE);
+    assert_string_equal(zp->filename, "dropper.zip");
+    assert_true(mime_part_is_attachment(zp));
+    assert_int_equal(mime_part_decode(fx.msg, zp, &d), 0);
+    assert_int_equal(d.len, sizeof(zip));
+    assert_memory_equal(d.data, zip, sizeof(zip));
+    assert_int_equal(d.flags, 0);
+    mime_data_free(&d);
+    assert_int_equal(bp->encoding, MIME_ENC_UUENCODE);
+    assert_string_equal(bp->filename, "notes.bin"); /* the header wins */
+    assert_int_equal(mime_part_decode(fx.msg, bp, &d), 0);
+    assert_int_equal(d.len, sizeof(bin));
+    assert_memory_equal(d.data, bin, sizeof(bin));
+    mime_data_free(&d);
+
+    assert_int_equal(mime_part_text(fx.msg, body, &d), 0);
+    assert_int_equal(mime_uu_find(d.data, d.len, 0, &blk), 1);
+    assert_string_equal(blk.name, "tool.exe");
+    assert_memory_equal(d.data + blk.start, "begin 644 tool.exe\n", 19);
+    assert_memory_equal(d.data + blk.end, "after 192.0.2.7", 15);
+    assert_int_equal(mime_uu_find(d.data, d.len, blk.end, &blk), 0);
+    assert_int_equal(mime_uu_find(d.data, d.len, 0, &blk), 1);
+    {
+      struct mime_data u;
+      assert_int_equal(mime_uu_block_decode(d.data, &blk, 1 << 20, &u), 0);
+      assert_int_equal(u.len, sizeof(exe));
+      assert_memory_equal(u.data, exe, sizeof(exe));
+      mime_data_free(&u);
+      /* the same streaming limit as every decoder */
+      assert_int_equal(mime_uu_block_decode(d.data, &blk, 100, &u), 0);
+      assert_int_equal(u.len, 100);
+      assert_true(u.flags & MIME_DATA_TRUNCATED);
+      mime_data_free(&u);
+    }
+    mime_data_free(&d);
+    fx_free(&fx);
+  }
+}
+
+/* Prose that only looks like a begin line is not a block; a block without
+ * its "end" line ends at its last encoded line. */
+static void test_uuencode_shapes(void **state)
+{
+  static const char prose[] = "We begin 644 meetings today\nM is a letter\n"
+                              "begin 644 x\nnot encoded\n";
+  static const char noend[] = "begin 0755 a/b\\c.sh\n#:&D*\n\nmore text\n";
+  struct mime_uu_block blk;
+  struct mime_data u;
+
+  (void)state;
+  assert_int_equal(mime_uu_find(prose, strlen(prose), 0, &blk), 0);
+  assert_int_equal(mime_uu_find(noend, strlen(noend), 0, &blk), 1);
+  assert_string_equal(blk.name, "a/b\\c.sh");
+  assert_int_equal(blk.end, strlen("begin 0755 a/b\\c.sh\n#:&D*\n\n"));
+  assert_int_equal(mime_uu_block_decode(noend, &blk, 1 << 20, &u), 0);
+  assert_int_equal(u.len, 3);
+  assert_memory_equal(u.data, "hi\n", 3);
+  mime_data_free(&u);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1327,6 +1422,8 @@ int main(void)
     cmocka_unit_test(test_limit_encoded_messages),
     cmocka_unit_test(test_truncation_everywhere),
     cmocka_unit_test(test_mutations),
+    cmocka_unit_test(test_uuencode),
+    cmocka_unit_test(test_uuencode_shapes),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
