@@ -387,6 +387,24 @@ class SoarParse(unittest.TestCase):
                          ["before.example.com"])
         self.assertEqual(values(c, "Hash Artifact", "fileHash"), [])
 
+    def test_unusable_types_read_as_text(self):
+        """bad-type.eml (Content-Type: text), bad-multipart.eml (a tab
+        instead of ';' before boundary=) and lost-boundary.eml (a boundary
+        cut short, never in the body) are text/plain bodies, RFC 2045 5.2:
+        scanned, nothing vaulted (it was part_0.bin, never scanned)."""
+        for name, n, host in (("bad-type", 21, "bad-type.example.com"),
+                              ("bad-multipart", 22, "bad-multipart.example.net"),
+                              ("lost-boundary", 23, "lost-boundary.example.org")):
+            raw = fixture(name + ".eml")
+            c, _ = parse(raw)
+            self.check_common(c, raw)
+            self.assertEqual(self.vault_of(c), [], name)
+            self.assertEqual(values(c, "IP Artifact", "sourceAddress"), ["192.0.2.%d" % n])
+            self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"), [host])
+            url = values(c, "URL Artifact", "requestURL")
+            self.assertEqual(len(url), 1, name)
+            self.assertTrue(url[0].startswith("http://" + host + "/"), url)
+
 
 if __name__ == "__main__":
     main()

@@ -117,14 +117,17 @@ struct mime_param {
 #define MIME_PART_NO_END_BOUNDARY        \
   0x0010u /* multipart ended without its \
              close delimiter (tolerated) */
-#define MIME_PART_BAD_MULTIPART          \
-  0x0020u /* multipart without a usable  \
-             boundary, or whose boundary \
-             never occurs: kept as a leaf */
+#define MIME_PART_BAD_MULTIPART                                           \
+  0x0020u /* multipart without a usable boundary, or whose boundary never \
+             occurs: kept as a leaf and read as text/plain (content_type  \
+             says so), what a mail client shows */
 #define MIME_PART_NO_HEADER_END             \
   0x0040u /* header block ended without an  \
              empty line (body starts at the \
              first line that is not a field) */
+#define MIME_PART_BAD_TYPE                                                 \
+  0x0080u /* Content-Type that cannot be parsed (no type/subtype): read as \
+             text/plain, RFC 2045 section 5.2 */
 
 struct mime_part {
   struct mime_part *parent;   /* NULL for the root */
@@ -151,10 +154,11 @@ struct mime_part {
 
   const char *content_type;  /* lower-case "type/subtype" as written;
                                 "text/plain" when absent or empty
-                                ("message/rfc822" inside multipart/digest).
-                                A value without '/' is kept as written
-                                (e.g. "application-x-gzip") and is a leaf
-                                that is not text. */
+                                ("message/rfc822" inside multipart/digest),
+                                and when it cannot be parsed (no '/', an
+                                empty type or subtype, "application-x-gzip":
+                                MIME_PART_BAD_TYPE) or is an unusable
+                                multipart (MIME_PART_BAD_MULTIPART). */
   int content_type_explicit; /* 1 when a Content-Type field was present */
   const struct mime_param *ct_params;
   size_t nct_params;

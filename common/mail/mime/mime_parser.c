@@ -315,6 +315,21 @@ static const char *param_get(const struct mime_param *ps, size_t n,
   return NULL;
 }
 
+/* 1 if t is "type/subtype": two non-empty RFC 2045 tokens. */
+static int valid_type(const char *t)
+{
+  const char *slash = strchr(t, '/'), *p;
+
+  if(slash == NULL || slash == t || slash[1] == '\0' ||
+     strchr(slash + 1, '/') != NULL)
+    return 0;
+  for(p = t; *p != '\0'; p++)
+    if(p != slash && ((unsigned char)*p <= 32 || (unsigned char)*p >= 127 ||
+                      strchr("()<>@,;:\\\"[]?=", *p) != NULL))
+      return 0;
+  return 1;
+}
+
 static int interpret_fields(struct mime_message *msg, struct mime_part *part,
                             const char *default_type)
 {
@@ -331,6 +346,10 @@ static int interpret_fields(struct mime_message *msg, struct mime_part *part,
     if(t[0] != '\0') {
       part->content_type = t;
       part->content_type_explicit = 1;
+      if(!valid_type(t)) {
+        part->content_type = "text/plain";
+        part->flags |= MIME_PART_BAD_TYPE;
+      }
     }
     if(mime_params_parse(&msg->pool, rest, h->value + h->value_len, &ps, &nps) <
        0)
@@ -478,6 +497,7 @@ static int parse_multipart(struct mime_message *msg, struct mime_part *mp)
   if(!find_delim(start, end, mp->boundary, blen, &d)) {
     /* the boundary never appears: nothing to split, keep it as content */
     mp->flags |= MIME_PART_BAD_MULTIPART;
+    mp->content_type = "text/plain";
     return 0;
   }
   mp->flags |= MIME_PART_MULTIPART;
@@ -610,6 +630,7 @@ static struct mime_part *parse_entity(struct mime_message *msg,
   if(multipart && (part->boundary == NULL || part->boundary[0] == '\0' ||
                    strlen(part->boundary) > BOUNDARY_MAX)) {
     part->flags |= MIME_PART_BAD_MULTIPART;
+    part->content_type = "text/plain"; /* RFC 2046 5.1.1: no boundary */
     return part;
   }
   /* Past a limit the part is kept and flagged, but not entered. */

@@ -436,6 +436,40 @@ Content-Transfer-Encoding: x-uue
 """ + uu(UU_BIN, "other.bin", "0600") + """--uu--
 """)
 
+    # -- unusable Content-Type / multipart: read as text/plain -------------
+    write("bad-type.eml", """From: a@sender.example
+To: b@rcpt.example
+Subject: bad type
+MIME-Version: 1.0
+Content-Type: text
+
+Log in at http://bad-type.example.com/login from 192.0.2.21
+""")
+    write("bad-multipart.eml", """From: a@sender.example
+To: b@rcpt.example
+Subject: bad multipart
+MIME-Version: 1.0
+Content-Type: multipart/mixed\tboundary="tab"
+
+--tab
+Content-Type: text/plain
+
+Pay at http://bad-multipart.example.net/pay from 192.0.2.22
+--tab--
+""")
+    write("lost-boundary.eml", """From: a@sender.example
+To: b@rcpt.example
+Subject: lost boundary
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary="cut
+
+--cut-short-by-a-gateway
+Content-Type: text/plain
+
+See http://lost-boundary.example.org/x and 192.0.2.23
+--cut-short-by-a-gateway--
+""")
+
 
 if __name__ == "__main__":
     main()

@@ -405,7 +405,7 @@ static void test_dmarc_shapes(void **state)
   } cases[] = {
     { "dmarc-zip.eml", "application/zip", ZNAME, 0, 1 },
     { "dmarc-xzip.eml", "application/x-zip-compressed", ZNAME, 0, 1 },
-    { "dmarc-comcast.eml", "application-x-gzip", GNAME, 1, 1 },
+    { "dmarc-comcast.eml", "text/plain", GNAME, 1, 1 }, /* application-x-gzip */
     { "dmarc-ses.eml", "application/octet-stream",
       "amazonses.com!example.com!1700000000!1700086400.xml.gz", 1, 1 },
     { "dmarc-gzip-noname.eml", "application/gzip", NULL, 1, 1 },
@@ -1396,6 +1396,63 @@ static void test_uuencode_shapes(void **state)
   mime_data_free(&u);
 }
 
+/* RFC 2045 5.2 / RFC 2046 5.1.1: a Content-Type that cannot be parsed, a
+ * multipart without a usable boundary or whose boundary never occurs: all
+ * read as text/plain bodies. */
+static void test_bad_types(void **state)
+{
+  static const struct {
+    const char *file;
+    unsigned flag;
+    const char *text;
+  } cases[] = {
+    { "bad-type.eml", MIME_PART_BAD_TYPE,
+      "Log in at http://bad-type.example.com/login from 192.0.2.21\n" },
+    { "bad-multipart.eml", MIME_PART_BAD_MULTIPART,
+      "--tab\nContent-Type: text/plain\n\nPay at "
+      "http://bad-multipart.example.net/pay from 192.0.2.22\n--tab--\n" },
+    { "lost-boundary.eml", MIME_PART_BAD_MULTIPART, NULL },
+  };
+  struct mime_message *msg;
+  const struct mime_part *r;
+  size_t i;
+  int crlf;
+
+  (void)state;
+  for(crlf = 0; crlf < 2; crlf++)
+    for(i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+      struct fx fx;
+
+      fx_parse(&fx, cases[i].file, crlf, NULL);
+      r = mime_message_root(fx.msg);
+      assert_int_equal(mime_message_part_count(fx.msg), 1);
+      assert_string_equal(r->content_type, "text/plain");
+      assert_true(r->flags & cases[i].flag);
+      assert_true(mime_part_is_body(r));
+      if(cases[i].text != NULL)
+        assert_text(fx.msg, r, cases[i].text);
+      fx_free(&fx);
+    }
+  /* a missing subtype, a stray '/', tspecials: invalid too */
+  static const char *const bad[] = { "text/", "/plain", "text/plain/x",
+                                     "text/pl@in", "application-x-gzip" };
+  for(i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char in[128];
+    snprintf(in, sizeof(in), "Content-Type: %s; charset=utf-8\n\nx\n", bad[i]);
+    msg = parse_str(in);
+    r = mime_message_root(msg);
+    assert_string_equal(r->content_type, "text/plain");
+    assert_true(r->flags & MIME_PART_BAD_TYPE);
+    assert_string_equal(r->charset, "utf-8");
+    mime_message_free(&msg);
+  }
+  msg = parse_str("Content-Type: Application/X-Foo.Bar+xml\n\nx\n");
+  r = mime_message_root(msg);
+  assert_string_equal(r->content_type, "application/x-foo.bar+xml");
+  assert_false(r->flags & MIME_PART_BAD_TYPE);
+  mime_message_free(&msg);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1424,6 +1481,7 @@ int main(void)
     cmocka_unit_test(test_mutations),
     cmocka_unit_test(test_uuencode),
     cmocka_unit_test(test_uuencode_shapes),
+    cmocka_unit_test(test_bad_types),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
