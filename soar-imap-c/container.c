@@ -130,7 +130,10 @@ static int scan_text_uu(struct ctx *x, const struct mime_part *p, const char *t,
   return pos < len ? ioc_scan_text(x->iocs, &x->iopts, t + pos, len - pos) : 0;
 }
 
-static int handle_body(struct ctx *x, const struct mime_part *p)
+/* A text part: IOCs (and uuencoded blocks) of its text.  attached: it is
+ * also vaulted (named, or Content-Disposition attachment), so it is not a
+ * body the forwarded-block search or its HTML fallback looks at. */
+static int handle_body(struct ctx *x, const struct mime_part *p, bool attached)
 {
   struct mime_data d;
   int rc = 0;
@@ -141,11 +144,12 @@ static int handle_body(struct ctx *x, const struct mime_part *p)
     ct_note(&x->notes, "body in part %u cut at %zu bytes", p->index, d.len);
   if(d.len) {
     if(!strcmp(p->content_type, "text/html"))
-      rc = ioc_scan_html(x->iocs, &x->iopts, d.data, d.len, &x->html_text);
+      rc = ioc_scan_html(x->iocs, &x->iopts, d.data, d.len,
+                         attached ? NULL : &x->html_text);
     else {
-      x->has_text_body = true;
+      x->has_text_body |= !attached;
       rc = scan_text_uu(x, p, d.data, d.len);
-      if(!rc)
+      if(!rc && !attached)
         rc = forwarded(x, d.data, d.len);
     }
   }
@@ -354,8 +358,15 @@ int soar_email_process(const char *raw, size_t len,
               p->reason ? p->reason : "limit");
     if(!mime_part_is_leaf(p))
       continue;
-    int r =
-        mime_part_is_body(p) ? handle_body(&x, p) : ct_handle_attachment(&x, p);
+    /* Every text part is scanned, RFC 2046 4.1.4 (unknown subtypes are
+     * text/plain); one that is named or an attachment is vaulted too.
+     * Uuencoded parts are files whatever their label says. */
+    bool text = !strncmp(p->content_type, "text/", 5) &&
+                p->encoding != MIME_ENC_UUENCODE;
+    bool att = mime_part_is_attachment(p);
+    int r = att ? ct_handle_attachment(&x, p) : 0;
+    if(!r && text)
+      r = handle_body(&x, p, att);
     if(r == -2) {
       rc = -1;
       goto done_keep_err;

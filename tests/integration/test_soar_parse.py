@@ -405,6 +405,27 @@ class SoarParse(unittest.TestCase):
             self.assertEqual(len(url), 1, name)
             self.assertTrue(url[0].startswith("http://" + host + "/"), url)
 
+    def test_text_subtypes(self):
+        """text-subtypes.eml: text/enriched (commands and their <param>
+        dropped) and text/csv without a name are bodies, scanned and not
+        vaulted; a named inline text/plain and a text/calendar attachment
+        are vaulted and scanned too."""
+        raw = fixture("text-subtypes.eml")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        vault = self.vault_of(c)
+        self.assertEqual(len(vault), 2)
+        self.assert_file(vault[0], "notes.txt",
+                         b"inline but named http://inline-named.example.com/")
+        self.assert_file(vault[1], "invite.ics", b"LOCATION:https://meet.example.org/j/1")
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["http://enriched.example.com/a", "http://inline-named.example.com/",
+                          "https://meet.example.org/j/1"])
+        self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
+                         ["enriched.example.com", "inline-named.example.com",
+                          "meet.example.org"])
+        self.assertEqual(values(c, "IP Artifact", "sourceAddress"), ["192.0.2.31"])
+
 
 if __name__ == "__main__":
     main()

@@ -230,10 +230,11 @@ int mime_part_is_leaf(const struct mime_part *part);
  * message/rfc822 part.  Such a part's headers are an email's headers. */
 int mime_part_is_message_root(const struct mime_part *part);
 /* 1 if the leaf is an attachment: Content-Disposition attachment, or it has
- * a file name, or it is not text/plain or text/html. */
+ * a file name, or it is not text (an unknown text subtype is text/plain,
+ * RFC 2046 4.1.4). */
 int mime_part_is_attachment(const struct mime_part *part);
-/* 1 if the leaf is a text/plain or text/html body (a leaf that is not an
- * attachment per mime_part_is_attachment). */
+/* 1 if the leaf is a text body (a leaf that is not an attachment per
+ * mime_part_is_attachment). */
 int mime_part_is_body(const struct mime_part *part);
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -265,7 +266,9 @@ int mime_part_decode(const struct mime_message *msg,
 
 /* mime_part_decode, then convert from the part's charset to UTF-8 (see
  * mime_charset_to_utf8), drop a leading BOM and turn CRLF into LF, so a
- * CRLF and an LF copy of a mail give the same text.  Returns 0 or -1. */
+ * CRLF and an LF copy of a mail give the same text.  text/enriched (RFC
+ * 1896) comes out as plain text: formatting commands and their <param>
+ * arguments dropped, line breaks as the RFC reads them.  Returns 0 or -1. */
 int mime_part_text(const struct mime_message *msg, const struct mime_part *part,
                    struct mime_data *out);
 

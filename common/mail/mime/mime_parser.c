@@ -781,8 +781,8 @@ int mime_part_is_attachment(const struct mime_part *part)
     return 1;
   if(part->filename != NULL)
     return 1;
-  return strcmp(part->content_type, "text/plain") != 0 &&
-         strcmp(part->content_type, "text/html") != 0;
+  /* RFC 2046 4.1.4: an unknown text subtype is read as text/plain */
+  return strncmp(part->content_type, "text/", 5) != 0;
 }
 
 int mime_part_is_body(const struct mime_part *part)
@@ -839,6 +839,64 @@ int mime_part_decode(const struct mime_message *msg,
   return 0;
 }
 
+/* RFC 1896 text/enriched to plain text, in place (it only shrinks):
+ * formatting commands dropped ("<<" is '<'), <param> contents dropped, a
+ * lone line break is a space and n of them are n - 1 (except in
+ * <nofill>).  Returns the new length. */
+#define ENRICHED_MAX_COMMAND 60 /* RFC 1896: longer is not a command */
+static size_t enriched_plain(char *s, size_t n)
+{
+  size_t i = 0, j = 0, k;
+  unsigned param = 0, nofill = 0;
+
+  while(i < n) {
+    if(s[i] == '<' && i + 1 < n && s[i + 1] == '<') {
+      if(param == 0)
+        s[j++] = '<';
+      i += 2;
+      continue;
+    }
+    if(s[i] == '<') {
+      for(k = i + 1; k < n && s[k] != '>' && k - i <= ENRICHED_MAX_COMMAND;)
+        k++;
+      if(k < n && s[k] == '>') {
+        const char *c = s + i + 1;
+        size_t cl = k - i - 1;
+        int neg = cl > 0 && c[0] == '/';
+        unsigned *depth = NULL;
+
+        if(cl - neg == 5 && mime_ascii_ncasecmp(c + neg, "param", 5) == 0)
+          depth = &param;
+        else if(cl - neg == 6 && mime_ascii_ncasecmp(c + neg, "nofill", 6) == 0)
+          depth = &nofill;
+        if(depth != NULL && !neg)
+          (*depth)++;
+        else if(depth != NULL && *depth > 0)
+          (*depth)--;
+        i = k + 1;
+        continue;
+      }
+    }
+    if(s[i] == '\n' && nofill == 0) {
+      for(k = i; k < n && s[k] == '\n';)
+        k++;
+      if(param == 0) {
+        if(k - i == 1)
+          s[j++] = ' ';
+        else
+          for(i++; i < k; i++)
+            s[j++] = '\n';
+      }
+      i = k;
+      continue;
+    }
+    if(param == 0)
+      s[j++] = s[i];
+    i++;
+  }
+  return j;
+}
+
 int mime_part_text(const struct mime_message *msg, const struct mime_part *part,
                    struct mime_data *out)
 {
@@ -862,6 +920,8 @@ int mime_part_text(const struct mime_message *msg, const struct mime_part *part,
       continue;
     s[j++] = s[i];
   }
+  if(strcmp(part->content_type, "text/enriched") == 0)
+    j = enriched_plain(s, j);
   s[j] = '\0';
   out->len = j;
   return 0;

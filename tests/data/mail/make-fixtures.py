@@ -470,6 +470,36 @@ See http://lost-boundary.example.org/x and 192.0.2.23
 --cut-short-by-a-gateway--
 """)
 
+    # -- text subtypes: all scanned, vaulted only when named/attached -----
+    write("text-subtypes.eml", """From: a@sender.example
+To: b@rcpt.example
+Subject: text subtypes
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="ts"
+
+--ts
+Content-Type: text/enriched
+
+<bold>Visit</bold> <underline>http://enriched.example.com/a</underline><<now
+<color><param>http://param.example.net/</param>in red</color>
+--ts
+Content-Type: text/csv
+
+host,ip
+csv.example.org,192.0.2.31
+--ts
+Content-Type: text/plain; name="notes.txt"
+Content-Disposition: inline
+
+inline but named http://inline-named.example.com/
+--ts
+Content-Type: text/calendar
+Content-Disposition: attachment; filename="invite.ics"
+
+LOCATION:https://meet.example.org/j/1
+--ts--
+""")
+
 
 if __name__ == "__main__":
     main()

@@ -491,8 +491,9 @@ static void test_dmarc_textxml(void **state)
   assert_string_equal(x->disposition, "inline");
   assert_null(x->filename);
   assert_true(mime_part_is_leaf(x));
-  assert_true(mime_part_is_attachment(x)); /* not text/plain or html */
-  assert_false(mime_part_is_body(x));
+  /* RFC 2046 4.1.4: unnamed inline text of any subtype is a body */
+  assert_false(mime_part_is_attachment(x));
+  assert_true(mime_part_is_body(x));
   t = text_of(fx.msg, x);
   assert_true(strncmp(t, "<?xml version=\"1.0\"", 19) == 0);
   assert_non_null(strstr(t, "<report_id>4217713390021645</report_id>"));
@@ -1453,6 +1454,42 @@ static void test_bad_types(void **state)
   mime_message_free(&msg);
 }
 
+/* text-subtypes.eml: RFC 2046 4.1.4, unknown text subtypes are text; RFC
+ * 1896 text/enriched comes out as plain text. */
+static void test_text_subtypes(void **state)
+{
+  const struct mime_part *en, *csv, *named, *ics;
+  struct mime_message *msg;
+  struct fx fx;
+  int crlf;
+
+  (void)state;
+  for(crlf = 0; crlf < 2; crlf++) {
+    fx_parse(&fx, "text-subtypes.eml", crlf, NULL);
+    assert_int_equal(mime_message_root(fx.msg)->nchildren, 4);
+    en = mime_message_root(fx.msg)->children;
+    csv = en->next;
+    named = csv->next;
+    ics = named->next;
+    assert_true(mime_part_is_body(en));
+    assert_true(mime_part_is_body(csv));
+    assert_true(mime_part_is_attachment(named)); /* a name */
+    assert_true(mime_part_is_attachment(ics));   /* a disposition */
+    assert_text(fx.msg, en, "Visit http://enriched.example.com/a<now in red");
+    assert_text(fx.msg, csv, "host,ip\ncsv.example.org,192.0.2.31");
+    fx_free(&fx);
+  }
+  /* n line breaks are n - 1, except in nofill; << in a param is dropped */
+  msg = parse_str("Content-Type: text/enriched\n\na\n\n\nb <nofill>c\nd"
+                  "</nofill><x-long-unknown-command-name>e<param><<p</param>"
+                  "<not a command because it runs on and on and on past sixty "
+                  "characters>");
+  assert_text(msg, mime_message_root(msg),
+              "a\n\nb c\nde<not a command because it runs on and on and on "
+              "past sixty characters>");
+  mime_message_free(&msg);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1482,6 +1519,7 @@ int main(void)
     cmocka_unit_test(test_uuencode),
     cmocka_unit_test(test_uuencode_shapes),
     cmocka_unit_test(test_bad_types),
+    cmocka_unit_test(test_text_subtypes),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
