@@ -71,6 +71,24 @@ static bool utf8_valid(const unsigned char *s, size_t len)
   return true;
 }
 
+/* RFC 5322 2.2.3: a header value unfolded (its line breaks removed) and
+ * trimmed, in place: a subject folded right after "Subject:" must not make
+ * a container name starting with a line break or blanks. */
+static void unfold_trim(char *s)
+{
+  size_t i, j = 0;
+
+  for(i = 0; s[i]; i++)
+    if(s[i] != '\r' && s[i] != '\n')
+      s[j++] = s[i];
+  while(j > 0 && (s[j - 1] == ' ' || s[j - 1] == '\t'))
+    j--;
+  s[j] = '\0';
+  for(i = 0; s[i] == ' ' || s[i] == '\t'; i++)
+    ;
+  memmove(s, s + i, j - i + 1);
+}
+
 /* ---- 4. bodies --------------------------------------------------------- */
 
 /* A forwarded block: the header fields after the first line that says
@@ -343,9 +361,17 @@ int soar_email_process(const char *raw, size_t len,
       for(size_t i = 0; i < fs.n && !subj; i++) /* mail.get: the first */
         if(fs.f[i].name_len == 7 && !strncasecmp(fs.f[i].name, "subject", 7))
           subj = fs.f[i].value;
-      if(subj && *subj)
-        c->name = ct_py_make_header(subj);
-      else if(asprintf(&c->name, "Email ID: %s", o->uid) < 0)
+      bool oom = false;
+      if(subj && *subj) {
+        oom = !(c->name = ct_py_make_header(subj));
+        if(c->name)
+          unfold_trim(c->name);
+        if(c->name && !*c->name) { /* blanks only: no subject */
+          free(c->name);
+          c->name = NULL;
+        }
+      }
+      if(!c->name && !oom && asprintf(&c->name, "Email ID: %s", o->uid) < 0)
         c->name = NULL;
       if(!c->name) {
         ct_fields_free(&fs);

@@ -157,7 +157,7 @@ static char *unfold(const char *s)
 }
 
 /* str(make_header(decode_header(v))): unchanged without encoded words,
- * else the decoded, unfolded text. */
+ * else the decoded, unfolded text without leading blanks. */
 char *ct_py_make_header(const char *v)
 {
   if(!strstr(v, "=?"))
@@ -165,7 +165,10 @@ char *ct_py_make_header(const char *v)
   char *u = unfold(v);
   if(!u)
     return NULL;
-  char *d = mime_header_decode(u, strlen(u), NULL);
+  /* decode_header lstrips a line: a value folded right after the colon
+   * starts with the fold's blanks */
+  const char *t = u + strspn(u, " \t");
+  char *d = mime_header_decode(t, strlen(t), NULL);
   free(u);
   return d;
 }

@@ -71,10 +71,12 @@ def values(c, name, key):
 
 
 class SoarParse(unittest.TestCase):
-    def check_common(self, c, raw, uid="42", folder="inbox"):
-        """What every container must satisfy, whatever the email."""
+    def check_common(self, c, raw, uid="42", folder="inbox", name=None):
+        """What every container must satisfy, whatever the email.  name:
+        where the container name differs from Python's on purpose."""
         self.assertEqual(c["source_data_identifier"], soar_ref.folder_sdi(folder, uid))
-        self.assertEqual(c["name"], soar_ref.container_name(raw, uid))
+        self.assertEqual(c["name"], name if name is not None
+                         else soar_ref.container_name(raw, uid))
         self.assertFalse(c["run_automation"])
         try:                  # as the Python connector reads the bytes
             text = raw.decode("utf-8")
@@ -425,6 +427,23 @@ class SoarParse(unittest.TestCase):
                          ["enriched.example.com", "inline-named.example.com",
                           "meet.example.org"])
         self.assertEqual(values(c, "IP Artifact", "sourceAddress"), ["192.0.2.31"])
+
+    def test_folded_subject(self):
+        """folded-subject.eml: "Subject:" then the text on folded lines.
+        The name is unfolded and trimmed (RFC 5322 2.2.3); Python's keeps
+        the fold ("\\n  Quarterly\\n report ")."""
+        for raw in (fixture("folded-subject.eml"),
+                    fixture("folded-subject.eml").replace(b"\n", b"\r\n")):
+            c, _ = parse(raw)
+            self.check_common(c, raw, name="Quarterly report")
+            self.assertTrue(soar_ref.container_name(raw, "42").startswith(("\n", "\r\n")))
+            self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                             ["http://folded.example.com/q"])
+        raw = crlf(headers(subject="\n =?utf-8?q?caf=C3=A9?=\n\t=?utf-8?q?_au_lait?=",
+                           extra="Content-Type: text/plain\n") + "\nhi\n")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        self.assertEqual(c["name"], "caf\u00e9 au lait")
 
 
 if __name__ == "__main__":

@@ -500,6 +500,17 @@ LOCATION:https://meet.example.org/j/1
 --ts--
 """)
 
+    # -- a subject folded right after the colon ----------------------------
+    write("folded-subject.eml", """From: a@sender.example
+To: b@rcpt.example
+Subject:
+  Quarterly
+ report\x20
+Message-ID: <folded@sender.example>
+
+Body http://folded.example.com/q
+""")
+
 
 if __name__ == "__main__":
     main()
