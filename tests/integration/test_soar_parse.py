@@ -445,6 +445,22 @@ class SoarParse(unittest.TestCase):
         self.check_common(c, raw)
         self.assertEqual(c["name"], "caf\u00e9 au lait")
 
+    def test_bounce_returned_headers(self):
+        """bounce-headers.eml: the message/rfc822-headers of a bounce (RFC
+        6522) gives an Email Artifact with the bounced message's From, To
+        and Subject, as Python's does (check_common compares it)."""
+        raw = fixture("bounce-headers.eml")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        arts = [a["cef"] for a in c["artifacts"] if a["name"] == "Email Artifact"]
+        self.assertEqual(len(arts), 2)
+        self.assertEqual(arts[1]["fromEmail"], "Phisher <phisher@phish.example.net>")
+        self.assertEqual(arts[1]["toEmail"], "nobody@rcpt.example")
+        self.assertEqual(arts[1]["emailHeaders"]["decodedSubject"], "Your invoice")
+        self.assertEqual(arts[1]["emailHeaders"]["Message-ID"], "<orig-7@phish.example.net>")
+        self.assertNotIn("emailId", arts[1])
+        self.assertEqual([v["fileName"] for v in self.vault_of(c)], ["part_2.bin"])
+
 
 if __name__ == "__main__":
     main()

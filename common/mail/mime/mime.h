@@ -3,10 +3,11 @@
  *
  * Implements, tolerantly: RFC 5322 (header fields, unfolding, dates),
  * RFC 2045 (Content-Type, Content-Transfer-Encoding, base64,
- * quoted-printable), RFC 2046 (multipart of any subtype, message/rfc822,
- * multipart/digest defaults), RFC 2047 (encoded words in header values),
- * RFC 2183 (Content-Disposition), RFC 2231 (parameter continuations,
- * charset'lang'percent-encoding).
+ * quoted-printable; x-uuencode too), RFC 2046 (multipart of any subtype,
+ * message/rfc822, multipart/digest defaults), RFC 6522 returned headers
+ * (message/rfc822-headers), RFC 1896 text/enriched as plain text, RFC 2047
+ * (encoded words in header values), RFC 2183 (Content-Disposition),
+ * RFC 2231 (parameter continuations, charset'lang'percent-encoding).
  *
  * Model: mime_parse() reads a whole message from one memory block and builds
  * a tree of parts whose header and body pointers point into that block (the
@@ -108,10 +109,10 @@ struct mime_param {
 
 /* mime_part.flags */
 #define MIME_PART_MULTIPART 0x0001u /* multipart/ * entered: see children */
-#define MIME_PART_MESSAGE                       \
-  0x0002u /* message/rfc822 (or message/global) \
-             entered: one child, the attached   \
-             message's root part */
+#define MIME_PART_MESSAGE                                                \
+  0x0002u /* message/rfc822 (or message/global, or the returned headers  \
+             of a bounce, message/rfc822-headers, RFC 6522) entered: one \
+             child, the attached message's root part */
 #define MIME_PART_OVERFLOW          0x0004u /* a limit tripped here; see reason */
 #define MIME_PART_HEADERS_TRUNCATED 0x0008u /* header fields were dropped */
 #define MIME_PART_NO_END_BOUNDARY        \

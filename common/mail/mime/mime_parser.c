@@ -623,8 +623,11 @@ static struct mime_part *parse_entity(struct mime_message *msg,
     return part; /* header limit: the body is opaque */
 
   multipart = strncmp(part->content_type, "multipart/", 10) == 0;
+  /* RFC 6522 returned headers are a message without its body */
   message = strcmp(part->content_type, "message/rfc822") == 0 ||
-            strcmp(part->content_type, "message/global") == 0;
+            strcmp(part->content_type, "message/global") == 0 ||
+            strcmp(part->content_type, "message/rfc822-headers") == 0 ||
+            strcmp(part->content_type, "message/global-headers") == 0;
   if(!multipart && !message)
     return part;
   if(multipart && (part->boundary == NULL || part->boundary[0] == '\0' ||

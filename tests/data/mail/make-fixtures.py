@@ -511,6 +511,37 @@ Message-ID: <folded@sender.example>
 Body http://folded.example.com/q
 """)
 
+    # -- a bounce (RFC 6522 report, RFC 3464 status, returned headers) -----
+    write("bounce-headers.eml", """From: Mail Delivery System <mailer-daemon@mx.rcpt.example>
+To: sender@sender.example
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <bounce-1@mx.rcpt.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="dsn"
+
+--dsn
+Content-Type: text/plain
+
+Your message could not be delivered to nobody@rcpt.example.
+--dsn
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.rcpt.example
+
+Final-Recipient: rfc822; nobody@rcpt.example
+Action: failed
+Status: 5.1.1
+--dsn
+Content-Type: message/rfc822-headers
+
+From: Phisher <phisher@phish.example.net>
+To: nobody@rcpt.example
+Subject: Your invoice
+Message-ID: <orig-7@phish.example.net>
+Date: Mon, 2 Mar 2026 10:00:00 +0000
+--dsn--
+""")
+
 
 if __name__ == "__main__":
     main()

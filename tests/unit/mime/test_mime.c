@@ -1490,6 +1490,36 @@ static void test_text_subtypes(void **state)
   mime_message_free(&msg);
 }
 
+/* bounce-headers.eml: RFC 6522 message/rfc822-headers is entered like an
+ * attached message; its root has the bounced message's fields and an
+ * empty body. */
+static void test_returned_headers(void **state)
+{
+  const struct mime_part *rh, *inner;
+  struct fx fx;
+  int crlf;
+
+  (void)state;
+  for(crlf = 0; crlf < 2; crlf++) {
+    fx_parse(&fx, "bounce-headers.eml", crlf, NULL);
+    check_tree(fx.msg, fx.data, fx.len);
+    rh = find_ct(fx.msg, "message/rfc822-headers", 0);
+    if(rh == NULL) {
+      fail_msg("no message/rfc822-headers part");
+      return;
+    }
+    assert_true(rh->flags & MIME_PART_MESSAGE);
+    assert_false(mime_part_is_leaf(rh));
+    inner = rh->children;
+    assert_true(mime_part_is_message_root(inner));
+    assert_string_equal(mime_header_get(inner, "From"),
+                        "Phisher <phisher@phish.example.net>");
+    assert_string_equal(mime_header_get(inner, "Subject"), "Your invoice");
+    assert_int_equal(inner->body_len, 0);
+    fx_free(&fx);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1520,6 +1550,7 @@ int main(void)
     cmocka_unit_test(test_uuencode_shapes),
     cmocka_unit_test(test_bad_types),
     cmocka_unit_test(test_text_subtypes),
+    cmocka_unit_test(test_returned_headers),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
