@@ -341,6 +341,7 @@ int soar_email_process(const char *raw, size_t len,
 
   if(!(x.iocs = ioc_result_new()) || !(x.email_arts = cJSON_CreateArray()) ||
      !(x.forward_arts = cJSON_CreateArray()) ||
+     !(x.external_arts = cJSON_CreateArray()) ||
      !(x.vault_arts = cJSON_CreateArray()) ||
      !(c->artifacts = cJSON_CreateArray()))
     goto done;
@@ -390,7 +391,11 @@ int soar_email_process(const char *raw, size_t len,
     bool text = !strncmp(p->content_type, "text/", 5) &&
                 p->encoding != MIME_ENC_UUENCODE;
     bool att = mime_part_is_attachment(p);
-    int r = att ? ct_handle_attachment(&x, p) : 0;
+    int r;
+    if(!strcmp(p->content_type, "message/external-body"))
+      r = ct_handle_external(&x, p);
+    else
+      r = att ? ct_handle_attachment(&x, p) : 0;
     if(!r && text)
       r = handle_body(&x, p, att);
     if(r == -2) {
@@ -413,6 +418,7 @@ int soar_email_process(const char *raw, size_t len,
   x.iocs = NULL;
   move_all(x.email_arts, c->artifacts);
   move_all(x.forward_arts, c->artifacts);
+  move_all(x.external_arts, c->artifacts);
   if(x.notes.n) {
     struct buf b;
     buf_init(&b, 64 * 1024);
@@ -486,6 +492,7 @@ done_keep_err:
   ioc_result_free(x.iocs);
   cJSON_Delete(x.email_arts);
   cJSON_Delete(x.forward_arts);
+  cJSON_Delete(x.external_arts);
   cJSON_Delete(x.vault_arts);
   buf_free(&x.html_text);
   if(rc)

@@ -112,8 +112,9 @@ static cJSON *file_contains(const char *name, const unsigned char *d,
 }
 
 /* The vault file name: the part's (decoded) name, else part_<N> or its
- * Content-ID, plus an extension from the type; control characters become
- * '_', blanks around are trimmed. */
+ * Content-ID, plus an extension from the type; cut to its last path
+ * component ('/' or '\\'), control characters removed, blanks around
+ * trimmed. */
 static char *attachment_name(const struct mime_part *p, const char *fname,
                              unsigned nth)
 {
@@ -137,9 +138,17 @@ static char *attachment_name(const struct mime_part *p, const char *fname,
   buf_free(&b);
   if(!s)
     return NULL;
-  for(char *c = s; *c; c++)
-    if((unsigned char)*c < 0x20 || *c == 0x7f)
-      *c = '_';
+  /* a name from the wire is a file name, not a path: its last component,
+   * without control characters */
+  const char *base = s;
+  for(const char *c = s; *c; c++)
+    if(*c == '/' || *c == '\\')
+      base = c + 1;
+  char *w = s;
+  for(const char *c = base; *c; c++)
+    if((unsigned char)*c >= 0x20 && *c != 0x7f)
+      *w++ = *c;
+  *w = '\0';
   size_t n = strlen(s), st = 0;
   while(st < n && (s[st] == ' ' || s[st] == '\t'))
     st++;
@@ -380,4 +389,37 @@ int ct_handle_uu_block(struct ctx *x, const struct mime_part *p,
   rc = vault_one(x, p, blk->name, &d);
   mime_data_free(&d);
   return rc;
+}
+
+int ct_handle_external(struct ctx *x, const struct mime_part *p)
+{
+  static const char *const keys[][2] = {
+    { "access-type", "externalAccessType" },
+    { "name", "externalName" },
+    { "site", "externalSite" },
+    { "directory", "externalDirectory" },
+    { "server", "externalServer" },
+    { "url", "requestURL" },
+  };
+  cJSON *art = cJSON_CreateObject(), *cef = cJSON_CreateObject();
+  const char *url = mime_part_ct_param(p, "url");
+
+  if(!art || !cef) {
+    cJSON_Delete(art);
+    cJSON_Delete(cef);
+    return -1;
+  }
+  for(size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    const char *v = mime_part_ct_param(p, keys[i][0]);
+    if(v && *v)
+      cJSON_AddStringToObject(cef, keys[i][1], v);
+  }
+  cJSON_AddFalseToObject(art, "run_automation");
+  cJSON_AddItemToObject(art, "cef", cef);
+  cJSON_AddStringToObject(art, "name", "External Body Artifact");
+  cJSON_AddItemToArray(x->external_arts, art);
+  /* RFC 2017: the URL is a link like any other in the mail */
+  if(url && *url && ioc_scan_text(x->iocs, &x->iopts, url, strlen(url)))
+    return -1;
+  return 0;
 }

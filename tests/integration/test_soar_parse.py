@@ -85,7 +85,8 @@ class SoarParse(unittest.TestCase):
         self.assertEqual(c["data"]["raw_email"], text)
         arts = c["artifacts"]
         order = ["IP Artifact", "Hash Artifact", "URL Artifact", "Domain Artifact",
-                 "Email Artifact", "Email Limits Artifact", "Vault Artifact"]
+                 "Email Artifact", "External Body Artifact", "Email Limits Artifact",
+                 "Vault Artifact"]
         ranks = [order.index(a["name"]) for a in arts]
         self.assertEqual(ranks, sorted(ranks), "artifact order")
         # run_automation: only the last artifact, or the last vault artifact
@@ -460,6 +461,31 @@ class SoarParse(unittest.TestCase):
         self.assertEqual(arts[1]["emailHeaders"]["Message-ID"], "<orig-7@phish.example.net>")
         self.assertNotIn("emailId", arts[1])
         self.assertEqual([v["fileName"] for v in self.vault_of(c)], ["part_2.bin"])
+
+    def test_external_body_and_path_names(self):
+        """external-body.eml: a message/external-body is a reference, not a
+        file: an External Body Artifact each, nothing vaulted, and its URL
+        (access-type URL) a URL Artifact.  File names that are paths keep
+        their last component, without control characters."""
+        raw = fixture("external-body.eml")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        ext = values(c, "External Body Artifact", "externalAccessType")
+        self.assertEqual(ext, ["anon-ftp", "URL"])
+        arts = [a for a in c["artifacts"] if a["name"] == "External Body Artifact"]
+        self.assertEqual(arts[0]["cef"], {"externalAccessType": "anon-ftp",
+                                          "externalName": "/u/nsb/writing/rfcs/RFC-MIME.ps",
+                                          "externalSite": "thumper.bellcore.com"})
+        self.assertEqual(arts[1]["cef"], {"externalAccessType": "URL",
+                                          "requestURL": "http://files.example.com/big/report.pdf"})
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["http://files.example.com/big/report.pdf"])
+        self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
+                         ["files.example.com"])
+        vault = self.vault_of(c)
+        self.assertEqual(len(vault), 2)
+        self.assert_file(vault[0], "evil.exe", b"MZevil")
+        self.assert_file(vault[1], "xy.sh", b"#!/bin/sh")
 
 
 if __name__ == "__main__":

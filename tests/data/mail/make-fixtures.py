@@ -542,6 +542,44 @@ Date: Mon, 2 Mar 2026 10:00:00 +0000
 --dsn--
 """)
 
+    # -- message/external-body; names that are paths ------------------------
+    write("external-body.eml", """From: a@sender.example
+To: b@rcpt.example
+Subject: external
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="ext"
+
+--ext
+Content-Type: text/plain
+
+The spec is on the FTP server.
+--ext
+Content-Type: message/external-body; access-type=anon-ftp;
+ site="thumper.bellcore.com"; name="/u/nsb/writing/rfcs/RFC-MIME.ps"
+
+Content-Type: application/postscript
+
+--ext
+Content-Type: message/external-body; access-type=URL;
+ URL="http://files.example.com/big/report.pdf"
+
+Content-Type: application/pdf
+
+--ext
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename="..\\\\..\\\\windows\\\\evil.exe"
+Content-Transfer-Encoding: base64
+
+TVpldmls
+--ext
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename*=utf-8''%2Fetc%2Fcron.d%2Fx%01y.sh
+Content-Transfer-Encoding: base64
+
+IyEvYmluL3No
+--ext--
+""")
+
 
 if __name__ == "__main__":
     main()
