@@ -358,12 +358,12 @@ int soar_email_process(const char *raw, size_t len,
       goto done;
     }
     if(p == root) {
-      const char *subj = NULL;
+      const struct field *subj = NULL;
       for(size_t i = 0; i < fs.n && !subj; i++) /* mail.get: the first */
         if(fs.f[i].name_len == 7 && !strncasecmp(fs.f[i].name, "subject", 7))
-          subj = fs.f[i].value;
+          subj = &fs.f[i];
       bool oom = false;
-      if(subj && *subj) {
+      if(subj && *subj->value) {
         oom = !(c->name = ct_py_make_header(subj));
         if(c->name)
           unfold_trim(c->name);

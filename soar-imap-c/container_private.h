@@ -66,7 +66,9 @@ struct ctx {
 struct field {
   const char *name;
   size_t name_len;
-  char *value; /* UTF-8, folding kept, trailing CR/LF removed */
+  char *value;     /* UTF-8, folding kept, trailing CR/LF removed */
+  const char *raw; /* the value's bytes as in the message (not converted */
+  size_t raw_len;  /* from Latin-1): what encoded words are decoded from */
 };
 
 struct fields {
@@ -85,9 +87,12 @@ void ct_fields_free(struct fields *fs);
 /* The start of the line after the one at p (end when there is none). */
 const char *ct_line_end(const char *p, const char *end);
 
-/* Python's str(make_header(decode_header(v))): RFC 2047 words decoded,
- * as a new string (NULL out of memory). */
-char *ct_py_make_header(const char *v);
+/* Python's str(make_header(decode_header(v))) of field f: its value
+ * unchanged without encoded words, else the words decoded from the raw
+ * bytes and the raw text between them converted once (valid UTF-8 as is,
+ * else windows-1252), never the Latin-1 conversion of the value decoded
+ * again.  A new string (NULL out of memory). */
+char *ct_py_make_header(const struct field *f);
 
 /* _get_email_headers_from_part's dict of fs; NULL when there are no fields
  * or out of memory (*oom set). */

@@ -487,6 +487,22 @@ class SoarParse(unittest.TestCase):
         self.assert_file(vault[0], "evil.exe", b"MZevil")
         self.assert_file(vault[1], "xy.sh", b"#!/bin/sh")
 
+    def test_encoded_words_next_to_raw_8bit(self):
+        """mixed-8bit-header.eml (not UTF-8 as a whole): a subject with a raw
+        UTF-8 run, an encoded word and a raw Latin-1 run.  The word is
+        decoded from its bytes and each raw run converted once; it was
+        "J\u00c3\u00bcrgen" (UTF-8 read again as Latin-1)."""
+        raw = fixture("mixed-8bit-header.eml")
+        c, _ = parse(raw)
+        self.assertEqual(c["name"], "J\u00fcrgen M\u00fcller Stra\u00dfe")
+        ea = [a for a in c["artifacts"] if a["name"] == "Email Artifact"][0]["cef"]
+        self.assertEqual(ea["emailHeaders"]["decodedSubject"],
+                         "J\u00fcrgen M\u00fcller Stra\u00dfe")
+        self.assertEqual(ea["emailHeaders"]["decodedTo"], "M\u00fcller")  # Python's quirk
+        self.assertEqual(ea["toEmail"], "Heinz =?iso-8859-1?Q?M=FCller?= <heinz@rcpt.example>")
+        self.assertEqual(c["data"]["raw_email"], raw.decode("latin-1"))
+        self.assertEqual(values(c, "URL Artifact", "requestURL"), ["http://mixed.example.com/a"])
+
 
 if __name__ == "__main__":
     main()

@@ -580,6 +580,16 @@ IyEvYmluL3No
 --ext--
 """)
 
+    # -- encoded words next to raw 8-bit text (UTF-8 and Latin-1 runs) -----
+    write("mixed-8bit-header.eml",
+          b"From: a@sender.example\n"
+          b"To: Heinz =?iso-8859-1?Q?M=FCller?= <heinz@rcpt.example>\n"
+          b"Subject: J\xc3\xbcrgen =?iso-8859-1?Q?M=FCller?= Stra\xdfe\n"
+          b"MIME-Version: 1.0\n"
+          b"Content-Type: text/plain; charset=iso-8859-1\n"
+          b"Content-Transfer-Encoding: 8bit\n\n"
+          b"Gr\xfc\xdfe http://mixed.example.com/a\n")
+
 
 if __name__ == "__main__":
     main()

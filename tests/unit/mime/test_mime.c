@@ -1520,6 +1520,22 @@ static void test_returned_headers(void **state)
   }
 }
 
+/* mixed-8bit-header.eml: an encoded word between a raw UTF-8 run and a raw
+ * Latin-1 run: the word decoded from its bytes, each run converted once. */
+static void test_mixed_8bit_header(void **state)
+{
+  struct fx fx;
+
+  (void)state;
+  fx_parse(&fx, "mixed-8bit-header.eml", 0, NULL);
+  assert_string_equal(mime_header_get(mime_message_root(fx.msg), "Subject"),
+                      "J\xC3\xBCrgen M\xC3\xBCller Stra\xC3\x9F"
+                      "e");
+  assert_string_equal(mime_header_get(mime_message_root(fx.msg), "To"),
+                      "Heinz M\xC3\xBCller <heinz@rcpt.example>");
+  fx_free(&fx);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1551,6 +1567,7 @@ int main(void)
     cmocka_unit_test(test_bad_types),
     cmocka_unit_test(test_text_subtypes),
     cmocka_unit_test(test_returned_headers),
+    cmocka_unit_test(test_mixed_8bit_header),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
