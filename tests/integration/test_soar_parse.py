@@ -503,6 +503,86 @@ class SoarParse(unittest.TestCase):
         self.assertEqual(c["data"]["raw_email"], raw.decode("latin-1"))
         self.assertEqual(values(c, "URL Artifact", "requestURL"), ["http://mixed.example.com/a"])
 
+    # ---- what we do better than Python and must keep ----------------------
+
+    def test_keep_container_without_from_to_id(self):
+        """No From, To or Message-ID: still a container, with its IOCs."""
+        raw = crlf("Subject: bare\nContent-Type: text/plain\n\n"
+                   "go http://bare.example.com/x\n")
+        c, _ = parse(raw)
+        self.assertEqual(c["name"], "bare")
+        self.assertEqual(values(c, "URL Artifact", "requestURL"), ["http://bare.example.com/x"])
+        self.assertEqual(values(c, "Email Artifact", "fromEmail"), [])
+
+    def test_keep_binary_without_disposition_is_vaulted(self):
+        """A GIF without Content-Disposition is vaulted, not read as text:
+        no "::" IPv6 or dotted quads out of its bytes."""
+        gif = b"GIF89a\x01\x00::1 ::ffff:1.2.3.4 10.0.0.1 fe80::\x00\x3b"
+        raw = crlf(headers(extra='Content-Type: multipart/related; boundary="r"\n') +
+                   "\n--r\nContent-Type: text/plain\n\nhi\n"
+                   "--r\nContent-Type: image/gif\nContent-Transfer-Encoding: base64\n\n" +
+                   b64(gif) + "\n--r--\n")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        self.assertEqual(values(c, "IP Artifact", "sourceAddress"), [])
+        vault = self.vault_of(c)
+        self.assertEqual(len(vault), 1)
+        self.assert_file(vault[0], "part_2.gif", gif)
+
+    def test_keep_gbk_under_gb2312_label(self):
+        """A GBK-only character under a gb2312 label decodes (read as GBK)."""
+        body = "\u9555 http://gbk.example.com/\u9555\n".encode("gbk")
+        raw = crlf(headers(extra="Content-Type: text/plain; charset=gb2312\n"
+                           "Content-Transfer-Encoding: base64\n") + "\n") + \
+            b64(body).encode() + b"\r\n"
+        c, _ = parse(raw)
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["http://gbk.example.com/\u9555"])
+
+    def test_keep_long_encoded_attachment_name(self):
+        """A 300-character RFC 2231 name in 30 continuations is kept whole."""
+        name = "".join("r\u00e9sum\u00e9-%02d" % i for i in range(30)) + ".pdf"
+        enc = "".join("%%%02X" % b for b in name.encode("utf-8"))
+        chunks = [enc[i:i + 60] for i in range(0, len(enc), 60)]
+        params = "".join(";\n filename*%d*=%s%s" % (i, "utf-8''" if i == 0 else "", ch)
+                         for i, ch in enumerate(chunks))
+        raw = crlf(headers(extra='Content-Type: multipart/mixed; boundary="n"\n') +
+                   "\n--n\nContent-Type: text/plain\n\nhi\n"
+                   "--n\nContent-Type: application/pdf\nContent-Disposition: attachment" +
+                   params + "\nContent-Transfer-Encoding: base64\n\n" + b64(PDF) +
+                   "\n--n--\n")
+        c, _ = parse(raw)
+        self.assertEqual(values(c, "Vault Artifact", "fileName"), [name])
+
+    def test_keep_boundary_folded_inside_quotes(self):
+        """A quoted boundary with a blank in it that a mailer folded at that
+        blank is unfolded (RFC 5322 2.2.3) and found; Python keeps the line
+        break inside and finds no part."""
+        raw = crlf(headers(extra='Content-Type: multipart/mixed; boundary="----=_Part_12\n'
+                           ' _34"\n') +
+                   "\n------=_Part_12 _34\nContent-Type: text/plain\n\n"
+                   "see http://folded-boundary.example.com/\n"
+                   "------=_Part_12 _34\nContent-Type: application/pdf\n"
+                   "Content-Disposition: attachment; filename=\"f.pdf\"\n"
+                   "Content-Transfer-Encoding: base64\n\n" + b64(PDF) +
+                   "\n------=_Part_12 _34--\n")
+        c, _ = parse(raw)
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["http://folded-boundary.example.com/"])
+        self.assertEqual(values(c, "Vault Artifact", "fileName"), ["f.pdf"])
+
+    def test_keep_no_hash_from_tracking_tokens(self):
+        """32-hex tracking tokens in the links of an HTML body are not MD5
+        Hash Artifacts (Python runs its hash pattern over the HTML source)."""
+        raw = crlf(headers(extra="Content-Type: text/html\n") +
+                   '\n<p><a href="https://t.example.com/o/' + MD5 + "?u=" + SHA1 +
+                   '">open</a><img src="https://t.example.com/p/' + MD5 + '.gif"></p>\n')
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        self.assertEqual(values(c, "Hash Artifact", "fileHash"), [])
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["https://t.example.com/o/" + MD5 + "?u=" + SHA1,
+                          "https://t.example.com/p/" + MD5 + ".gif"])
 
 if __name__ == "__main__":
     main()
