@@ -508,9 +508,8 @@ static inline bool url_stop(unsigned char c)
          c == '\\' || c == '^';
 }
 
-/* Cut u[0..len) at the first stop character, then drop trailing
- * punctuation and closing brackets that have no opening partner. */
-static size_t url_trim(const char *u, size_t len)
+/* The length of u[0..len) up to the first stop character. */
+static size_t url_cut(const char *u, size_t len)
 {
   size_t n = 0;
 
@@ -521,6 +520,15 @@ static size_t url_trim(const char *u, size_t len)
       break;
     n++;
   }
+  return n;
+}
+
+/* Cut u[0..len) at the first stop character, then drop trailing
+ * punctuation and closing brackets that have no opening partner. */
+static size_t url_trim(const char *u, size_t len)
+{
+  size_t n = url_cut(u, len);
+
   for(;;) {
     if(!n)
       return 0;
@@ -763,7 +771,9 @@ static int html_attr(struct ioc_result *r, const struct ioc_opts *o,
   }
   if(len > IOC_MAX_VALUE)
     return 0;
-  return add_url(r, o, v, url_trim(v, len));
+  /* the quotes delimit it: a trailing '.' or ')' is part of the URL, not
+   * the punctuation of a sentence as in text */
+  return add_url(r, o, v, url_cut(v, len));
 }
 
 /* The HTML is read with libxml2's HTML parser in SAX mode: no tree is

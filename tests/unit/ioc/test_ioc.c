@@ -244,6 +244,28 @@ static void test_hostile(void **state)
   ioc_result_free(r);
 }
 
+/* A quoted href or src is delimited by its quotes: a trailing '.' or ')'
+ * is part of the URL (in text it ends a sentence); the DOCTYPE's DTD
+ * address is not a link. */
+static void test_html_attr_urls(void **state)
+{
+  const char *html =
+      "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\" "
+      "\"http://www.w3.org/TR/html4/loose.dtd\"><html><body>"
+      "<a href=\"http://dot.example.com/a.\">x</a>"
+      "<a href=\"http://paren.example.com/b_(c)\">y</a>"
+      "<img src=\" http://sp.example.com/i.png \"> end http://t.example.com/s."
+      "</body></html>";
+  struct ioc_result *r = ioc_result_new();
+  (void)state;
+  assert_int_equal(ioc_scan_html(r, &all, html, strlen(html), NULL), 0);
+  expect_kind(r, IOC_URL,
+              LIST("http://dot.example.com/a.",
+                   "http://paren.example.com/b_(c)",
+                   "http://sp.example.com/i.png", "http://t.example.com/s"));
+  ioc_result_free(r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -254,6 +276,7 @@ int main(void)
     cmocka_unit_test(test_domains),
     cmocka_unit_test(test_html),
     cmocka_unit_test(test_html_walk_edges),
+    cmocka_unit_test(test_html_attr_urls),
     cmocka_unit_test(test_options_and_dedup),
     cmocka_unit_test(test_validators),
     cmocka_unit_test(test_hostile),
