@@ -234,7 +234,7 @@ class SoarParse(unittest.TestCase):
                           "https://b\u00fccher.de/angebot"])
         self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
                          ["latin.example.com", "w1252.example.com", "sjis.example.jp",
-                          "b\u00fccher.de"])
+                          "b\u00fccher.de", "xn--bcher-kva.de"])
         self.assertEqual(values(c, "Vault Artifact", "fileName"), ["\u20ac rates.pdf"])
 
     def test_tricky_ips_and_hashes(self):

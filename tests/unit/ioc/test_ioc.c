@@ -114,11 +114,18 @@ static void test_domains(void **state)
                               "cher.de or x@unknown.zzzz "
                               "and y@co.uk and z@10.0.0.1 and me@github.io.");
   (void)state;
+  /* an IDN as written, then its A-label (RFC 3492 Punycode) */
   expect_kind(r, IOC_DOMAIN,
               LIST("example.com",
                    "sub.b\xc3\xbc"
                    "cher.de",
-                   "github.io"));
+                   "sub.xn--bcher-kva.de", "github.io"));
+  ioc_result_free(r);
+  r = scan("http://\xe4\xbe\x8b\xe3\x81\x88.jp/ and "
+           "https://M\xc3\xbcnchen.de/x");
+  expect_kind(r, IOC_DOMAIN,
+              LIST("\xe4\xbe\x8b\xe3\x81\x88.jp", "xn--r8jz45g.jp",
+                   "m\xc3\xbcnchen.de", "xn--mnchen-3ya.de"));
   ioc_result_free(r);
 }
 
