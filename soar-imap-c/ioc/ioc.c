@@ -686,6 +686,21 @@ static bool ci_equal(const char *s, const char *lit, size_t n)
   return true;
 }
 
+/* HTML source read as text: the DTD address of a <!DOCTYPE ...> (within
+ * IOC_MAX_DOCTYPE bytes before the URL, no '>' between) is no link. */
+#define IOC_MAX_DOCTYPE 256
+static bool in_doctype(const char *t, const char *u)
+{
+  const char *p = u - 1, *stop = (size_t)(u - t) > IOC_MAX_DOCTYPE
+                                     ? u - IOC_MAX_DOCTYPE
+                                     : t;
+
+  for(; p >= stop && *p != '>'; p--)
+    if(*p == '<' && u - p > 9 && p[1] == '!' && ci_equal(p + 2, "doctype", 7))
+      return true;
+  return false;
+}
+
 static int scan_urls(struct ioc_result *r, const struct ioc_opts *o,
                      const char *t, size_t len)
 {
@@ -701,6 +716,8 @@ static int scan_urls(struct ioc_result *r, const struct ioc_opts *o,
       start = p - 4;
     p += 3;
     if(!start || (start > t && is_alpha((unsigned char)start[-1])))
+      continue;
+    if(in_doctype(t, start))
       continue;
     /* the raw extent: up to white space or a quote */
     const char *e = p;

@@ -121,6 +121,14 @@ static void test_domains(void **state)
                    "cher.de",
                    "sub.xn--bcher-kva.de", "github.io"));
   ioc_result_free(r);
+  /* HTML source in a text body: the DOCTYPE's DTD is no link */
+  r = scan("<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" "
+           "\"http://www.w3.org/TR/html4/loose.dtd\">\n<html>"
+           "<a href=\"http://real.example.com/\">x</a> <!doctype x> "
+           "http://after.example.com/");
+  expect_kind(r, IOC_URL,
+              LIST("http://real.example.com/", "http://after.example.com/"));
+  ioc_result_free(r);
   r = scan("http://\xe4\xbe\x8b\xe3\x81\x88.jp/ and "
            "https://M\xc3\xbcnchen.de/x");
   expect_kind(r, IOC_DOMAIN,
