@@ -583,6 +583,28 @@ class SoarParse(unittest.TestCase):
         self.assertEqual(values(c, "URL Artifact", "requestURL"),
                          ["https://t.example.com/o/" + MD5 + "?u=" + SHA1,
                           "https://t.example.com/p/" + MD5 + ".gif"])
+    def test_domains_in_attached_message_body(self):
+        """An attached message/rfc822 (Content-Disposition: attachment, a
+        name) is entered: the domains and URLs of its text and HTML bodies
+        are reported, and nothing of it is vaulted."""
+        inner = ("From: x@inner.example\nSubject: inner\n"
+                 "Content-Type: multipart/alternative; boundary=i\n\n"
+                 "--i\nContent-Type: text/plain; charset=utf-8\n"
+                 "Content-Transfer-Encoding: quoted-printable\n\n"
+                 "write to bob@inner-domain.com or http://inner-url.com/x\n"
+                 "--i\nContent-Type: text/html\n\n<p>bob@inner-html.com</p>\n--i--\n")
+        raw = crlf(headers(extra='Content-Type: multipart/mixed; boundary="b"\n') +
+                   "\n--b\nContent-Type: text/plain\n\nsee attached\n"
+                   '--b\nContent-Type: message/rfc822; name="fwd.eml"\n'
+                   'Content-Disposition: attachment; filename="fwd.eml"\n\n' + inner +
+                   "--b--\n")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        self.assertEqual(values(c, "URL Artifact", "requestURL"), ["http://inner-url.com/x"])
+        self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
+                         ["inner-url.com", "inner-domain.com", "inner-html.com"])
+        self.assertEqual(self.vault_of(c), [])
+
 
 if __name__ == "__main__":
     main()
