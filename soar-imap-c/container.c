@@ -71,6 +71,24 @@ static bool utf8_valid(const unsigned char *s, size_t len)
   return true;
 }
 
+/* RFC 5322 2.2.3: a header value unfolded (its line breaks removed) and
+ * trimmed, in place: a subject folded right after "Subject:" must not make
+ * a container name starting with a line break or blanks. */
+static void unfold_trim(char *s)
+{
+  size_t i, j = 0;
+
+  for(i = 0; s[i]; i++)
+    if(s[i] != '\r' && s[i] != '\n')
+      s[j++] = s[i];
+  while(j > 0 && (s[j - 1] == ' ' || s[j - 1] == '\t'))
+    j--;
+  s[j] = '\0';
+  for(i = 0; s[i] == ' ' || s[i] == '\t'; i++)
+    ;
+  memmove(s, s + i, j - i + 1);
+}
+
 /* ---- 4. bodies --------------------------------------------------------- */
 
 /* A forwarded block: the header fields after the first line that says
@@ -110,7 +128,30 @@ static int forwarded(struct ctx *x, const char *t, size_t len)
   return rc;
 }
 
-static int handle_body(struct ctx *x, const struct mime_part *p)
+/* Scan a text body for IOCs; uuencoded blocks in it ("begin 644 name")
+ * are attachments, vaulted decoded, and their encoded lines not scanned. */
+static int scan_text_uu(struct ctx *x, const struct mime_part *p, const char *t,
+                        size_t len)
+{
+  struct mime_uu_block blk;
+  size_t pos = 0;
+  int rc;
+
+  while(mime_uu_find(t, len, pos, &blk)) {
+    if(blk.start > pos &&
+       ioc_scan_text(x->iocs, &x->iopts, t + pos, blk.start - pos))
+      return -1;
+    if((rc = ct_handle_uu_block(x, p, t, &blk)) != 0)
+      return rc;
+    pos = blk.end;
+  }
+  return pos < len ? ioc_scan_text(x->iocs, &x->iopts, t + pos, len - pos) : 0;
+}
+
+/* A text part: IOCs (and uuencoded blocks) of its text.  attached: it is
+ * also vaulted (named, or Content-Disposition attachment), so it is not a
+ * body the forwarded-block search or its HTML fallback looks at. */
+static int handle_body(struct ctx *x, const struct mime_part *p, bool attached)
 {
   struct mime_data d;
   int rc = 0;
@@ -121,11 +162,12 @@ static int handle_body(struct ctx *x, const struct mime_part *p)
     ct_note(&x->notes, "body in part %u cut at %zu bytes", p->index, d.len);
   if(d.len) {
     if(!strcmp(p->content_type, "text/html"))
-      rc = ioc_scan_html(x->iocs, &x->iopts, d.data, d.len, &x->html_text);
+      rc = ioc_scan_html(x->iocs, &x->iopts, d.data, d.len,
+                         attached ? NULL : &x->html_text);
     else {
-      x->has_text_body = true;
-      rc = ioc_scan_text(x->iocs, &x->iopts, d.data, d.len);
-      if(!rc)
+      x->has_text_body |= !attached;
+      rc = scan_text_uu(x, p, d.data, d.len);
+      if(!rc && !attached)
         rc = forwarded(x, d.data, d.len);
     }
   }
@@ -299,6 +341,7 @@ int soar_email_process(const char *raw, size_t len,
 
   if(!(x.iocs = ioc_result_new()) || !(x.email_arts = cJSON_CreateArray()) ||
      !(x.forward_arts = cJSON_CreateArray()) ||
+     !(x.external_arts = cJSON_CreateArray()) ||
      !(x.vault_arts = cJSON_CreateArray()) ||
      !(c->artifacts = cJSON_CreateArray()))
     goto done;
@@ -315,13 +358,21 @@ int soar_email_process(const char *raw, size_t len,
       goto done;
     }
     if(p == root) {
-      const char *subj = NULL;
+      const struct field *subj = NULL;
       for(size_t i = 0; i < fs.n && !subj; i++) /* mail.get: the first */
         if(fs.f[i].name_len == 7 && !strncasecmp(fs.f[i].name, "subject", 7))
-          subj = fs.f[i].value;
-      if(subj && *subj)
-        c->name = ct_py_make_header(subj);
-      else if(asprintf(&c->name, "Email ID: %s", o->uid) < 0)
+          subj = &fs.f[i];
+      bool oom = false;
+      if(subj && *subj->value) {
+        oom = !(c->name = ct_py_make_header(subj));
+        if(c->name)
+          unfold_trim(c->name);
+        if(c->name && !*c->name) { /* blanks only: no subject */
+          free(c->name);
+          c->name = NULL;
+        }
+      }
+      if(!c->name && !oom && asprintf(&c->name, "Email ID: %s", o->uid) < 0)
         c->name = NULL;
       if(!c->name) {
         ct_fields_free(&fs);
@@ -334,8 +385,19 @@ int soar_email_process(const char *raw, size_t len,
               p->reason ? p->reason : "limit");
     if(!mime_part_is_leaf(p))
       continue;
-    int r =
-        mime_part_is_body(p) ? handle_body(&x, p) : ct_handle_attachment(&x, p);
+    /* Every text part is scanned, RFC 2046 4.1.4 (unknown subtypes are
+     * text/plain); one that is named or an attachment is vaulted too.
+     * Uuencoded parts are files whatever their label says. */
+    bool text = !strncmp(p->content_type, "text/", 5) &&
+                p->encoding != MIME_ENC_UUENCODE;
+    bool att = mime_part_is_attachment(p);
+    int r;
+    if(!strcmp(p->content_type, "message/external-body"))
+      r = ct_handle_external(&x, p);
+    else
+      r = att ? ct_handle_attachment(&x, p) : 0;
+    if(!r && text)
+      r = handle_body(&x, p, att);
     if(r == -2) {
       rc = -1;
       goto done_keep_err;
@@ -356,6 +418,7 @@ int soar_email_process(const char *raw, size_t len,
   x.iocs = NULL;
   move_all(x.email_arts, c->artifacts);
   move_all(x.forward_arts, c->artifacts);
+  move_all(x.external_arts, c->artifacts);
   if(x.notes.n) {
     struct buf b;
     buf_init(&b, 64 * 1024);
@@ -429,6 +492,7 @@ done_keep_err:
   ioc_result_free(x.iocs);
   cJSON_Delete(x.email_arts);
   cJSON_Delete(x.forward_arts);
+  cJSON_Delete(x.external_arts);
   cJSON_Delete(x.vault_arts);
   buf_free(&x.html_text);
   if(rc)

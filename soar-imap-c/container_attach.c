@@ -112,15 +112,17 @@ static cJSON *file_contains(const char *name, const unsigned char *d,
 }
 
 /* The vault file name: the part's (decoded) name, else part_<N> or its
- * Content-ID, plus an extension from the type; control characters become
- * '_', blanks around are trimmed. */
-static char *attachment_name(const struct mime_part *p, unsigned nth)
+ * Content-ID, plus an extension from the type; cut to its last path
+ * component ('/' or '\\'), control characters removed, blanks around
+ * trimmed. */
+static char *attachment_name(const struct mime_part *p, const char *fname,
+                             unsigned nth)
 {
   struct buf b;
   buf_init(&b, 64 * 1024);
 
-  if(p->filename && *p->filename)
-    buf_puts(&b, p->filename);
+  if(fname && *fname)
+    buf_puts(&b, fname);
   else {
     const char *cid = mime_header_get(p, "Content-ID");
     if(cid && *cid) {
@@ -136,9 +138,17 @@ static char *attachment_name(const struct mime_part *p, unsigned nth)
   buf_free(&b);
   if(!s)
     return NULL;
-  for(char *c = s; *c; c++)
-    if((unsigned char)*c < 0x20 || *c == 0x7f)
-      *c = '_';
+  /* a name from the wire is a file name, not a path: its last component,
+   * without control characters */
+  const char *base = s;
+  for(const char *c = s; *c; c++)
+    if(*c == '/' || *c == '\\')
+      base = c + 1;
+  char *w = s;
+  for(const char *c = base; *c; c++)
+    if((unsigned char)*c >= 0x20 && *c != 0x7f)
+      *w++ = *c;
+  *w = '\0';
   size_t n = strlen(s), st = 0;
   while(st < n && (s[st] == ' ' || s[st] == '\t'))
     st++;
@@ -167,10 +177,12 @@ struct att_sum {
  * (nearly every attachment) is decoded a buffer at a time, so it is never
  * held whole (a 64 MB message's attachment took 48 MB more) and the hashes
  * read bytes still in the cache; the rarer encodings are decoded whole
- * first and then taken the same way.  Returns 0, -1 out of memory (or a
- * hash failed), -2 vault write error (message in x->err). */
+ * first and then taken the same way.  given: bytes already decoded (a
+ * uuencoded block of a text body), taken instead of p's body.  Returns 0,
+ * -1 out of memory (or a hash failed), -2 vault write error (message in
+ * x->err). */
 static int attachment_sum(struct ctx *x, const struct mime_part *p,
-                          struct att_sum *a)
+                          const struct mime_data *given, struct att_sum *a)
 {
   static const char *const names[3] = { "MD5", "SHA1", "SHA256" };
   char *hex[3] = { a->md5, a->sha1, a->sha256 };
@@ -178,7 +190,7 @@ static int attachment_sum(struct ctx *x, const struct mime_part *p,
   EVP_MD_CTX *c[3] = { NULL, NULL, NULL };
   struct base64_stream st;
   struct mime_data d;
-  bool b64 = p->encoding == MIME_ENC_BASE64;
+  bool b64 = !given && p->encoding == MIME_ENC_BASE64;
   size_t max = mime_message_limits(x->msg)->max_decoded_bytes, off = 0;
   struct util_atomic tmp = { .fd = -1 };
   bool vault_open = false;
@@ -187,6 +199,11 @@ static int attachment_sum(struct ctx *x, const struct mime_part *p,
   memset(&d, 0, sizeof(d));
   if(b64)
     base64_stream_init(&st, p->body, p->body_len);
+  else if(given) {
+    d.data = given->data; /* borrowed: not freed below */
+    d.len = given->len;
+    a->flags = given->flags;
+  }
   else if(mime_part_decode(x->msg, p, &d))
     return -1;
   else
@@ -265,11 +282,14 @@ out:
   util_atomic_abort(&tmp);
   for(int k = 0; k < 3; k++)
     EVP_MD_CTX_free(c[k]);
-  mime_data_free(&d);
+  if(!given)
+    mime_data_free(&d);
   return rc;
 }
 
-int ct_handle_attachment(struct ctx *x, const struct mime_part *p)
+/* The Vault Artifact of p's body, or of given (named fname) when set. */
+static int vault_one(struct ctx *x, const struct mime_part *p,
+                     const char *fname, const struct mime_data *given)
 {
   struct att_sum a;
   const char *md5 = a.md5, *sha1 = a.sha1, *sha256 = a.sha256;
@@ -285,7 +305,7 @@ int ct_handle_attachment(struct ctx *x, const struct mime_part *p)
     return 0;
   }
   memset(&a, 0, sizeof(a));
-  if((rc = attachment_sum(x, p, &a)) != 0)
+  if((rc = attachment_sum(x, p, given, &a)) != 0)
     return rc;
   rc = -1;
   if(a.flags & MIME_DATA_TRUNCATED)
@@ -294,17 +314,22 @@ int ct_handle_attachment(struct ctx *x, const struct mime_part *p)
   if(!a.len)
     return 0;
   x->attachments++;
-  struct fields fs;
-  bool oom = false;
-  if(ct_fields_parse(p->header_raw, p->header_raw_len, x->latin1, false, &fs)) {
+  /* a block inside a body has no header block of its own */
+  cJSON *headers = NULL;
+  if(!given) {
+    struct fields fs;
+    bool oom = false;
+    if(ct_fields_parse(p->header_raw, p->header_raw_len, x->latin1, false,
+                       &fs)) {
+      ct_fields_free(&fs);
+      goto done;
+    }
+    headers = ct_headers_dict(&fs, &oom);
     ct_fields_free(&fs);
-    goto done;
+    if(oom)
+      goto done;
   }
-  cJSON *headers = ct_headers_dict(&fs, &oom);
-  ct_fields_free(&fs);
-  if(oom)
-    goto done;
-  char *name = attachment_name(p, cJSON_GetArraySize(x->vault_arts) + 1);
+  char *name = attachment_name(p, fname, cJSON_GetArraySize(x->vault_arts) + 1);
   cJSON *cef = cJSON_CreateObject(), *art = cJSON_CreateObject();
   cJSON *contains = name ? file_contains(name, a.head, a.len) : NULL;
   if(!name || !cef || !art || !contains) {
@@ -343,4 +368,58 @@ int ct_handle_attachment(struct ctx *x, const struct mime_part *p)
   rc = 0;
 done:
   return rc;
+}
+
+int ct_handle_attachment(struct ctx *x, const struct mime_part *p)
+{
+  return vault_one(x, p, p->filename, NULL);
+}
+
+int ct_handle_uu_block(struct ctx *x, const struct mime_part *p,
+                       const char *text, const struct mime_uu_block *blk)
+{
+  struct mime_data d;
+  size_t max = mime_message_limits(x->msg)->max_decoded_bytes;
+  int rc;
+
+  if(!x->o->extract_attachments)
+    return 0;
+  if(mime_uu_block_decode(text, blk, max, &d))
+    return -1;
+  rc = vault_one(x, p, blk->name, &d);
+  mime_data_free(&d);
+  return rc;
+}
+
+int ct_handle_external(struct ctx *x, const struct mime_part *p)
+{
+  static const char *const keys[][2] = {
+    { "access-type", "externalAccessType" },
+    { "name", "externalName" },
+    { "site", "externalSite" },
+    { "directory", "externalDirectory" },
+    { "server", "externalServer" },
+    { "url", "requestURL" },
+  };
+  cJSON *art = cJSON_CreateObject(), *cef = cJSON_CreateObject();
+  const char *url = mime_part_ct_param(p, "url");
+
+  if(!art || !cef) {
+    cJSON_Delete(art);
+    cJSON_Delete(cef);
+    return -1;
+  }
+  for(size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    const char *v = mime_part_ct_param(p, keys[i][0]);
+    if(v && *v)
+      cJSON_AddStringToObject(cef, keys[i][1], v);
+  }
+  cJSON_AddFalseToObject(art, "run_automation");
+  cJSON_AddItemToObject(art, "cef", cef);
+  cJSON_AddStringToObject(art, "name", "External Body Artifact");
+  cJSON_AddItemToArray(x->external_arts, art);
+  /* RFC 2017: the URL is a link like any other in the mail */
+  if(url && *url && ioc_scan_text(x->iocs, &x->iopts, url, strlen(url)))
+    return -1;
+  return 0;
 }

@@ -117,6 +117,8 @@ int ct_fields_parse(const char *s, size_t len, bool latin1, bool skip_from_line,
     struct field *f = &fs->f[fs->n];
     f->name = p;
     f->name_len = (size_t)(c - p);
+    f->raw = v;
+    f->raw_len = vl;
     if(!(f->value = text_dup(v, vl, latin1)))
       return -1;
     fs->n++;
@@ -127,26 +129,33 @@ int ct_fields_parse(const char *s, size_t len, bool latin1, bool skip_from_line,
 
 /* The last field named name (case-insensitive), as CaseInsensitiveDict
  * get() returns it; NULL if none. */
-static const char *fields_get(const struct fields *fs, const char *name)
+static const struct field *fields_find(const struct fields *fs,
+                                       const char *name)
 {
   size_t nl = strlen(name);
 
   for(size_t i = fs->n; i-- > 0;)
     if(fs->f[i].name_len == nl && !strncasecmp(fs->f[i].name, name, nl))
-      return fs->f[i].value;
+      return &fs->f[i];
   return NULL;
 }
 
-/* Remove line breaks of folding (CRLF/LF followed by a blank). */
-static char *unfold(const char *s)
+static const char *fields_get(const struct fields *fs, const char *name)
 {
-  size_t n = strlen(s);
+  const struct field *f = fields_find(fs, name);
+
+  return f ? f->value : NULL;
+}
+
+/* Remove line breaks of folding (CRLF/LF followed by a blank). */
+static char *unfold(const char *s, size_t n)
+{
   char *o = malloc(n + 1), *w = o;
 
   if(!o)
     return NULL;
   for(size_t i = 0; i < n; i++) {
-    if(s[i] == '\r' && s[i + 1] == '\n')
+    if(s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
       continue;
     if(s[i] == '\n')
       continue;
@@ -156,16 +165,17 @@ static char *unfold(const char *s)
   return o;
 }
 
-/* str(make_header(decode_header(v))): unchanged without encoded words,
- * else the decoded, unfolded text. */
-char *ct_py_make_header(const char *v)
+char *ct_py_make_header(const struct field *f)
 {
-  if(!strstr(v, "=?"))
-    return strdup(v);
-  char *u = unfold(v);
+  if(!strstr(f->value, "=?"))
+    return strdup(f->value);
+  char *u = unfold(f->raw, f->raw_len);
   if(!u)
     return NULL;
-  char *d = mime_header_decode(u, strlen(u), NULL);
+  /* decode_header lstrips a line: a value folded right after the colon
+   * starts with the fold's blanks */
+  const char *t = u + strspn(u, " \t");
+  char *d = mime_header_decode(t, strlen(t), NULL);
   free(u);
   return d;
 }
@@ -279,10 +289,10 @@ cJSON *ct_headers_dict(const struct fields *fs, bool *oom)
     { "CC", "decodedCC", false },
   };
   for(size_t k = 0; k < sizeof(dec) / sizeof(dec[0]); k++) {
-    const char *v = fields_get(fs, dec[k].field);
-    if(!v || !*v)
+    const struct field *f = fields_find(fs, dec[k].field);
+    if(!f || !*f->value)
       continue;
-    char *d = dec[k].subject ? ct_py_make_header(v) : py_decode_uni(v);
+    char *d = dec[k].subject ? ct_py_make_header(f) : py_decode_uni(f->value);
     if(!d)
       goto fail;
     cJSON_DeleteItemFromObjectCaseSensitive(h, dec[k].key);

@@ -7,7 +7,9 @@
  *   container_headers.c  header fields as Python's compat32 parser sees
  *                        them (the Python connector's emulation), and the
  *                        Email Artifacts made from them;
- *   container_attach.c   attachments: hashes, vault files, Vault Artifacts.
+ *   container_attach.c   attachments: hashes, vault files, Vault Artifacts;
+ *                        references to files not in the mail
+ *                        (message/external-body).
  * Calls run top down: container.c uses the other two, container_attach.c
  * uses container_headers.c, which uses neither (it also keeps ct_note).
  * One email's state lives in one struct ctx, passed to every step.
@@ -44,8 +46,9 @@ struct ctx {
   bool latin1;
   struct ioc_result *iocs;
   struct ioc_opts iopts;
-  cJSON *email_arts;   /* header artifacts, walk order */
-  cJSON *forward_arts; /* from forwarded blocks */
+  cJSON *email_arts;    /* header artifacts, walk order */
+  cJSON *forward_arts;  /* from forwarded blocks */
+  cJSON *external_arts; /* message/external-body references */
   cJSON *vault_arts;
   struct notes notes;
   unsigned attachments;
@@ -63,7 +66,9 @@ struct ctx {
 struct field {
   const char *name;
   size_t name_len;
-  char *value; /* UTF-8, folding kept, trailing CR/LF removed */
+  char *value;     /* UTF-8, folding kept, trailing CR/LF removed */
+  const char *raw; /* the value's bytes as in the message (not converted */
+  size_t raw_len;  /* from Latin-1): what encoded words are decoded from */
 };
 
 struct fields {
@@ -82,9 +87,12 @@ void ct_fields_free(struct fields *fs);
 /* The start of the line after the one at p (end when there is none). */
 const char *ct_line_end(const char *p, const char *end);
 
-/* Python's str(make_header(decode_header(v))): RFC 2047 words decoded,
- * as a new string (NULL out of memory). */
-char *ct_py_make_header(const char *v);
+/* Python's str(make_header(decode_header(v))) of field f: its value
+ * unchanged without encoded words, else the words decoded from the raw
+ * bytes and the raw text between them converted once (valid UTF-8 as is,
+ * else windows-1252), never the Latin-1 conversion of the value decoded
+ * again.  A new string (NULL out of memory). */
+char *ct_py_make_header(const struct field *f);
 
 /* _get_email_headers_from_part's dict of fs; NULL when there are no fields
  * or out of memory (*oom set). */
@@ -101,5 +109,16 @@ int ct_email_artifact(struct ctx *x, const struct fields *fs, bool with_id,
  * and add its Vault Artifact, within the attachment limit.  Returns 0, -1
  * out of memory, -2 vault write error (message in x->err). */
 int ct_handle_attachment(struct ctx *x, const struct mime_part *p);
+
+/* A message/external-body part (RFC 2046 5.2.3, RFC 2017): the file is
+ * not in the mail, so nothing is vaulted; an External Body Artifact
+ * records the reference (access-type, name, site, directory, server, URL)
+ * and a URL is also scanned as a link.  Returns 0, -1 out of memory. */
+int ct_handle_external(struct ctx *x, const struct mime_part *p);
+
+/* The same for the uuencoded block blk of p's text (UTF-8, as
+ * mime_part_text made it), named by its begin line. */
+int ct_handle_uu_block(struct ctx *x, const struct mime_part *p,
+                       const char *text, const struct mime_uu_block *blk);
 
 #endif

@@ -7,6 +7,7 @@
  * costs one fast scan each.
  */
 #include "ioc.h"
+#include "ioc_private.h"
 
 #include <arpa/inet.h>
 #include <libpsl.h>
@@ -391,7 +392,15 @@ static int add_domain(struct ioc_result *r, const char *s, size_t len)
     return 0;
   if(ioc_is_ipv4(s, len) || !ioc_domain_ok(s, len))
     return 0;
-  return set_add(r, IOC_DOMAIN, tmp, len);
+  if(set_add(r, IOC_DOMAIN, tmp, len))
+    return -1;
+  /* an IDN as written, then as DNS knows it (threat feeds list that) */
+  char al[256];
+  size_t an = 0;
+  for(size_t i = 0; i < len && !an; i++)
+    if((unsigned char)tmp[i] >= 0x80)
+      an = ioc_domain_alabel(tmp, len, al, sizeof(al));
+  return an ? set_add(r, IOC_DOMAIN, al, an) : 0;
 }
 
 /* A candidate URL (already cut and trimmed). */
@@ -508,9 +517,8 @@ static inline bool url_stop(unsigned char c)
          c == '\\' || c == '^';
 }
 
-/* Cut u[0..len) at the first stop character, then drop trailing
- * punctuation and closing brackets that have no opening partner. */
-static size_t url_trim(const char *u, size_t len)
+/* The length of u[0..len) up to the first stop character. */
+static size_t url_cut(const char *u, size_t len)
 {
   size_t n = 0;
 
@@ -521,6 +529,15 @@ static size_t url_trim(const char *u, size_t len)
       break;
     n++;
   }
+  return n;
+}
+
+/* Cut u[0..len) at the first stop character, then drop trailing
+ * punctuation and closing brackets that have no opening partner. */
+static size_t url_trim(const char *u, size_t len)
+{
+  size_t n = url_cut(u, len);
+
   for(;;) {
     if(!n)
       return 0;
@@ -553,6 +570,21 @@ static bool ci_equal(const char *s, const char *lit, size_t n)
   return true;
 }
 
+/* HTML source read as text: the DTD address of a <!DOCTYPE ...> (within
+ * IOC_MAX_DOCTYPE bytes before the URL, no '>' between) is no link. */
+#define IOC_MAX_DOCTYPE 256
+static bool in_doctype(const char *t, const char *u)
+{
+  const char *p = u - 1, *stop = (size_t)(u - t) > IOC_MAX_DOCTYPE
+                                     ? u - IOC_MAX_DOCTYPE
+                                     : t;
+
+  for(; p >= stop && *p != '>'; p--)
+    if(*p == '<' && u - p > 9 && p[1] == '!' && ci_equal(p + 2, "doctype", 7))
+      return true;
+  return false;
+}
+
 static int scan_urls(struct ioc_result *r, const struct ioc_opts *o,
                      const char *t, size_t len)
 {
@@ -568,6 +600,8 @@ static int scan_urls(struct ioc_result *r, const struct ioc_opts *o,
       start = p - 4;
     p += 3;
     if(!start || (start > t && is_alpha((unsigned char)start[-1])))
+      continue;
+    if(in_doctype(t, start))
       continue;
     /* the raw extent: up to white space or a quote */
     const char *e = p;
@@ -763,7 +797,9 @@ static int html_attr(struct ioc_result *r, const struct ioc_opts *o,
   }
   if(len > IOC_MAX_VALUE)
     return 0;
-  return add_url(r, o, v, url_trim(v, len));
+  /* the quotes delimit it: a trailing '.' or ')' is part of the URL, not
+   * the punctuation of a sentence as in text */
+  return add_url(r, o, v, url_cut(v, len));
 }
 
 /* The HTML is read with libxml2's HTML parser in SAX mode: no tree is

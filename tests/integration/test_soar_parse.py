@@ -58,15 +58,25 @@ def parse(raw, uid="42", folder=None):
     return json.loads(r.out.decode()), r
 
 
+MAIL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "mail")
+
+
+def fixture(name):
+    with open(os.path.join(MAIL, name), "rb") as f:
+        return f.read()
+
+
 def values(c, name, key):
     return [a["cef"][key] for a in c["artifacts"] if a["name"] == name]
 
 
 class SoarParse(unittest.TestCase):
-    def check_common(self, c, raw, uid="42", folder="inbox"):
-        """What every container must satisfy, whatever the email."""
+    def check_common(self, c, raw, uid="42", folder="inbox", name=None):
+        """What every container must satisfy, whatever the email.  name:
+        where the container name differs from Python's on purpose."""
         self.assertEqual(c["source_data_identifier"], soar_ref.folder_sdi(folder, uid))
-        self.assertEqual(c["name"], soar_ref.container_name(raw, uid))
+        self.assertEqual(c["name"], name if name is not None
+                         else soar_ref.container_name(raw, uid))
         self.assertFalse(c["run_automation"])
         try:                  # as the Python connector reads the bytes
             text = raw.decode("utf-8")
@@ -75,7 +85,8 @@ class SoarParse(unittest.TestCase):
         self.assertEqual(c["data"]["raw_email"], text)
         arts = c["artifacts"]
         order = ["IP Artifact", "Hash Artifact", "URL Artifact", "Domain Artifact",
-                 "Email Artifact", "Email Limits Artifact", "Vault Artifact"]
+                 "Email Artifact", "External Body Artifact", "Email Limits Artifact",
+                 "Vault Artifact"]
         ranks = [order.index(a["name"]) for a in arts]
         self.assertEqual(ranks, sorted(ranks), "artifact order")
         # run_automation: only the last artifact, or the last vault artifact
@@ -223,7 +234,7 @@ class SoarParse(unittest.TestCase):
                           "https://b\u00fccher.de/angebot"])
         self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
                          ["latin.example.com", "w1252.example.com", "sjis.example.jp",
-                          "b\u00fccher.de"])
+                          "b\u00fccher.de", "xn--bcher-kva.de"])
         self.assertEqual(values(c, "Vault Artifact", "fileName"), ["\u20ac rates.pdf"])
 
     def test_tricky_ips_and_hashes(self):
@@ -343,6 +354,256 @@ class SoarParse(unittest.TestCase):
         self.assertEqual(r.out, b"".join(alone))
         self.assertEqual([json.loads(l)["name"] for l in r.out.splitlines()],
                          ["m%d" % i for i in range(40)])
+
+    def vault_of(self, c):
+        return [a["cef"] for a in c["artifacts"] if a["name"] == "Vault Artifact"]
+
+    def assert_file(self, cef, name, data):
+        self.assertEqual(cef["fileName"], name)
+        self.assertEqual((cef["fileHashMd5"], cef["fileHashSha1"], cef["fileHashSha256"]),
+                         (hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(),
+                          hashlib.sha256(data).hexdigest()))
+        self.assertEqual(cef["vaultId"], hashlib.sha1(data).hexdigest())
+
+    def test_uuencode(self):
+        """tests/data/mail/uuencode-blocks.eml: a bare "begin 644 tool.exe" block
+        in a text body and two x-uuencode parts are vaulted decoded, under
+        the begin line's name (the header's when it has one); the encoded
+        lines are not scanned, the text around them is."""
+        raw = fixture("uuencode-blocks.eml")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        exe = b"MZ" + bytes(range(256)) * 2
+        zip_ = b"PK\x03\x04" + b"\x00" * 60 + b"zip payload" * 10
+        vault = self.vault_of(c)
+        self.assertEqual(len(vault), 3)
+        self.assert_file(vault[0], "tool.exe", exe)
+        self.assertNotIn("headers", vault[0])
+        self.assert_file(vault[1], "dropper.zip", zip_)
+        self.assert_file(vault[2], "notes.bin", b"uue payload\n" * 3)
+        tool = [a for a in c["artifacts"] if a["name"] == "Vault Artifact"][0]
+        self.assertEqual(tool["cef_types"]["vaultId"], ["pe file", "hash"])
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["http://before.example.com/x"])
+        self.assertEqual(values(c, "IP Artifact", "sourceAddress"), ["192.0.2.7"])
+        self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
+                         ["before.example.com"])
+        self.assertEqual(values(c, "Hash Artifact", "fileHash"), [])
+
+    def test_unusable_types_read_as_text(self):
+        """bad-type.eml (Content-Type: text), bad-multipart.eml (a tab
+        instead of ';' before boundary=) and lost-boundary.eml (a boundary
+        cut short, never in the body) are text/plain bodies, RFC 2045 5.2:
+        scanned, nothing vaulted (it was part_0.bin, never scanned)."""
+        for name, n, host in (("bad-type", 21, "bad-type.example.com"),
+                              ("bad-multipart", 22, "bad-multipart.example.net"),
+                              ("lost-boundary", 23, "lost-boundary.example.org")):
+            raw = fixture(name + ".eml")
+            c, _ = parse(raw)
+            self.check_common(c, raw)
+            self.assertEqual(self.vault_of(c), [], name)
+            self.assertEqual(values(c, "IP Artifact", "sourceAddress"), ["192.0.2.%d" % n])
+            self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"), [host])
+            url = values(c, "URL Artifact", "requestURL")
+            self.assertEqual(len(url), 1, name)
+            self.assertTrue(url[0].startswith("http://" + host + "/"), url)
+
+    def test_text_subtypes(self):
+        """text-subtypes.eml: text/enriched (commands and their <param>
+        dropped) and text/csv without a name are bodies, scanned and not
+        vaulted; a named inline text/plain and a text/calendar attachment
+        are vaulted and scanned too."""
+        raw = fixture("text-subtypes.eml")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        vault = self.vault_of(c)
+        self.assertEqual(len(vault), 2)
+        self.assert_file(vault[0], "notes.txt",
+                         b"inline but named http://inline-named.example.com/")
+        self.assert_file(vault[1], "invite.ics", b"LOCATION:https://meet.example.org/j/1")
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["http://enriched.example.com/a", "http://inline-named.example.com/",
+                          "https://meet.example.org/j/1"])
+        self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
+                         ["enriched.example.com", "inline-named.example.com",
+                          "meet.example.org"])
+        self.assertEqual(values(c, "IP Artifact", "sourceAddress"), ["192.0.2.31"])
+
+    def test_folded_subject(self):
+        """folded-subject.eml: "Subject:" then the text on folded lines.
+        The name is unfolded and trimmed (RFC 5322 2.2.3); Python's keeps
+        the fold ("\\n  Quarterly\\n report ")."""
+        for raw in (fixture("folded-subject.eml"),
+                    fixture("folded-subject.eml").replace(b"\n", b"\r\n")):
+            c, _ = parse(raw)
+            self.check_common(c, raw, name="Quarterly report")
+            self.assertTrue(soar_ref.container_name(raw, "42").startswith(("\n", "\r\n")))
+            self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                             ["http://folded.example.com/q"])
+        raw = crlf(headers(subject="\n =?utf-8?q?caf=C3=A9?=\n\t=?utf-8?q?_au_lait?=",
+                           extra="Content-Type: text/plain\n") + "\nhi\n")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        self.assertEqual(c["name"], "caf\u00e9 au lait")
+
+    def test_bounce_returned_headers(self):
+        """bounce-headers.eml: the message/rfc822-headers of a bounce (RFC
+        6522) gives an Email Artifact with the bounced message's From, To
+        and Subject, as Python's does (check_common compares it)."""
+        raw = fixture("bounce-headers.eml")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        arts = [a["cef"] for a in c["artifacts"] if a["name"] == "Email Artifact"]
+        self.assertEqual(len(arts), 2)
+        self.assertEqual(arts[1]["fromEmail"], "Phisher <phisher@phish.example.net>")
+        self.assertEqual(arts[1]["toEmail"], "nobody@rcpt.example")
+        self.assertEqual(arts[1]["emailHeaders"]["decodedSubject"], "Your invoice")
+        self.assertEqual(arts[1]["emailHeaders"]["Message-ID"], "<orig-7@phish.example.net>")
+        self.assertNotIn("emailId", arts[1])
+        self.assertEqual([v["fileName"] for v in self.vault_of(c)], ["part_2.bin"])
+
+    def test_external_body_and_path_names(self):
+        """external-body.eml: a message/external-body is a reference, not a
+        file: an External Body Artifact each, nothing vaulted, and its URL
+        (access-type URL) a URL Artifact.  File names that are paths keep
+        their last component, without control characters."""
+        raw = fixture("external-body.eml")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        ext = values(c, "External Body Artifact", "externalAccessType")
+        self.assertEqual(ext, ["anon-ftp", "URL"])
+        arts = [a for a in c["artifacts"] if a["name"] == "External Body Artifact"]
+        self.assertEqual(arts[0]["cef"], {"externalAccessType": "anon-ftp",
+                                          "externalName": "/u/nsb/writing/rfcs/RFC-MIME.ps",
+                                          "externalSite": "thumper.bellcore.com"})
+        self.assertEqual(arts[1]["cef"], {"externalAccessType": "URL",
+                                          "requestURL": "http://files.example.com/big/report.pdf"})
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["http://files.example.com/big/report.pdf"])
+        self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
+                         ["files.example.com"])
+        vault = self.vault_of(c)
+        self.assertEqual(len(vault), 2)
+        self.assert_file(vault[0], "evil.exe", b"MZevil")
+        self.assert_file(vault[1], "xy.sh", b"#!/bin/sh")
+
+    def test_encoded_words_next_to_raw_8bit(self):
+        """mixed-8bit-header.eml (not UTF-8 as a whole): a subject with a raw
+        UTF-8 run, an encoded word and a raw Latin-1 run.  The word is
+        decoded from its bytes and each raw run converted once; it was
+        "J\u00c3\u00bcrgen" (UTF-8 read again as Latin-1)."""
+        raw = fixture("mixed-8bit-header.eml")
+        c, _ = parse(raw)
+        self.assertEqual(c["name"], "J\u00fcrgen M\u00fcller Stra\u00dfe")
+        ea = [a for a in c["artifacts"] if a["name"] == "Email Artifact"][0]["cef"]
+        self.assertEqual(ea["emailHeaders"]["decodedSubject"],
+                         "J\u00fcrgen M\u00fcller Stra\u00dfe")
+        self.assertEqual(ea["emailHeaders"]["decodedTo"], "M\u00fcller")  # Python's quirk
+        self.assertEqual(ea["toEmail"], "Heinz =?iso-8859-1?Q?M=FCller?= <heinz@rcpt.example>")
+        self.assertEqual(c["data"]["raw_email"], raw.decode("latin-1"))
+        self.assertEqual(values(c, "URL Artifact", "requestURL"), ["http://mixed.example.com/a"])
+
+    # ---- what we do better than Python and must keep ----------------------
+
+    def test_keep_container_without_from_to_id(self):
+        """No From, To or Message-ID: still a container, with its IOCs."""
+        raw = crlf("Subject: bare\nContent-Type: text/plain\n\n"
+                   "go http://bare.example.com/x\n")
+        c, _ = parse(raw)
+        self.assertEqual(c["name"], "bare")
+        self.assertEqual(values(c, "URL Artifact", "requestURL"), ["http://bare.example.com/x"])
+        self.assertEqual(values(c, "Email Artifact", "fromEmail"), [])
+
+    def test_keep_binary_without_disposition_is_vaulted(self):
+        """A GIF without Content-Disposition is vaulted, not read as text:
+        no "::" IPv6 or dotted quads out of its bytes."""
+        gif = b"GIF89a\x01\x00::1 ::ffff:1.2.3.4 10.0.0.1 fe80::\x00\x3b"
+        raw = crlf(headers(extra='Content-Type: multipart/related; boundary="r"\n') +
+                   "\n--r\nContent-Type: text/plain\n\nhi\n"
+                   "--r\nContent-Type: image/gif\nContent-Transfer-Encoding: base64\n\n" +
+                   b64(gif) + "\n--r--\n")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        self.assertEqual(values(c, "IP Artifact", "sourceAddress"), [])
+        vault = self.vault_of(c)
+        self.assertEqual(len(vault), 1)
+        self.assert_file(vault[0], "part_2.gif", gif)
+
+    def test_keep_gbk_under_gb2312_label(self):
+        """A GBK-only character under a gb2312 label decodes (read as GBK)."""
+        body = "\u9555 http://gbk.example.com/\u9555\n".encode("gbk")
+        raw = crlf(headers(extra="Content-Type: text/plain; charset=gb2312\n"
+                           "Content-Transfer-Encoding: base64\n") + "\n") + \
+            b64(body).encode() + b"\r\n"
+        c, _ = parse(raw)
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["http://gbk.example.com/\u9555"])
+
+    def test_keep_long_encoded_attachment_name(self):
+        """A 300-character RFC 2231 name in 30 continuations is kept whole."""
+        name = "".join("r\u00e9sum\u00e9-%02d" % i for i in range(30)) + ".pdf"
+        enc = "".join("%%%02X" % b for b in name.encode("utf-8"))
+        chunks = [enc[i:i + 60] for i in range(0, len(enc), 60)]
+        params = "".join(";\n filename*%d*=%s%s" % (i, "utf-8''" if i == 0 else "", ch)
+                         for i, ch in enumerate(chunks))
+        raw = crlf(headers(extra='Content-Type: multipart/mixed; boundary="n"\n') +
+                   "\n--n\nContent-Type: text/plain\n\nhi\n"
+                   "--n\nContent-Type: application/pdf\nContent-Disposition: attachment" +
+                   params + "\nContent-Transfer-Encoding: base64\n\n" + b64(PDF) +
+                   "\n--n--\n")
+        c, _ = parse(raw)
+        self.assertEqual(values(c, "Vault Artifact", "fileName"), [name])
+
+    def test_keep_boundary_folded_inside_quotes(self):
+        """A quoted boundary with a blank in it that a mailer folded at that
+        blank is unfolded (RFC 5322 2.2.3) and found; Python keeps the line
+        break inside and finds no part."""
+        raw = crlf(headers(extra='Content-Type: multipart/mixed; boundary="----=_Part_12\n'
+                           ' _34"\n') +
+                   "\n------=_Part_12 _34\nContent-Type: text/plain\n\n"
+                   "see http://folded-boundary.example.com/\n"
+                   "------=_Part_12 _34\nContent-Type: application/pdf\n"
+                   "Content-Disposition: attachment; filename=\"f.pdf\"\n"
+                   "Content-Transfer-Encoding: base64\n\n" + b64(PDF) +
+                   "\n------=_Part_12 _34--\n")
+        c, _ = parse(raw)
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["http://folded-boundary.example.com/"])
+        self.assertEqual(values(c, "Vault Artifact", "fileName"), ["f.pdf"])
+
+    def test_keep_no_hash_from_tracking_tokens(self):
+        """32-hex tracking tokens in the links of an HTML body are not MD5
+        Hash Artifacts (Python runs its hash pattern over the HTML source)."""
+        raw = crlf(headers(extra="Content-Type: text/html\n") +
+                   '\n<p><a href="https://t.example.com/o/' + MD5 + "?u=" + SHA1 +
+                   '">open</a><img src="https://t.example.com/p/' + MD5 + '.gif"></p>\n')
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        self.assertEqual(values(c, "Hash Artifact", "fileHash"), [])
+        self.assertEqual(values(c, "URL Artifact", "requestURL"),
+                         ["https://t.example.com/o/" + MD5 + "?u=" + SHA1,
+                          "https://t.example.com/p/" + MD5 + ".gif"])
+    def test_domains_in_attached_message_body(self):
+        """An attached message/rfc822 (Content-Disposition: attachment, a
+        name) is entered: the domains and URLs of its text and HTML bodies
+        are reported, and nothing of it is vaulted."""
+        inner = ("From: x@inner.example\nSubject: inner\n"
+                 "Content-Type: multipart/alternative; boundary=i\n\n"
+                 "--i\nContent-Type: text/plain; charset=utf-8\n"
+                 "Content-Transfer-Encoding: quoted-printable\n\n"
+                 "write to bob@inner-domain.com or http://inner-url.com/x\n"
+                 "--i\nContent-Type: text/html\n\n<p>bob@inner-html.com</p>\n--i--\n")
+        raw = crlf(headers(extra='Content-Type: multipart/mixed; boundary="b"\n') +
+                   "\n--b\nContent-Type: text/plain\n\nsee attached\n"
+                   '--b\nContent-Type: message/rfc822; name="fwd.eml"\n'
+                   'Content-Disposition: attachment; filename="fwd.eml"\n\n' + inner +
+                   "--b--\n")
+        c, _ = parse(raw)
+        self.check_common(c, raw)
+        self.assertEqual(values(c, "URL Artifact", "requestURL"), ["http://inner-url.com/x"])
+        self.assertEqual(values(c, "Domain Artifact", "destinationDnsDomain"),
+                         ["inner-url.com", "inner-domain.com", "inner-html.com"])
+        self.assertEqual(self.vault_of(c), [])
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@
  *
  * Implements, tolerantly: RFC 5322 (header fields, unfolding, dates),
  * RFC 2045 (Content-Type, Content-Transfer-Encoding, base64,
- * quoted-printable), RFC 2046 (multipart of any subtype, message/rfc822,
- * multipart/digest defaults), RFC 2047 (encoded words in header values),
- * RFC 2183 (Content-Disposition), RFC 2231 (parameter continuations,
- * charset'lang'percent-encoding).
+ * quoted-printable; x-uuencode too), RFC 2046 (multipart of any subtype,
+ * message/rfc822, multipart/digest defaults), RFC 6522 returned headers
+ * (message/rfc822-headers), RFC 1896 text/enriched as plain text, RFC 2047
+ * (encoded words in header values), RFC 2183 (Content-Disposition),
+ * RFC 2231 (parameter continuations, charset'lang'percent-encoding).
  *
  * Model: mime_parse() reads a whole message from one memory block and builds
  * a tree of parts whose header and body pointers point into that block (the
@@ -79,7 +80,8 @@ enum mime_encoding {
   MIME_ENC_BINARY,
   MIME_ENC_BASE64,
   MIME_ENC_QP,
-  MIME_ENC_UNKNOWN, /* e.g. x-uuencode: decoded as identity */
+  MIME_ENC_UUENCODE, /* x-uuencode, uuencode, x-uue */
+  MIME_ENC_UNKNOWN,  /* anything else: decoded as identity */
 };
 
 /* One header field, in input order; duplicates are kept. */
@@ -107,23 +109,26 @@ struct mime_param {
 
 /* mime_part.flags */
 #define MIME_PART_MULTIPART 0x0001u /* multipart/ * entered: see children */
-#define MIME_PART_MESSAGE                       \
-  0x0002u /* message/rfc822 (or message/global) \
-             entered: one child, the attached   \
-             message's root part */
+#define MIME_PART_MESSAGE                                                \
+  0x0002u /* message/rfc822 (or message/global, or the returned headers  \
+             of a bounce, message/rfc822-headers, RFC 6522) entered: one \
+             child, the attached message's root part */
 #define MIME_PART_OVERFLOW          0x0004u /* a limit tripped here; see reason */
 #define MIME_PART_HEADERS_TRUNCATED 0x0008u /* header fields were dropped */
 #define MIME_PART_NO_END_BOUNDARY        \
   0x0010u /* multipart ended without its \
              close delimiter (tolerated) */
-#define MIME_PART_BAD_MULTIPART          \
-  0x0020u /* multipart without a usable  \
-             boundary, or whose boundary \
-             never occurs: kept as a leaf */
+#define MIME_PART_BAD_MULTIPART                                           \
+  0x0020u /* multipart without a usable boundary, or whose boundary never \
+             occurs: kept as a leaf and read as text/plain (content_type  \
+             says so), what a mail client shows */
 #define MIME_PART_NO_HEADER_END             \
   0x0040u /* header block ended without an  \
              empty line (body starts at the \
              first line that is not a field) */
+#define MIME_PART_BAD_TYPE                                                 \
+  0x0080u /* Content-Type that cannot be parsed (no type/subtype): read as \
+             text/plain, RFC 2045 section 5.2 */
 
 struct mime_part {
   struct mime_part *parent;   /* NULL for the root */
@@ -150,10 +155,11 @@ struct mime_part {
 
   const char *content_type;  /* lower-case "type/subtype" as written;
                                 "text/plain" when absent or empty
-                                ("message/rfc822" inside multipart/digest).
-                                A value without '/' is kept as written
-                                (e.g. "application-x-gzip") and is a leaf
-                                that is not text. */
+                                ("message/rfc822" inside multipart/digest),
+                                and when it cannot be parsed (no '/', an
+                                empty type or subtype, "application-x-gzip":
+                                MIME_PART_BAD_TYPE) or is an unusable
+                                multipart (MIME_PART_BAD_MULTIPART). */
   int content_type_explicit; /* 1 when a Content-Type field was present */
   const struct mime_param *ct_params;
   size_t nct_params;
@@ -225,10 +231,11 @@ int mime_part_is_leaf(const struct mime_part *part);
  * message/rfc822 part.  Such a part's headers are an email's headers. */
 int mime_part_is_message_root(const struct mime_part *part);
 /* 1 if the leaf is an attachment: Content-Disposition attachment, or it has
- * a file name, or it is not text/plain or text/html. */
+ * a file name, or it is not text (an unknown text subtype is text/plain,
+ * RFC 2046 4.1.4). */
 int mime_part_is_attachment(const struct mime_part *part);
-/* 1 if the leaf is a text/plain or text/html body (a leaf that is not an
- * attachment per mime_part_is_attachment). */
+/* 1 if the leaf is a text body (a leaf that is not an attachment per
+ * mime_part_is_attachment). */
 int mime_part_is_body(const struct mime_part *part);
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -260,9 +267,37 @@ int mime_part_decode(const struct mime_message *msg,
 
 /* mime_part_decode, then convert from the part's charset to UTF-8 (see
  * mime_charset_to_utf8), drop a leading BOM and turn CRLF into LF, so a
- * CRLF and an LF copy of a mail give the same text.  Returns 0 or -1. */
+ * CRLF and an LF copy of a mail give the same text.  text/enriched (RFC
+ * 1896) comes out as plain text: formatting commands and their <param>
+ * arguments dropped, line breaks as the RFC reads them.  Returns 0 or -1. */
 int mime_part_text(const struct mime_message *msg, const struct mime_part *part,
                    struct mime_data *out);
+
+/* uuencode: a "begin MODE NAME" line (MODE three or four octal digits),
+ * encoded lines, "end".  Old mailers and droppers put such blocks in text
+ * bodies; Content-Transfer-Encoding: x-uuencode parts are one such block. */
+#define MIME_MAX_UU_NAME 255 /* longer names: not a begin line */
+struct mime_uu_block {
+  size_t start;    /* offset of the begin line */
+  size_t data;     /* offset of the first encoded line */
+  size_t data_end; /* end of the encoded lines */
+  size_t end;      /* past the "end" line (or the last encoded line
+                      when there is none) */
+  char name[MIME_MAX_UU_NAME + 1]; /* as written on the begin line: bytes,
+                                      untrusted like mime_part.filename */
+};
+
+/* Find the first block in text[0..len) whose begin line starts at or after
+ * offset pos (a line start) and is followed by a valid encoded line.
+ * Returns 1 and fills *blk, or 0 when there is none. */
+int mime_uu_find(const char *text, size_t len, size_t pos,
+                 struct mime_uu_block *blk);
+
+/* Decode blk's lines in text into *out (zeroed first), at most max bytes
+ * (MIME_DATA_TRUNCATED past it; max 0 gives an empty result).  Returns 0,
+ * -1 out of memory. */
+int mime_uu_block_decode(const char *text, const struct mime_uu_block *blk,
+                         size_t max, struct mime_data *out);
 
 /* Release out->data and zero *out.  Safe on a zeroed struct. */
 void mime_data_free(struct mime_data *out);

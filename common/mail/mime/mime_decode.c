@@ -7,7 +7,9 @@
  * padding (concatenated encodings); quoted-printable keeps a malformed '='
  * escape as a literal '=' and drops the trailing blanks RFC 2045 says
  * transports may add.  Output stops, marked truncated, at the buffer's
- * ceiling.
+ * ceiling.  uuencode (x-uuencode, also found as bare "begin 644 name"
+ * blocks in text) is decoded the same tolerant way: a damaged line is
+ * skipped, a missing "end" ends the block at the last encoded line.
  */
 #include <string.h>
 
@@ -118,5 +120,158 @@ int mime_qp_decode(const char *in, size_t len, int q_header, struct buf *out,
       return (*flags & MIME_DATA_TRUNCATED) ? 0 : -1;
     p = next;
   }
+  return 0;
+}
+
+/* ---- uuencode ---------------------------------------------------------- */
+
+/* One uuencoded character's 6 bits ('`' is 0, like ' '). */
+static unsigned uu_val(char c)
+{
+  return ((unsigned)(unsigned char)c - 32u) & 63u;
+}
+
+static int uu_char(char c)
+{
+  return (unsigned char)c >= 32 && (unsigned char)c <= 96;
+}
+
+/* The line at p: its end without CR/blanks and the next line's start. */
+static const char *uu_line(const char *p, const char *end, const char **next)
+{
+  const char *nl = memchr(p, '\n', (size_t)(end - p));
+  const char *e = nl != NULL ? nl : end;
+
+  *next = nl != NULL ? nl + 1 : end;
+  while(e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+    e--;
+  return e;
+}
+
+/* 1 if [p, e) is "end". */
+static int uu_is_end(const char *p, const char *e)
+{
+  return e - p == 3 && memcmp(p, "end", 3) == 0;
+}
+
+/* 1 if [p, e) is an encoded line: a length character, then at least the
+ * characters that length needs (a trailing blank may have been stripped,
+ * so one group may be short) and at most one group and a checksum more. */
+static int uu_line_ok(const char *p, const char *e)
+{
+  size_t n, need, have;
+
+  if(p == e)
+    return 0;
+  n = uu_val(*p);
+  if(!uu_char(*p) || n == 0)
+    return 0;
+  need = (n * 4 + 2) / 3;
+  have = (size_t)(e - p) - 1;
+  if(have < need || have > (n + 2) / 3 * 4 + 5)
+    return 0;
+  for(p++; p < e; p++)
+    if(!uu_char(*p))
+      return 0;
+  return 1;
+}
+
+int mime_uu_find(const char *text, size_t len, size_t pos,
+                 struct mime_uu_block *blk)
+{
+  const char *end = text + len, *p = text + pos, *next;
+
+  while(p < end) {
+    const char *e = uu_line(p, end, &next), *q = p + 6, *d, *de, *dn;
+    size_t nd = 0;
+
+    if(e - p > 8 && memcmp(p, "begin ", 6) == 0) {
+      while(q < e && *q >= '0' && *q <= '7' && nd < 5) {
+        q++;
+        nd++;
+      }
+      if(nd >= 3 && nd <= 4 && q < e && *q == ' ' && e - q > 1 &&
+         (size_t)(e - q - 1) <= MIME_MAX_UU_NAME) {
+        d = next;
+        de = d < end ? uu_line(d, end, &dn) : end;
+        if(d < end && uu_line_ok(d, de)) {
+          blk->start = (size_t)(p - text);
+          blk->data = (size_t)(d - text);
+          memcpy(blk->name, q + 1, (size_t)(e - q - 1));
+          blk->name[e - q - 1] = '\0';
+          /* the block: encoded lines, zero-length lines, up to "end" */
+          for(p = d; p < end; p = dn) {
+            de = uu_line(p, end, &dn);
+            if(uu_is_end(p, de)) {
+              blk->data_end = (size_t)(p - text);
+              blk->end = (size_t)(dn - text);
+              return 1;
+            }
+            if(!uu_line_ok(p, de) &&
+               !(de == p || (de - p == 1 && uu_val(*p) == 0)))
+              break;
+          }
+          blk->data_end = blk->end = (size_t)(p - text);
+          return 1;
+        }
+      }
+    }
+    p = next;
+  }
+  return 0;
+}
+
+int mime_uu_decode(const char *in, size_t len, struct buf *out, unsigned *flags)
+{
+  const char *end = in + len, *p = in, *next;
+
+  while(p < end) {
+    const char *e = uu_line(p, end, &next);
+    unsigned char tmp[64];
+    size_t n, i = 0;
+
+    if(uu_is_end(p, e))
+      break;
+    if(p < e && uu_char(*p)) {
+      n = uu_val(*p++);
+      while(i < n) {
+        unsigned v[4], k;
+        for(k = 0; k < 4; k++)
+          v[k] = p < e ? uu_val(*p++) : 0;
+        tmp[i++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+        if(i < n)
+          tmp[i++] = (unsigned char)(v[1] << 4 | v[2] >> 2);
+        if(i < n)
+          tmp[i++] = (unsigned char)(v[2] << 6 | v[3]);
+      }
+      if(n > 0 && mime_buf_add(out, (const char *)tmp, n, flags) < 0)
+        return *flags & MIME_DATA_TRUNCATED ? 0 : -1;
+    }
+    else if(p < e)
+      *flags |= MIME_DATA_DAMAGED;
+    p = next;
+  }
+  return 0;
+}
+
+int mime_uu_block_decode(const char *text, const struct mime_uu_block *blk,
+                         size_t max, struct mime_data *out)
+{
+  struct buf b;
+  size_t blen;
+
+  memset(out, 0, sizeof(*out));
+  buf_init(&b, max);
+  if(mime_uu_decode(text + blk->data, blk->data_end - blk->data, &b,
+                    &out->flags) < 0 ||
+     (b.data == NULL && buf_append(&b, "", 0) < 0)) {
+    buf_free(&b);
+    return -1;
+  }
+  blen = b.len;
+  out->data = buf_steal(&b);
+  if(out->data == NULL)
+    return -1;
+  out->len = blen;
   return 0;
 }

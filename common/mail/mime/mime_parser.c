@@ -315,6 +315,21 @@ static const char *param_get(const struct mime_param *ps, size_t n,
   return NULL;
 }
 
+/* 1 if t is "type/subtype": two non-empty RFC 2045 tokens. */
+static int valid_type(const char *t)
+{
+  const char *slash = strchr(t, '/'), *p;
+
+  if(slash == NULL || slash == t || slash[1] == '\0' ||
+     strchr(slash + 1, '/') != NULL)
+    return 0;
+  for(p = t; *p != '\0'; p++)
+    if(p != slash && ((unsigned char)*p <= 32 || (unsigned char)*p >= 127 ||
+                      strchr("()<>@,;:\\\"[]?=", *p) != NULL))
+      return 0;
+  return 1;
+}
+
 static int interpret_fields(struct mime_message *msg, struct mime_part *part,
                             const char *default_type)
 {
@@ -331,6 +346,10 @@ static int interpret_fields(struct mime_message *msg, struct mime_part *part,
     if(t[0] != '\0') {
       part->content_type = t;
       part->content_type_explicit = 1;
+      if(!valid_type(t)) {
+        part->content_type = "text/plain";
+        part->flags |= MIME_PART_BAD_TYPE;
+      }
     }
     if(mime_params_parse(&msg->pool, rest, h->value + h->value_len, &ps, &nps) <
        0)
@@ -377,10 +396,33 @@ static int interpret_fields(struct mime_message *msg, struct mime_part *part,
       part->encoding = MIME_ENC_8BIT;
     else if(strcmp(t, "binary") == 0)
       part->encoding = MIME_ENC_BINARY;
+    else if(strcmp(t, "x-uuencode") == 0 || strcmp(t, "uuencode") == 0 ||
+            strcmp(t, "x-uue") == 0)
+      part->encoding = MIME_ENC_UUENCODE;
     else if(strcmp(t, "7bit") != 0 && t[0] != '\0')
       part->encoding = MIME_ENC_UNKNOWN;
   }
   return 0;
+}
+
+/* A uuencoded part without a name in its header is named by its begin
+ * line, as uudecode would name the file. */
+static int uu_name(struct mime_message *msg, struct mime_part *part)
+{
+  struct mime_uu_block blk;
+  struct buf b;
+  int r;
+
+  if(part->encoding != MIME_ENC_UUENCODE || part->filename != NULL ||
+     !mime_uu_find(part->body, part->body_len, 0, &blk))
+    return 0;
+  buf_init(&b, 4 * MIME_MAX_UU_NAME + 4);
+  r = mime_charset_fallback(blk.name, strlen(blk.name), &b);
+  if(r == 0 && b.len > 0 &&
+     (part->filename = mime_pool_strndup(&msg->pool, b.data, b.len)) == NULL)
+    r = -1;
+  buf_free(&b);
+  return r < 0 ? -1 : 0;
 }
 
 /* ---- structure --------------------------------------------------------- */
@@ -455,6 +497,7 @@ static int parse_multipart(struct mime_message *msg, struct mime_part *mp)
   if(!find_delim(start, end, mp->boundary, blen, &d)) {
     /* the boundary never appears: nothing to split, keep it as content */
     mp->flags |= MIME_PART_BAD_MULTIPART;
+    mp->content_type = "text/plain";
     return 0;
   }
   mp->flags |= MIME_PART_MULTIPART;
@@ -574,19 +617,23 @@ static struct mime_part *parse_entity(struct mime_message *msg,
     return NULL;
   part->body = body;
   part->body_len = (size_t)(end - body);
-  if(interpret_fields(msg, part, default_type) < 0)
+  if(interpret_fields(msg, part, default_type) < 0 || uu_name(msg, part) < 0)
     return NULL;
   if(part->flags & MIME_PART_OVERFLOW)
     return part; /* header limit: the body is opaque */
 
   multipart = strncmp(part->content_type, "multipart/", 10) == 0;
+  /* RFC 6522 returned headers are a message without its body */
   message = strcmp(part->content_type, "message/rfc822") == 0 ||
-            strcmp(part->content_type, "message/global") == 0;
+            strcmp(part->content_type, "message/global") == 0 ||
+            strcmp(part->content_type, "message/rfc822-headers") == 0 ||
+            strcmp(part->content_type, "message/global-headers") == 0;
   if(!multipart && !message)
     return part;
   if(multipart && (part->boundary == NULL || part->boundary[0] == '\0' ||
                    strlen(part->boundary) > BOUNDARY_MAX)) {
     part->flags |= MIME_PART_BAD_MULTIPART;
+    part->content_type = "text/plain"; /* RFC 2046 5.1.1: no boundary */
     return part;
   }
   /* Past a limit the part is kept and flagged, but not entered. */
@@ -737,8 +784,8 @@ int mime_part_is_attachment(const struct mime_part *part)
     return 1;
   if(part->filename != NULL)
     return 1;
-  return strcmp(part->content_type, "text/plain") != 0 &&
-         strcmp(part->content_type, "text/html") != 0;
+  /* RFC 2046 4.1.4: an unknown text subtype is read as text/plain */
+  return strncmp(part->content_type, "text/", 5) != 0;
 }
 
 int mime_part_is_body(const struct mime_part *part)
@@ -764,6 +811,17 @@ int mime_part_decode(const struct mime_message *msg,
   case MIME_ENC_QP:
     r = mime_qp_decode(part->body, part->body_len, 0, &b, &out->flags);
     break;
+  case MIME_ENC_UUENCODE: {
+    /* without a begin line it is not uuencoded after all: as is (what
+     * Python's get_payload does when uudecoding fails) */
+    struct mime_uu_block blk;
+    if(mime_uu_find(part->body, part->body_len, 0, &blk)) {
+      r = mime_uu_decode(part->body + blk.data, blk.data_end - blk.data, &b,
+                         &out->flags);
+      break;
+    }
+  }
+  /* fall through */
   default:
     r = mime_buf_add(&b, part->body, part->body_len, &out->flags);
     if(r < 0 && (out->flags & MIME_DATA_TRUNCATED))
@@ -782,6 +840,64 @@ int mime_part_decode(const struct mime_message *msg,
     return -1;
   out->len = blen;
   return 0;
+}
+
+/* RFC 1896 text/enriched to plain text, in place (it only shrinks):
+ * formatting commands dropped ("<<" is '<'), <param> contents dropped, a
+ * lone line break is a space and n of them are n - 1 (except in
+ * <nofill>).  Returns the new length. */
+#define ENRICHED_MAX_COMMAND 60 /* RFC 1896: longer is not a command */
+static size_t enriched_plain(char *s, size_t n)
+{
+  size_t i = 0, j = 0, k;
+  unsigned param = 0, nofill = 0;
+
+  while(i < n) {
+    if(s[i] == '<' && i + 1 < n && s[i + 1] == '<') {
+      if(param == 0)
+        s[j++] = '<';
+      i += 2;
+      continue;
+    }
+    if(s[i] == '<') {
+      for(k = i + 1; k < n && s[k] != '>' && k - i <= ENRICHED_MAX_COMMAND;)
+        k++;
+      if(k < n && s[k] == '>') {
+        const char *c = s + i + 1;
+        size_t cl = k - i - 1;
+        int neg = cl > 0 && c[0] == '/';
+        unsigned *depth = NULL;
+
+        if(cl - neg == 5 && mime_ascii_ncasecmp(c + neg, "param", 5) == 0)
+          depth = &param;
+        else if(cl - neg == 6 && mime_ascii_ncasecmp(c + neg, "nofill", 6) == 0)
+          depth = &nofill;
+        if(depth != NULL && !neg)
+          (*depth)++;
+        else if(depth != NULL && *depth > 0)
+          (*depth)--;
+        i = k + 1;
+        continue;
+      }
+    }
+    if(s[i] == '\n' && nofill == 0) {
+      for(k = i; k < n && s[k] == '\n';)
+        k++;
+      if(param == 0) {
+        if(k - i == 1)
+          s[j++] = ' ';
+        else
+          for(i++; i < k; i++)
+            s[j++] = '\n';
+      }
+      i = k;
+      continue;
+    }
+    if(param == 0)
+      s[j++] = s[i];
+    i++;
+  }
+  return j;
 }
 
 int mime_part_text(const struct mime_message *msg, const struct mime_part *part,
@@ -807,6 +923,8 @@ int mime_part_text(const struct mime_message *msg, const struct mime_part *part,
       continue;
     s[j++] = s[i];
   }
+  if(strcmp(part->content_type, "text/enriched") == 0)
+    j = enriched_plain(s, j);
   s[j] = '\0';
   out->len = j;
   return 0;

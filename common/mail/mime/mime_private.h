@@ -59,6 +59,10 @@ int mime_base64_decode(const char *in, size_t len, struct buf *out,
                        unsigned *flags);
 int mime_qp_decode(const char *in, size_t len, int q_header, struct buf *out,
                    unsigned *flags);
+/* uuencoded lines in[0..len) (up to an "end" line), as the decoders
+ * above. */
+int mime_uu_decode(const char *in, size_t len, struct buf *out,
+                   unsigned *flags);
 /* Append with truncation instead of failure when the ceiling is hit.
  * Returns 0, or -1 when out is full (flags updated). */
 int mime_buf_add(struct buf *out, const char *p, size_t n, unsigned *flags);

@@ -10,6 +10,7 @@ Every mail here was written for this project.  The shapes copy what real
 report senders and mail gateways produce (see the notes in the test file).
 """
 import base64
+import binascii
 import gzip
 import io
 import os
@@ -66,6 +67,18 @@ def write(name, text):
 
 ZIP = make_zip("reporter.example!example.com!1700000000!1700086399.xml")
 GZ = make_gzip("reporter.example!example.com!1700000000!1700086399.xml")
+
+def uu(data, name, mode="644"):
+    """uuencode as uuencode(1) writes it: 45 bytes a line, '`' for 0."""
+    out = "begin %s %s\n" % (mode, name)
+    for i in range(0, len(data), 45):
+        out += binascii.b2a_uu(data[i:i + 45], backtick=True).decode()
+    return out + "`\nend\n"
+
+
+UU_EXE = b"MZ" + bytes(range(256)) * 2
+UU_ZIP = b"PK\x03\x04" + b"\x00" * 60 + b"zip payload" * 10
+UU_BIN = b"uue payload\n" * 3
 
 HDR = """From: DMARC Reporter <noreply-dmarc@reporter.example>
 To: dmarc-rua@example.com
@@ -397,6 +410,185 @@ Content-Type: text/plain
 
 second, and the mail ends without a close delimiter
 """)
+
+    # -- uuencode: a bare block in a text body, x-uuencode parts ----------
+    write("uuencode-blocks.eml", """From: Old Mailer <old@mailer.example>
+To: victim@example.org
+Subject: files
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="uu"
+
+--uu
+Content-Type: text/plain
+
+see http://before.example.com/x
+
+""" + uu(UU_EXE, "tool.exe") + """after 192.0.2.7
+--uu
+Content-Type: application/zip
+Content-Transfer-Encoding: x-uuencode
+
+""" + uu(UU_ZIP, "dropper.zip") + """--uu
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename="notes.bin"
+Content-Transfer-Encoding: x-uue
+
+""" + uu(UU_BIN, "other.bin", "0600") + """--uu--
+""")
+
+    # -- unusable Content-Type / multipart: read as text/plain -------------
+    write("bad-type.eml", """From: a@sender.example
+To: b@rcpt.example
+Subject: bad type
+MIME-Version: 1.0
+Content-Type: text
+
+Log in at http://bad-type.example.com/login from 192.0.2.21
+""")
+    write("bad-multipart.eml", """From: a@sender.example
+To: b@rcpt.example
+Subject: bad multipart
+MIME-Version: 1.0
+Content-Type: multipart/mixed\tboundary="tab"
+
+--tab
+Content-Type: text/plain
+
+Pay at http://bad-multipart.example.net/pay from 192.0.2.22
+--tab--
+""")
+    write("lost-boundary.eml", """From: a@sender.example
+To: b@rcpt.example
+Subject: lost boundary
+MIME-Version: 1.0
+Content-Type: multipart/alternative; boundary="cut
+
+--cut-short-by-a-gateway
+Content-Type: text/plain
+
+See http://lost-boundary.example.org/x and 192.0.2.23
+--cut-short-by-a-gateway--
+""")
+
+    # -- text subtypes: all scanned, vaulted only when named/attached -----
+    write("text-subtypes.eml", """From: a@sender.example
+To: b@rcpt.example
+Subject: text subtypes
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="ts"
+
+--ts
+Content-Type: text/enriched
+
+<bold>Visit</bold> <underline>http://enriched.example.com/a</underline><<now
+<color><param>http://param.example.net/</param>in red</color>
+--ts
+Content-Type: text/csv
+
+host,ip
+csv.example.org,192.0.2.31
+--ts
+Content-Type: text/plain; name="notes.txt"
+Content-Disposition: inline
+
+inline but named http://inline-named.example.com/
+--ts
+Content-Type: text/calendar
+Content-Disposition: attachment; filename="invite.ics"
+
+LOCATION:https://meet.example.org/j/1
+--ts--
+""")
+
+    # -- a subject folded right after the colon ----------------------------
+    write("folded-subject.eml", """From: a@sender.example
+To: b@rcpt.example
+Subject:
+  Quarterly
+ report\x20
+Message-ID: <folded@sender.example>
+
+Body http://folded.example.com/q
+""")
+
+    # -- a bounce (RFC 6522 report, RFC 3464 status, returned headers) -----
+    write("bounce-headers.eml", """From: Mail Delivery System <mailer-daemon@mx.rcpt.example>
+To: sender@sender.example
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <bounce-1@mx.rcpt.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="dsn"
+
+--dsn
+Content-Type: text/plain
+
+Your message could not be delivered to nobody@rcpt.example.
+--dsn
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.rcpt.example
+
+Final-Recipient: rfc822; nobody@rcpt.example
+Action: failed
+Status: 5.1.1
+--dsn
+Content-Type: message/rfc822-headers
+
+From: Phisher <phisher@phish.example.net>
+To: nobody@rcpt.example
+Subject: Your invoice
+Message-ID: <orig-7@phish.example.net>
+Date: Mon, 2 Mar 2026 10:00:00 +0000
+--dsn--
+""")
+
+    # -- message/external-body; names that are paths ------------------------
+    write("external-body.eml", """From: a@sender.example
+To: b@rcpt.example
+Subject: external
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="ext"
+
+--ext
+Content-Type: text/plain
+
+The spec is on the FTP server.
+--ext
+Content-Type: message/external-body; access-type=anon-ftp;
+ site="thumper.bellcore.com"; name="/u/nsb/writing/rfcs/RFC-MIME.ps"
+
+Content-Type: application/postscript
+
+--ext
+Content-Type: message/external-body; access-type=URL;
+ URL="http://files.example.com/big/report.pdf"
+
+Content-Type: application/pdf
+
+--ext
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename="..\\\\..\\\\windows\\\\evil.exe"
+Content-Transfer-Encoding: base64
+
+TVpldmls
+--ext
+Content-Type: application/octet-stream
+Content-Disposition: attachment; filename*=utf-8''%2Fetc%2Fcron.d%2Fx%01y.sh
+Content-Transfer-Encoding: base64
+
+IyEvYmluL3No
+--ext--
+""")
+
+    # -- encoded words next to raw 8-bit text (UTF-8 and Latin-1 runs) -----
+    write("mixed-8bit-header.eml",
+          b"From: a@sender.example\n"
+          b"To: Heinz =?iso-8859-1?Q?M=FCller?= <heinz@rcpt.example>\n"
+          b"Subject: J\xc3\xbcrgen =?iso-8859-1?Q?M=FCller?= Stra\xdfe\n"
+          b"MIME-Version: 1.0\n"
+          b"Content-Type: text/plain; charset=iso-8859-1\n"
+          b"Content-Transfer-Encoding: 8bit\n\n"
+          b"Gr\xfc\xdfe http://mixed.example.com/a\n")
 
 
 if __name__ == "__main__":

@@ -114,11 +114,26 @@ static void test_domains(void **state)
                               "cher.de or x@unknown.zzzz "
                               "and y@co.uk and z@10.0.0.1 and me@github.io.");
   (void)state;
+  /* an IDN as written, then its A-label (RFC 3492 Punycode) */
   expect_kind(r, IOC_DOMAIN,
               LIST("example.com",
                    "sub.b\xc3\xbc"
                    "cher.de",
-                   "github.io"));
+                   "sub.xn--bcher-kva.de", "github.io"));
+  ioc_result_free(r);
+  /* HTML source in a text body: the DOCTYPE's DTD is no link */
+  r = scan("<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" "
+           "\"http://www.w3.org/TR/html4/loose.dtd\">\n<html>"
+           "<a href=\"http://real.example.com/\">x</a> <!doctype x> "
+           "http://after.example.com/");
+  expect_kind(r, IOC_URL,
+              LIST("http://real.example.com/", "http://after.example.com/"));
+  ioc_result_free(r);
+  r = scan("http://\xe4\xbe\x8b\xe3\x81\x88.jp/ and "
+           "https://M\xc3\xbcnchen.de/x");
+  expect_kind(r, IOC_DOMAIN,
+              LIST("\xe4\xbe\x8b\xe3\x81\x88.jp", "xn--r8jz45g.jp",
+                   "m\xc3\xbcnchen.de", "xn--mnchen-3ya.de"));
   ioc_result_free(r);
 }
 
@@ -244,6 +259,28 @@ static void test_hostile(void **state)
   ioc_result_free(r);
 }
 
+/* A quoted href or src is delimited by its quotes: a trailing '.' or ')'
+ * is part of the URL (in text it ends a sentence); the DOCTYPE's DTD
+ * address is not a link. */
+static void test_html_attr_urls(void **state)
+{
+  const char *html =
+      "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01 Transitional//EN\" "
+      "\"http://www.w3.org/TR/html4/loose.dtd\"><html><body>"
+      "<a href=\"http://dot.example.com/a.\">x</a>"
+      "<a href=\"http://paren.example.com/b_(c)\">y</a>"
+      "<img src=\" http://sp.example.com/i.png \"> end http://t.example.com/s."
+      "</body></html>";
+  struct ioc_result *r = ioc_result_new();
+  (void)state;
+  assert_int_equal(ioc_scan_html(r, &all, html, strlen(html), NULL), 0);
+  expect_kind(r, IOC_URL,
+              LIST("http://dot.example.com/a.",
+                   "http://paren.example.com/b_(c)",
+                   "http://sp.example.com/i.png", "http://t.example.com/s"));
+  ioc_result_free(r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -254,6 +291,7 @@ int main(void)
     cmocka_unit_test(test_domains),
     cmocka_unit_test(test_html),
     cmocka_unit_test(test_html_walk_edges),
+    cmocka_unit_test(test_html_attr_urls),
     cmocka_unit_test(test_options_and_dedup),
     cmocka_unit_test(test_validators),
     cmocka_unit_test(test_hostile),

@@ -405,7 +405,7 @@ static void test_dmarc_shapes(void **state)
   } cases[] = {
     { "dmarc-zip.eml", "application/zip", ZNAME, 0, 1 },
     { "dmarc-xzip.eml", "application/x-zip-compressed", ZNAME, 0, 1 },
-    { "dmarc-comcast.eml", "application-x-gzip", GNAME, 1, 1 },
+    { "dmarc-comcast.eml", "text/plain", GNAME, 1, 1 }, /* application-x-gzip */
     { "dmarc-ses.eml", "application/octet-stream",
       "amazonses.com!example.com!1700000000!1700086400.xml.gz", 1, 1 },
     { "dmarc-gzip-noname.eml", "application/gzip", NULL, 1, 1 },
@@ -491,8 +491,9 @@ static void test_dmarc_textxml(void **state)
   assert_string_equal(x->disposition, "inline");
   assert_null(x->filename);
   assert_true(mime_part_is_leaf(x));
-  assert_true(mime_part_is_attachment(x)); /* not text/plain or html */
-  assert_false(mime_part_is_body(x));
+  /* RFC 2046 4.1.4: unnamed inline text of any subtype is a body */
+  assert_false(mime_part_is_attachment(x));
+  assert_true(mime_part_is_body(x));
   t = text_of(fx.msg, x);
   assert_true(strncmp(t, "<?xml version=\"1.0\"", 19) == 0);
   assert_non_null(strstr(t, "<report_id>4217713390021645</report_id>"));
@@ -775,9 +776,13 @@ static void test_base64_junk(void **state)
                  0);
   assert_decoded("Content-Transfer-Encoding: base64\n\nS\n", "", 0,
                  MIME_DATA_DAMAGED);
-  /* unknown encodings pass through */
+  /* unknown encodings pass through, so does x-uuencode without a block */
+  assert_decoded("Content-Transfer-Encoding: x-binhex\n\nbegin", "begin", 5, 0);
   assert_decoded("Content-Transfer-Encoding: x-uuencode\n\nbegin", "begin", 5,
                  0);
+  assert_decoded("Content-Transfer-Encoding: x-uue\n\nbegin 644 a\n#:&D*\n"
+                 "end\n",
+                 "hi\n", 3, 0);
 }
 
 static void test_decoded_limit(void **state)
@@ -1301,6 +1306,236 @@ static void test_mutations(void **state)
   }
 }
 
+/* uuencode-blocks.eml: x-uuencode parts are decoded (named by their begin line
+ * unless the header names them), and a bare "begin 644" block in a text
+ * body is found and decoded on its own. */
+static void test_uuencode(void **state)
+{
+  unsigned char exe[2 + 512], zip[4 + 60 + 110], bin[36];
+  const struct mime_part *body, *zp, *bp;
+  struct mime_uu_block blk;
+  struct mime_data d;
+  struct fx fx;
+  int crlf, i;
+
+  (void)state;
+  exe[0] = 'M';
+  exe[1] = 'Z';
+  for(i = 0; i < 512; i++)
+    exe[2 + i] = (unsigned char)i;
+  memcpy(zip, "PK\x03\x04", 4);
+  memset(zip + 4, 0, 60);
+  for(i = 0; i < 10; i++)
+    memcpy(zip + 64 + 11 * i, "zip payload", 11);
+  for(i = 0; i < 3; i++)
+    memcpy(bin + 12 * i, "uue payload\n", 12);
+  for(crlf = 0; crlf < 2; crlf++) {
+    fx_parse(&fx, "uuencode-blocks.eml", crlf, NULL);
+    check_tree(fx.msg, fx.data, fx.len);
+    assert_int_equal(mime_message_root(fx.msg)->nchildren, 3);
+    body = mime_message_root(fx.msg)->children;
+    zp = body->next;
+    bp = zp->next;
+    assert_true(mime_part_is_body(body));
+    assert_int_equal(zp->encoding, MIME_ENC_UUENCODE);
+    assert_string_equal(zp->filename, "dropper.zip");
+    assert_true(mime_part_is_attachment(zp));
+    assert_int_equal(mime_part_decode(fx.msg, zp, &d), 0);
+    assert_int_equal(d.len, sizeof(zip));
+    assert_memory_equal(d.data, zip, sizeof(zip));
+    assert_int_equal(d.flags, 0);
+    mime_data_free(&d);
+    assert_int_equal(bp->encoding, MIME_ENC_UUENCODE);
+    assert_string_equal(bp->filename, "notes.bin"); /* the header wins */
+    assert_int_equal(mime_part_decode(fx.msg, bp, &d), 0);
+    assert_int_equal(d.len, sizeof(bin));
+    assert_memory_equal(d.data, bin, sizeof(bin));
+    mime_data_free(&d);
+
+    assert_int_equal(mime_part_text(fx.msg, body, &d), 0);
+    assert_int_equal(mime_uu_find(d.data, d.len, 0, &blk), 1);
+    assert_string_equal(blk.name, "tool.exe");
+    assert_memory_equal(d.data + blk.start, "begin 644 tool.exe\n", 19);
+    assert_memory_equal(d.data + blk.end, "after 192.0.2.7", 15);
+    assert_int_equal(mime_uu_find(d.data, d.len, blk.end, &blk), 0);
+    assert_int_equal(mime_uu_find(d.data, d.len, 0, &blk), 1);
+    {
+      struct mime_data u;
+      assert_int_equal(mime_uu_block_decode(d.data, &blk, 1 << 20, &u), 0);
+      assert_int_equal(u.len, sizeof(exe));
+      assert_memory_equal(u.data, exe, sizeof(exe));
+      mime_data_free(&u);
+      /* the same streaming limit as every decoder */
+      assert_int_equal(mime_uu_block_decode(d.data, &blk, 100, &u), 0);
+      assert_int_equal(u.len, 100);
+      assert_true(u.flags & MIME_DATA_TRUNCATED);
+      mime_data_free(&u);
+    }
+    mime_data_free(&d);
+    fx_free(&fx);
+  }
+}
+
+/* Prose that only looks like a begin line is not a block; a block without
+ * its "end" line ends at its last encoded line. */
+static void test_uuencode_shapes(void **state)
+{
+  static const char prose[] = "We begin 644 meetings today\nM is a letter\n"
+                              "begin 644 x\nnot encoded\n";
+  static const char noend[] = "begin 0755 a/b\\c.sh\n#:&D*\n\nmore text\n";
+  struct mime_uu_block blk;
+  struct mime_data u;
+
+  (void)state;
+  assert_int_equal(mime_uu_find(prose, strlen(prose), 0, &blk), 0);
+  assert_int_equal(mime_uu_find(noend, strlen(noend), 0, &blk), 1);
+  assert_string_equal(blk.name, "a/b\\c.sh");
+  assert_int_equal(blk.end, strlen("begin 0755 a/b\\c.sh\n#:&D*\n\n"));
+  assert_int_equal(mime_uu_block_decode(noend, &blk, 1 << 20, &u), 0);
+  assert_int_equal(u.len, 3);
+  assert_memory_equal(u.data, "hi\n", 3);
+  mime_data_free(&u);
+}
+
+/* RFC 2045 5.2 / RFC 2046 5.1.1: a Content-Type that cannot be parsed, a
+ * multipart without a usable boundary or whose boundary never occurs: all
+ * read as text/plain bodies. */
+static void test_bad_types(void **state)
+{
+  static const struct {
+    const char *file;
+    unsigned flag;
+    const char *text;
+  } cases[] = {
+    { "bad-type.eml", MIME_PART_BAD_TYPE,
+      "Log in at http://bad-type.example.com/login from 192.0.2.21\n" },
+    { "bad-multipart.eml", MIME_PART_BAD_MULTIPART,
+      "--tab\nContent-Type: text/plain\n\nPay at "
+      "http://bad-multipart.example.net/pay from 192.0.2.22\n--tab--\n" },
+    { "lost-boundary.eml", MIME_PART_BAD_MULTIPART, NULL },
+  };
+  struct mime_message *msg;
+  const struct mime_part *r;
+  size_t i;
+  int crlf;
+
+  (void)state;
+  for(crlf = 0; crlf < 2; crlf++)
+    for(i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+      struct fx fx;
+
+      fx_parse(&fx, cases[i].file, crlf, NULL);
+      r = mime_message_root(fx.msg);
+      assert_int_equal(mime_message_part_count(fx.msg), 1);
+      assert_string_equal(r->content_type, "text/plain");
+      assert_true(r->flags & cases[i].flag);
+      assert_true(mime_part_is_body(r));
+      if(cases[i].text != NULL)
+        assert_text(fx.msg, r, cases[i].text);
+      fx_free(&fx);
+    }
+  /* a missing subtype, a stray '/', tspecials: invalid too */
+  static const char *const bad[] = { "text/", "/plain", "text/plain/x",
+                                     "text/pl@in", "application-x-gzip" };
+  for(i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char in[128];
+    snprintf(in, sizeof(in), "Content-Type: %s; charset=utf-8\n\nx\n", bad[i]);
+    msg = parse_str(in);
+    r = mime_message_root(msg);
+    assert_string_equal(r->content_type, "text/plain");
+    assert_true(r->flags & MIME_PART_BAD_TYPE);
+    assert_string_equal(r->charset, "utf-8");
+    mime_message_free(&msg);
+  }
+  msg = parse_str("Content-Type: Application/X-Foo.Bar+xml\n\nx\n");
+  r = mime_message_root(msg);
+  assert_string_equal(r->content_type, "application/x-foo.bar+xml");
+  assert_false(r->flags & MIME_PART_BAD_TYPE);
+  mime_message_free(&msg);
+}
+
+/* text-subtypes.eml: RFC 2046 4.1.4, unknown text subtypes are text; RFC
+ * 1896 text/enriched comes out as plain text. */
+static void test_text_subtypes(void **state)
+{
+  const struct mime_part *en, *csv, *named, *ics;
+  struct mime_message *msg;
+  struct fx fx;
+  int crlf;
+
+  (void)state;
+  for(crlf = 0; crlf < 2; crlf++) {
+    fx_parse(&fx, "text-subtypes.eml", crlf, NULL);
+    assert_int_equal(mime_message_root(fx.msg)->nchildren, 4);
+    en = mime_message_root(fx.msg)->children;
+    csv = en->next;
+    named = csv->next;
+    ics = named->next;
+    assert_true(mime_part_is_body(en));
+    assert_true(mime_part_is_body(csv));
+    assert_true(mime_part_is_attachment(named)); /* a name */
+    assert_true(mime_part_is_attachment(ics));   /* a disposition */
+    assert_text(fx.msg, en, "Visit http://enriched.example.com/a<now in red");
+    assert_text(fx.msg, csv, "host,ip\ncsv.example.org,192.0.2.31");
+    fx_free(&fx);
+  }
+  /* n line breaks are n - 1, except in nofill; << in a param is dropped */
+  msg = parse_str("Content-Type: text/enriched\n\na\n\n\nb <nofill>c\nd"
+                  "</nofill><x-long-unknown-command-name>e<param><<p</param>"
+                  "<not a command because it runs on and on and on past sixty "
+                  "characters>");
+  assert_text(msg, mime_message_root(msg),
+              "a\n\nb c\nde<not a command because it runs on and on and on "
+              "past sixty characters>");
+  mime_message_free(&msg);
+}
+
+/* bounce-headers.eml: RFC 6522 message/rfc822-headers is entered like an
+ * attached message; its root has the bounced message's fields and an
+ * empty body. */
+static void test_returned_headers(void **state)
+{
+  const struct mime_part *rh, *inner;
+  struct fx fx;
+  int crlf;
+
+  (void)state;
+  for(crlf = 0; crlf < 2; crlf++) {
+    fx_parse(&fx, "bounce-headers.eml", crlf, NULL);
+    check_tree(fx.msg, fx.data, fx.len);
+    rh = find_ct(fx.msg, "message/rfc822-headers", 0);
+    if(rh == NULL) {
+      fail_msg("no message/rfc822-headers part");
+      return;
+    }
+    assert_true(rh->flags & MIME_PART_MESSAGE);
+    assert_false(mime_part_is_leaf(rh));
+    inner = rh->children;
+    assert_true(mime_part_is_message_root(inner));
+    assert_string_equal(mime_header_get(inner, "From"),
+                        "Phisher <phisher@phish.example.net>");
+    assert_string_equal(mime_header_get(inner, "Subject"), "Your invoice");
+    assert_int_equal(inner->body_len, 0);
+    fx_free(&fx);
+  }
+}
+
+/* mixed-8bit-header.eml: an encoded word between a raw UTF-8 run and a raw
+ * Latin-1 run: the word decoded from its bytes, each run converted once. */
+static void test_mixed_8bit_header(void **state)
+{
+  struct fx fx;
+
+  (void)state;
+  fx_parse(&fx, "mixed-8bit-header.eml", 0, NULL);
+  assert_string_equal(mime_header_get(mime_message_root(fx.msg), "Subject"),
+                      "J\xC3\xBCrgen M\xC3\xBCller Stra\xC3\x9F"
+                      "e");
+  assert_string_equal(mime_header_get(mime_message_root(fx.msg), "To"),
+                      "Heinz M\xC3\xBCller <heinz@rcpt.example>");
+  fx_free(&fx);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -1327,6 +1562,12 @@ int main(void)
     cmocka_unit_test(test_limit_encoded_messages),
     cmocka_unit_test(test_truncation_everywhere),
     cmocka_unit_test(test_mutations),
+    cmocka_unit_test(test_uuencode),
+    cmocka_unit_test(test_uuencode_shapes),
+    cmocka_unit_test(test_bad_types),
+    cmocka_unit_test(test_text_subtypes),
+    cmocka_unit_test(test_returned_headers),
+    cmocka_unit_test(test_mixed_8bit_header),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);
