@@ -254,24 +254,33 @@ int mime_uu_decode(const char *in, size_t len, struct buf *out, unsigned *flags)
   return 0;
 }
 
+int mime_data_take(struct buf *b, struct mime_data *out)
+{
+  size_t len;
+
+  if(b->data == NULL && buf_append(b, "", 0) < 0) {
+    buf_free(b);
+    return -1;
+  }
+  len = b->len;
+  out->data = buf_steal(b);
+  if(out->data == NULL)
+    return -1;
+  out->len = len;
+  return 0;
+}
+
 int mime_uu_block_decode(const char *text, const struct mime_uu_block *blk,
                          size_t max, struct mime_data *out)
 {
   struct buf b;
-  size_t blen;
 
   memset(out, 0, sizeof(*out));
   buf_init(&b, max);
   if(mime_uu_decode(text + blk->data, blk->data_end - blk->data, &b,
-                    &out->flags) < 0 ||
-     (b.data == NULL && buf_append(&b, "", 0) < 0)) {
+                    &out->flags) < 0) {
     buf_free(&b);
     return -1;
   }
-  blen = b.len;
-  out->data = buf_steal(&b);
-  if(out->data == NULL)
-    return -1;
-  out->len = blen;
-  return 0;
+  return mime_data_take(&b, out);
 }

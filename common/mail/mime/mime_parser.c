@@ -799,7 +799,6 @@ int mime_part_decode(const struct mime_message *msg,
                      const struct mime_part *part, struct mime_data *out)
 {
   struct buf b;
-  size_t blen;
   int r;
 
   memset(out, 0, sizeof(*out));
@@ -828,18 +827,11 @@ int mime_part_decode(const struct mime_message *msg,
       r = 0;
     break;
   }
-  if(r == 0 && b.data == NULL)
-    r = buf_append(&b, "", 0);
   if(r < 0) {
     buf_free(&b);
     return -1;
   }
-  blen = b.len;
-  out->data = buf_steal(&b);
-  if(out->data == NULL)
-    return -1;
-  out->len = blen;
-  return 0;
+  return mime_data_take(&b, out);
 }
 
 /* RFC 1896 text/enriched to plain text, in place (it only shrinks):

@@ -7,7 +7,7 @@
  *                    charset, decode and pool
  *   mime_charset.c   ASCII case helpers, UTF-8 checks, charsets to UTF-8;
  *                    uses nothing else in mime
- *   mime_decode.c    base64 and quoted-printable; uses nothing else
+ *   mime_decode.c    base64, quoted-printable, uuencode; uses nothing else
  *   mime_pool.c      the bump allocator; uses nothing else
  */
 #ifndef MIME_MIME_PRIVATE_H
@@ -66,6 +66,9 @@ int mime_uu_decode(const char *in, size_t len, struct buf *out,
 /* Append with truncation instead of failure when the ceiling is hit.
  * Returns 0, or -1 when out is full (flags updated). */
 int mime_buf_add(struct buf *out, const char *p, size_t n, unsigned *flags);
+/* Hand b's bytes to out (data and len; an empty result is "", never
+ * NULL).  Returns 0, or -1 out of memory with b freed. */
+int mime_data_take(struct buf *b, struct mime_data *out);
 
 /* ---- mime_header.c ---- */
 
