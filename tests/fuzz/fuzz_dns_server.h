@@ -28,6 +28,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fuzz_server.h"
+
 #define FUZZ_DNS_MAX_MSG 4096
 
 /* Build the reply to query q[0..qlen) (whose question ends at qend) in
@@ -48,19 +50,11 @@ struct fuzz_dns_server {
 
 static inline void fuzz_dns_server_listen(struct fuzz_dns_server *s)
 {
-  struct sockaddr_in a;
-  socklen_t al = sizeof(a);
-
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if(s->fd < 0 || bind(s->fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-     getsockname(s->fd, (struct sockaddr *)&a, &al) < 0 || pipe(s->stop) < 0) {
-    perror("fuzz_dns_server: listen on 127.0.0.1");
+  s->fd = fuzz_loopback_socket(SOCK_DGRAM, "fuzz_dns_server", &s->port);
+  if(pipe(s->stop) < 0) {
+    perror("fuzz_dns_server: pipe");
     exit(1);
   }
-  s->port = ntohs(a.sin_port);
   snprintf(s->addr, sizeof(s->addr), "127.0.0.1:%u", (unsigned)s->port);
 }
 

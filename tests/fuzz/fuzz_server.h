@@ -42,24 +42,34 @@ struct fuzz_server {
   size_t len;
 };
 
-/* Listen on 127.0.0.1, a port the kernel picks.  Exits on failure: the
- * harness is useless without it. */
-static inline void fuzz_server_listen(struct fuzz_server *s)
+/* A socket of type (SOCK_STREAM: listening, or SOCK_DGRAM) bound to
+ * 127.0.0.1 on a port the kernel picks, which goes to *port_r.  Exits on
+ * failure, naming who: the harness is useless without it. */
+static inline int fuzz_loopback_socket(int type, const char *who,
+                                       uint16_t *port_r)
 {
   struct sockaddr_in a;
   socklen_t al = sizeof(a);
+  int fd;
 
   memset(&a, 0, sizeof(a));
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if(s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-     listen(s->lfd, 4) < 0 ||
-     getsockname(s->lfd, (struct sockaddr *)&a, &al) < 0) {
-    perror("fuzz_server: listen on 127.0.0.1");
+  fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  if(fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+     (type == SOCK_STREAM && listen(fd, 4) < 0) ||
+     getsockname(fd, (struct sockaddr *)&a, &al) < 0) {
+    fprintf(stderr, "%s: listen on 127.0.0.1: %s\n", who, strerror(errno));
     exit(1);
   }
-  s->port = ntohs(a.sin_port);
+  *port_r = ntohs(a.sin_port);
+  return fd;
+}
+
+/* Listen on 127.0.0.1, a port the kernel picks. */
+static inline void fuzz_server_listen(struct fuzz_server *s)
+{
+  s->lfd = fuzz_loopback_socket(SOCK_STREAM, "fuzz_server", &s->port);
 }
 
 static inline void *fuzz_server_main(void *arg)
